@@ -1,0 +1,1 @@
+"""The command line of the contract: `python main.py COMMAND …`."""

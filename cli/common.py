@@ -1,0 +1,49 @@
+"""Argument handling shared by the commands: one-line errors, spec resolution."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.params import SpecError
+from core.presets import load_preset
+from core.spec import PipelineSpec, apply_overrides, load_spec, parse_assignment
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    pass
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one `error: …` line and exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser, overrides: bool = True) -> None:
+    parser.add_argument("spec", nargs="?", metavar="SPEC", help="a pipeline file (JSON)")
+    parser.add_argument("--preset", metavar="NAME", help="a preset instead of a file (see `presets`)")
+    if overrides:
+        parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                            help="override a value: feeder.<p>, model.<p>, source.<p>, run.<p>, stages.<id>.<p>")
+
+
+def resolve_spec(args, required: bool = True) -> PipelineSpec | None:
+    if args.spec and args.preset:
+        raise SpecError("give a pipeline file or --preset, not both")
+    if args.preset:
+        spec = load_preset(args.preset)
+    elif args.spec:
+        spec = load_spec(args.spec)
+    elif required:
+        raise SpecError("SPEC: give a pipeline file or --preset NAME")
+    else:
+        return None
+    assignments = [parse_assignment(text) for text in getattr(args, "overrides", [])]
+    return apply_overrides(spec, assignments) if assignments else spec
+
+
+def print_error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")

@@ -1,0 +1,73 @@
+"""Drive a core Run on a worker thread with a progress line; Ctrl-C stops it cleanly."""
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from cli.progress import ProgressBar
+from core.export import write_run_files
+from core.runner import Run
+
+
+def _progress_detail(run: Run) -> str:
+    done = len(run.records)
+    elapsed = run.elapsed_s()
+    rate = done / elapsed if elapsed > 0 else 0.0
+    if run.outcome.status in ("pending", "building"):
+        return "building the pipeline"
+    return f"{done} steps, {rate:.1f} steps/s" if run.outcome.status == "running" else run.outcome.status
+
+
+def _fraction(run: Run) -> float:
+    steps, seconds = run.target()
+    if steps:
+        return len(run.records) / steps
+    return run.elapsed_s() / seconds if seconds else 0.0
+
+
+def execute(run: Run, label: str, show_progress: bool = True) -> bool:
+    """Run to the end; returns True when interrupted by Ctrl-C."""
+    worker = threading.Thread(target=run.run, name="pipescope-run", daemon=True)
+    bar = ProgressBar(label) if show_progress else None
+    interrupted = False
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(timeout=0.2)
+            if bar:
+                bar.update(_fraction(run), _progress_detail(run))
+    except KeyboardInterrupt:
+        interrupted = True
+        run.request_stop()
+        worker.join(timeout=30.0)
+    if bar:
+        bar.finish()
+    return interrupted
+
+
+def write_outputs(run: Run, out_dir: Path, extra: dict | None = None) -> dict:
+    """The contract's run files, plus timeline.png when Qt can render it."""
+    summary = write_run_files(run, out_dir, extra)
+    try:
+        from gui.plots import render_timeline_png
+
+        change_times = [change.t for change in run.outcome.changes]
+        render_timeline_png(Path(out_dir) / "timeline.png", run.records.snapshot(), run.capacity,
+                            change_times, title=run.spec.name)
+    except Exception as error:  # a plot must never cost the user the run's data
+        sys.stderr.write(f"warning: timeline.png not written ({type(error).__name__}: {error})\n")
+    return summary
+
+
+def summary_line(name: str, summary: dict, out_dir) -> str:
+    if not summary["steps"]:
+        return f"{name}: no steps recorded ({summary['status']})"
+    step = summary["step_ms"]
+    where = f"; files in {out_dir}" if out_dir else ""
+    return (
+        f"{name}: {summary['steps']} steps on {summary['device']} in {summary['wall_s']:.2f} s — "
+        f"{summary['steps_per_s']:.1f} steps/s, {summary['examples_per_s']:.0f} examples/s, "
+        f"step p50 {step['p50']:.2f} ms, waiting {100 * summary['idle_fraction']:.1f}% "
+        f"({summary['verdict']}){where}"
+    )

@@ -1,0 +1,29 @@
+"""`gui`: the desktop app (its modules, and Qt, load only when asked for)."""
+from __future__ import annotations
+
+import sys
+
+from cli.common import EXIT_BAD_INPUT, add_spec_arguments
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("gui", help="the desktop app (default)")
+    add_spec_arguments(parser, overrides=False)
+    parser.add_argument("--run", action="store_true", help="start the run at once")
+    parser.add_argument("--steps", type=int, metavar="N", help="steps for the run")
+    parser.add_argument("--screenshot", metavar="FILE.png", help="save a window screenshot when the run ends")
+    parser.add_argument("--out", metavar="DIR", help="write the run's files when it ends")
+    parser.add_argument("--quit-after-run", action="store_true", help="quit when the run ends")
+    parser.set_defaults(handler=gui_command)
+
+
+def gui_command(args) -> int:
+    from gui.qt_app import has_display
+
+    if not has_display():
+        sys.stderr.write("error: no display found (DISPLAY is unset); run headless instead, e.g. "
+                         "./run.sh run --preset seed_tf_data --steps 300\n")
+        return EXIT_BAD_INPUT
+    from gui.app import run_app
+
+    return run_app(args)

@@ -1,0 +1,1 @@
+"""Pipescope's engine and analyses. Imports no Qt, ever."""

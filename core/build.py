@@ -1,0 +1,93 @@
+"""Turns a pipeline description into a tf.data.Dataset.
+
+Failures in the description found while building (shapes that cannot be
+zipped, an empty folder) raise SpecError; the stage ids become TensorFlow name
+scopes so that errors raised while running can be traced back to a stage.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Optional
+
+from core.params import SpecError
+from core.sources import build_source
+from core.spec import Branch, PipelineSpec, Stage
+from core.stages import STAGES, BuildContext
+
+
+def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
+                  probe: Optional[Callable] = None, probe_index: Optional[int] = None):
+    def build_branch(branch: Branch):
+        return _apply_stages(build_source(branch.source, seed + 1), branch.stages, seed + 1, serial)
+
+    for index, stage in enumerate(stages):
+        if probe is not None and index == probe_index:
+            ds = probe(ds)
+        kind = STAGES.get(stage.kind, f"stages[{index}].kind")
+        ctx = BuildContext(stage_id=stage.id, seed=seed, serial=serial, build_branch=build_branch)
+        ds = kind.hooks["build"](ds, stage.params, ctx)
+    if probe is not None and probe_index == len(stages):
+        ds = probe(ds)
+    return ds
+
+
+def dataset_options(serial: bool, autotune: bool = True, inject_prefetch: bool = True):
+    """tf.data options for a strategy. Serial means no hidden overlap at all."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = autotune and not serial
+    optimization = options.experimental_optimization
+    optimization.inject_prefetch = inject_prefetch and not serial
+    if serial:
+        optimization.map_parallelization = False
+        optimization.parallel_batch = False
+    return options
+
+
+def build_dataset(spec: PipelineSpec, *, serial: bool, autotune: bool = True, inject_prefetch: bool = True,
+                  probe: Optional[Callable] = None, probe_index: Optional[int] = None):
+    """The description as a tf.data pipeline; `probe` is inserted before stage `probe_index`."""
+    import tensorflow as tf
+
+    seed = spec.run["seed"]
+    try:
+        ds = _apply_stages(build_source(spec.source, seed), spec.stages, seed, serial, probe, probe_index)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, SpecError):
+            raise
+        raise SpecError(f"stages: cannot build the pipeline ({_first_line(error)})") from None
+    except tf.errors.OpError as error:
+        raise SpecError(f"stages: cannot build the pipeline ({_first_line(error.message)})") from None
+    return ds.with_options(dataset_options(serial, autotune, inject_prefetch))
+
+
+def last_buffer_index(spec: PipelineSpec) -> Optional[int]:
+    """Index of the last prefetch-like stage: the buffer the model reads from."""
+    for index in range(len(spec.stages) - 1, -1, -1):
+        if spec.stages[index].kind in ("prefetch", "prefetch_to_device"):
+            return index
+    return None
+
+
+def _first_line(error) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def failing_stage(message: str, spec: PipelineSpec) -> Optional[str]:
+    """The id of the stage a TensorFlow error message points at (its name scope), if any."""
+    for stage in spec.stages:
+        if re.search(rf"(^|[^\w-]){re.escape(stage.id)}/", message) or f"stage '{stage.id}'" in message:
+            return stage.id
+    return None
+
+
+def summarize_error(message: str) -> str:
+    """The informative line of a TensorFlow error (it carries node names and traces)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    for line in lines:
+        match = re.search(r"(\w*Error): (.+)", line)
+        if match and "Traceback" not in line:
+            return f"{match.group(1)}: {match.group(2)}"
+    return lines[0] if lines else "unknown error"

@@ -1,0 +1,85 @@
+"""The files a run writes: summary.json, steps.csv and a Chrome trace (trace.json).
+
+All JSON is written with sorted keys and indentation so runs diff cleanly.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.metrics import summarize
+from core.records import CONFIG_VERSION, FILL, T_DONE, T_READY, T_REQUEST, derived
+
+
+def write_json(path: Path, data) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def build_summary(run, extra: dict | None = None) -> dict:
+    rows = run.records.snapshot()
+    summary = summarize(rows, run.spec.run["warmup_steps"], run.capacity)
+    summary.update({
+        "spec": run.spec.to_dict(),
+        "device": run.device,
+        "status": run.outcome.status,
+        "config_changes": [
+            {"step": c.step, "t": round(c.t, 6), "version": c.version, "change": c.description}
+            for c in run.outcome.changes
+        ],
+    })
+    if run.outcome.error is not None:
+        summary["error"] = str(run.outcome.error)
+    summary.update(extra or {})
+    return summary
+
+
+def write_steps_csv(path: Path, rows: np.ndarray) -> None:
+    timings = derived(rows) if len(rows) else {"wait_ms": [], "compute_ms": [], "step_ms": []}
+    with open(path, "w") as out:
+        out.write("step,t_request,t_ready,t_done,wait_ms,compute_ms,step_ms,fill,config_version\n")
+        for i, row in enumerate(rows):
+            out.write(
+                f"{i},{row[T_REQUEST]:.6f},{row[T_READY]:.6f},{row[T_DONE]:.6f},"
+                f"{timings['wait_ms'][i]:.4f},{timings['compute_ms'][i]:.4f},{timings['step_ms'][i]:.4f},"
+                f"{int(row[FILL])},{int(row[CONFIG_VERSION])}\n"
+            )
+
+
+def trace_events(rows: np.ndarray, changes, name: str) -> list[dict]:
+    """Chrome trace events: wait and compute slices, a fill counter, change instants."""
+    us = 1e6
+    events = [
+        {"ph": "M", "pid": 1, "name": "process_name", "args": {"name": f"Pipescope: {name}"}},
+        {"ph": "M", "pid": 1, "tid": 1, "name": "thread_name", "args": {"name": "accelerator"}},
+    ]
+    for i, row in enumerate(rows):
+        t_request, t_ready, t_done = row[T_REQUEST] * us, row[T_READY] * us, row[T_DONE] * us
+        events.append({"ph": "X", "pid": 1, "tid": 1, "name": "wait for input", "cat": "idle",
+                       "ts": round(t_request, 1), "dur": round(t_ready - t_request, 1), "args": {"step": i}})
+        events.append({"ph": "X", "pid": 1, "tid": 1, "name": "compute", "cat": "busy",
+                       "ts": round(t_ready, 1), "dur": round(t_done - t_ready, 1), "args": {"step": i}})
+        events.append({"ph": "C", "pid": 1, "name": "fill", "ts": round(t_request, 1),
+                       "args": {"fill": int(row[FILL])}})
+    for change in changes:
+        events.append({"ph": "i", "pid": 1, "tid": 1, "s": "g", "name": f"config v{change.version}",
+                       "ts": round(change.t * us, 1), "args": {"step": change.step, "change": change.description}})
+    return events
+
+
+def write_trace(path: Path, rows: np.ndarray, changes, name: str) -> None:
+    trace = {"traceEvents": trace_events(rows, changes, name), "displayTimeUnit": "ms"}
+    Path(path).write_text(json.dumps(trace, separators=(",", ":")) + "\n")
+
+
+def write_run_files(run, out_dir: Path, extra: dict | None = None) -> dict:
+    """summary.json, steps.csv and trace.json; returns the summary."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = run.records.snapshot()
+    summary = build_summary(run, extra)
+    write_json(out_dir / "summary.json", summary)
+    write_steps_csv(out_dir / "steps.csv", rows)
+    write_trace(out_dir / "trace.json", rows, run.outcome.changes, run.spec.name)
+    return summary

@@ -1,0 +1,218 @@
+"""Feeding strategies: how batches reach the model, and how full their buffer is.
+
+- `feed_dict`: the seed's first experiment. Each batch is produced, then fed,
+  strictly one after the other: no prefetch, no parallelism, no autotuning.
+- `queue_runner`: the seed's second. Producer threads fill a FIFOQueue of a
+  given capacity while the model dequeues; `queue.size()` is the fill level.
+- `tf_data`: the model iterates the dataset; the fill level is elements that
+  entered the last prefetch buffer minus those the model has taken.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from core.build import build_dataset, last_buffer_index
+from core.params import AUTOTUNE, Kind, Param, Registry
+from core.spec import PipelineSpec
+
+FEEDERS = Registry("feeder")
+
+
+class EndOfData(Exception):
+    """The pipeline has no more elements."""
+
+
+def _register(name, help, params=(), label=None):
+    def register(cls):
+        FEEDERS.register(Kind(name, help, tuple(params), {"build": cls, "label": label or (lambda p: name)}))
+        return cls
+
+    return register
+
+
+def _to_device(batch, device: str):
+    import tensorflow as tf
+
+    if device.startswith("/GPU"):
+        with tf.device(device):
+            return tuple(tf.identity(part) for part in batch)
+    return batch
+
+
+class Feeder:
+    """Common interface: next_batch(), fill(), capacity, close()."""
+
+    capacity: Optional[int] = 0
+
+    def __init__(self, spec: PipelineSpec, device: str):
+        self.device = device
+        self.consumed = 0
+
+    def next_batch(self):
+        raise NotImplementedError
+
+    def fill(self) -> int:
+        return 0
+
+    def interrupt(self) -> None:
+        """Unblock a next_batch() waiting in another thread (the run is stopping)."""
+
+    def close(self) -> None:
+        pass
+
+
+def _next_or_end(iterator):
+    try:
+        return next(iterator)
+    except StopIteration:
+        raise EndOfData() from None
+
+
+@_register("feed_dict", "Produce a batch, then feed it: strictly serial, as the seed's feed_dict.")
+class FeedDictFeeder(Feeder):
+    capacity = 0
+
+    def __init__(self, spec, device):
+        super().__init__(spec, device)
+        self.dataset = build_dataset(spec, serial=True)
+        self.element_spec = self.dataset.element_spec
+        self._iterator = iter(self.dataset)
+
+    def next_batch(self):
+        batch = _next_or_end(self._iterator)
+        self.consumed += 1
+        return _to_device(batch, self.device)
+
+
+@_register(
+    "queue_runner", "Producer threads fill a FIFOQueue while the model dequeues (the seed's QueueRunner).",
+    (
+        Param("capacity", "int", 5, "Batches the queue holds.", min=1, max=100_000),
+        Param("threads", "int", 1, "Producer threads enqueueing batches.", min=1, max=64),
+    ),
+    label=lambda p: f"queue {p['capacity']} · {p['threads']} thread{'s' if p['threads'] > 1 else ''}",
+)
+class QueueRunnerFeeder(Feeder):
+    def __init__(self, spec, device):
+        import tensorflow as tf
+
+        super().__init__(spec, device)
+        params = spec.feeder.params
+        self.capacity = params["capacity"]
+        # The queue is the buffer to watch: no hidden prefetch in front of it.
+        self.dataset = build_dataset(spec, serial=False, inject_prefetch=False)
+        self.element_spec = self.dataset.element_spec
+        specs = tf.nest.flatten(self.element_spec)
+        shapes = [s.shape for s in specs] if all(s.shape.is_fully_defined() for s in specs) else None
+        self.queue = tf.queue.FIFOQueue(self.capacity, [s.dtype for s in specs], shapes=shapes)
+        self._iterator = iter(self.dataset)
+        self._stop = threading.Event()
+        self._error: Optional[BaseException] = None
+        self._live = params["threads"]
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._produce, name=f"queue-runner-{i}", daemon=True)
+                         for i in range(params["threads"])]
+        for thread in self._threads:
+            thread.start()
+
+    def _produce(self) -> None:
+        import tensorflow as tf
+
+        try:
+            while not self._stop.is_set():
+                try:
+                    element = next(self._iterator)
+                except StopIteration:
+                    break
+                self.queue.enqueue(tf.nest.flatten(element))
+        except (tf.errors.CancelledError, tf.errors.OutOfRangeError):
+            pass  # the queue was closed: the run is stopping
+        except Exception as error:  # the pipeline failed: hand it to the consumer
+            self._error = error
+            self._close_queue(cancel=True)
+        finally:
+            with self._lock:
+                self._live -= 1
+                if self._live == 0:
+                    self._close_queue(cancel=False)  # let the consumer drain, then see the end
+
+    def _close_queue(self, cancel: bool) -> None:
+        import tensorflow as tf
+
+        try:
+            self.queue.close(cancel_pending_enqueues=cancel)
+        except tf.errors.OpError:
+            pass
+
+    def next_batch(self):
+        import tensorflow as tf
+
+        try:
+            parts = self.queue.dequeue()
+        except (tf.errors.OutOfRangeError, tf.errors.CancelledError):
+            if self._error is not None:
+                raise self._error
+            raise EndOfData() from None
+        self.consumed += 1
+        batch = tf.nest.pack_sequence_as(self.element_spec, list(parts) if isinstance(parts, (list, tuple)) else [parts])
+        return _to_device(batch, self.device)
+
+    def fill(self) -> int:
+        return int(self.queue.size())
+
+    def interrupt(self) -> None:
+        self._stop.set()
+        self._close_queue(cancel=True)
+
+    def close(self) -> None:
+        self.interrupt()
+        for thread in self._threads:
+            thread.join(timeout=5.0)
+
+
+@_register(
+    "tf_data", "The model iterates the tf.data pipeline itself (prefetch overlaps input and compute).",
+    (Param("autotune", "bool", True, "Let tf.data tune parallelism and buffer sizes set to AUTOTUNE."),),
+    label=lambda p: "tf.data" + ("" if p["autotune"] else " (no autotune)"),
+)
+class TfDataFeeder(Feeder):
+    def __init__(self, spec, device):
+        import tensorflow as tf
+
+        super().__init__(spec, device)
+        with tf.device("/CPU:0"):
+            self._produced = tf.Variable(0, dtype=tf.int64, trainable=False)
+        index = last_buffer_index(spec)
+        if index is None:
+            self.capacity = 0
+            probe_index = len(spec.stages)
+        else:
+            size = spec.stages[index].params["buffer_size"]
+            self.capacity = None if size == AUTOTUNE else size
+            probe_index = index
+        self.dataset = build_dataset(spec, serial=False, autotune=spec.feeder.params["autotune"],
+                                     probe=self._count_produced, probe_index=probe_index)
+        self.element_spec = self.dataset.element_spec
+        self._iterator = iter(self.dataset)
+
+    def _count_produced(self, ds):
+        import tensorflow as tf
+
+        def counted(*element):
+            with tf.control_dependencies([self._produced.assign_add(1)]):
+                return tf.nest.map_structure(tf.identity, element)
+
+        return ds.map(counted)
+
+    def next_batch(self):
+        batch = _next_or_end(self._iterator)
+        self.consumed += 1
+        return _to_device(batch, self.device)
+
+    def fill(self) -> int:
+        return max(0, int(self._produced.numpy()) - self.consumed)
+
+
+def build_feeder(spec: PipelineSpec, device: str) -> Feeder:
+    return FEEDERS.get(spec.feeder.kind, "feeder.kind").hooks["build"](spec, device)

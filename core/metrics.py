@@ -1,0 +1,65 @@
+"""Summaries of a run: percentiles, idle fraction, throughput and a verdict.
+
+The verdict follows TensorBoard Profiler's input pipeline analyzer: under 5% of
+step time spent waiting for input is compute-bound, 20% or more input-bound.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.records import BATCH_SIZE, FILL, T_DONE, derived
+
+COMPUTE_BOUND_BELOW = 0.05
+INPUT_BOUND_FROM = 0.20
+
+
+def distribution(values: np.ndarray) -> dict:
+    if len(values) == 0:
+        return {"mean": None, "p50": None, "p90": None, "p99": None}
+    p50, p90, p99 = np.percentile(values, [50, 90, 99])
+    return {"mean": round(float(values.mean()), 4), "p50": round(float(p50), 4),
+            "p90": round(float(p90), 4), "p99": round(float(p99), 4)}
+
+
+def verdict(wait_share: float) -> str:
+    if wait_share < COMPUTE_BOUND_BELOW:
+        return "compute-bound"
+    if wait_share >= INPUT_BOUND_FROM:
+        return "input-bound"
+    return "balanced"
+
+
+def measured_rows(rows: np.ndarray, warmup_steps: int) -> np.ndarray:
+    """Rows after warm-up; a run shorter than its warm-up keeps its last half."""
+    if len(rows) > warmup_steps:
+        return rows[warmup_steps:]
+    return rows[len(rows) // 2:]
+
+
+def summarize(rows: np.ndarray, warmup_steps: int, capacity) -> dict:
+    """The figures of summary.json (without spec and device) for recorded rows."""
+    measured = measured_rows(rows, warmup_steps)
+    timings = derived(rows)
+    first = len(rows) - len(measured)
+    wait, compute, step = (timings[k][first:] for k in ("wait_ms", "compute_ms", "step_ms"))
+    wall = float(step.sum()) / 1000.0 if len(measured) else 0.0
+    idle = float(wait.sum()) / 1000.0 / wall if wall > 0 else 0.0
+    fills = measured[:, FILL]
+    return {
+        "steps": int(len(rows)),
+        "warmup_steps": int(first),
+        "wall_s": round(float(rows[-1, T_DONE]), 4) if len(rows) else 0.0,
+        "measured_s": round(wall, 4),
+        "steps_per_s": round(len(measured) / wall, 3) if wall > 0 else 0.0,
+        "examples_per_s": round(float(measured[:, BATCH_SIZE].sum()) / wall, 2) if wall > 0 else 0.0,
+        "step_ms": distribution(step),
+        "wait_ms": distribution(wait),
+        "compute_ms": distribution(compute),
+        "idle_fraction": round(idle, 4),
+        "fill": {
+            "mean": round(float(fills.mean()), 3) if len(fills) else None,
+            "max": int(fills.max()) if len(fills) else None,
+            "capacity": capacity,
+        },
+        "verdict": verdict(idle) if len(measured) else None,
+    }

@@ -1,0 +1,193 @@
+"""Model kinds: the seed's 1024-1024-1 network, a small CNN, a simulated accelerator.
+
+A built model exposes `train_step(batch)`, which returns only once the step's
+result is ready (the runner's `t_done`), so its duration is the true compute.
+"""
+from __future__ import annotations
+
+import time
+
+from core.params import Kind, Param, Registry, SpecError
+
+MODELS = Registry("model")
+
+
+def model_kind(name: str, help: str, params=(), label=None):
+    def register(build):
+        hooks = {"build": build, "label": label or (lambda p: name)}
+        MODELS.register(Kind(name, help, tuple(params), hooks))
+        return build
+
+    return register
+
+
+class _Adam:
+    """Adam over a fixed list of variables (a few lines, and no Keras start-up cost)."""
+
+    def __init__(self, variables, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-7):
+        import tensorflow as tf
+
+        self.variables = variables
+        self.lr, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
+        self.m = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+        self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+        self.t = tf.Variable(0.0, trainable=False)
+
+    def apply(self, gradients):
+        import tensorflow as tf
+
+        self.t.assign_add(1.0)
+        correction = tf.sqrt(1.0 - self.beta2 ** self.t) / (1.0 - self.beta1 ** self.t)
+        for var, grad, m, v in zip(self.variables, gradients, self.m, self.v):
+            m.assign(self.beta1 * m + (1.0 - self.beta1) * grad)
+            v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(grad))
+            var.assign_sub(self.lr * correction * m / (tf.sqrt(v) + self.epsilon))
+
+
+class _TrainedModel:
+    """Shared training loop: a compiled step that returns the loss, read back to sync."""
+
+    def __init__(self, device: str, variables, learning_rate: float):
+        import tensorflow as tf
+
+        self.device = device
+        self.optimizer = _Adam(variables, learning_rate)
+        self.variables = variables
+        self._step = tf.function(self._train_step)
+
+    def _train_step(self, x, y):
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = self.loss(x, y)
+        self.optimizer.apply(tape.gradient(loss, self.variables))
+        return loss
+
+    def train_step(self, batch) -> float:
+        import tensorflow as tf
+
+        with tf.device(self.device):
+            return float(self._step(*batch).numpy())  # .numpy() waits for the device
+
+
+def _feature_size(element_spec, kind: str) -> int:
+    shape = element_spec[0].shape
+    if shape.rank is None or any(d is None for d in shape[1:]):
+        raise SpecError(f"model.kind: {kind} needs features of a fixed shape, got {shape}; add a resize or batch stage")
+    size = 1
+    for dim in shape[1:]:
+        size *= dim
+    return size
+
+
+class SeedNetwork(_TrainedModel):
+    """The seed's two-layer ReLU network with a single logit; label is 0/1."""
+
+    def __init__(self, params, device, element_spec, seed):
+        import tensorflow as tf
+
+        features = _feature_size(element_spec, "mlp")
+        sizes = [features, *params["hidden"], 1]
+        init = tf.random.stateless_normal
+        with tf.device(device):
+            self.weights = [
+                tf.Variable(init([a, b], seed=[seed, i]) * (2.0 / a) ** 0.5) for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
+            ]
+            self.biases = [tf.Variable(tf.zeros([b])) for b in sizes[1:]]
+            super().__init__(device, self.weights + self.biases, params["learning_rate"])
+
+    def loss(self, x, y):
+        import tensorflow as tf
+
+        h = tf.reshape(tf.cast(x, tf.float32), [tf.shape(x)[0], -1])
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = h @ w + b
+            if i < len(self.weights) - 1:
+                h = tf.nn.relu(h)
+        labels = tf.reshape(tf.cast(y, tf.float32), [-1, 1])
+        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=h))
+
+
+class SmallCNN(_TrainedModel):
+    """Two strided 3×3 convolutions, global average pooling, a softmax layer."""
+
+    def __init__(self, params, device, element_spec, seed):
+        import tensorflow as tf
+
+        shape = element_spec[0].shape
+        if shape.rank != 4 or shape[-1] is None:
+            raise SpecError(f"model.kind: cnn needs batches of images [batch, height, width, channels], got {shape}")
+        channels, filters, classes = shape[-1], params["filters"], params["num_classes"]
+        init = tf.random.stateless_normal
+        with tf.device(device):
+            self.kernels = [
+                tf.Variable(init([3, 3, channels, filters], seed=[seed, 0]) * (2.0 / (9 * channels)) ** 0.5),
+                tf.Variable(init([3, 3, filters, 2 * filters], seed=[seed, 1]) * (2.0 / (9 * filters)) ** 0.5),
+            ]
+            self.dense = tf.Variable(init([2 * filters, classes], seed=[seed, 2]) * (1.0 / filters) ** 0.5)
+            self.bias = tf.Variable(tf.zeros([classes]))
+            super().__init__(device, self.kernels + [self.dense, self.bias], params["learning_rate"])
+        self.classes = classes
+
+    def loss(self, x, y):
+        import tensorflow as tf
+
+        h = tf.cast(x, tf.float32)
+        for kernel in self.kernels:
+            h = tf.nn.relu(tf.nn.conv2d(h, kernel, strides=2, padding="SAME"))
+        logits = tf.reduce_mean(h, axis=[1, 2]) @ self.dense + self.bias
+        labels = tf.clip_by_value(tf.cast(tf.reshape(y, [-1]), tf.int32), 0, self.classes - 1)
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+class SimulatedAccelerator:
+    """A device step that takes `step_ms` and uses no host CPU: its timing is known by construction."""
+
+    def __init__(self, params, device, element_spec, seed):
+        self.device = device
+        self.seconds = params["step_ms"] / 1000.0
+
+    def train_step(self, batch) -> float:
+        deadline = time.perf_counter() + self.seconds
+        time.sleep(self.seconds)  # the host thread waits on the "device", as it would on a GPU
+        while time.perf_counter() < deadline:  # sleep may return a hair early on some kernels
+            time.sleep(0)
+        return 0.0
+
+
+_LEARNING_RATE = lambda default: Param("learning_rate", "float", default, "Adam learning rate.", min=1e-8, max=10.0)
+
+
+@model_kind(
+    "mlp", "The seed's network: dense ReLU layers then one logit, Adam, label 0/1.",
+    (Param("hidden", "int_list", [1024, 1024], "Units of each hidden layer."), _LEARNING_RATE(1e-2)),
+    label=lambda p: "mlp " + "-".join(map(str, p["hidden"])) + "-1",
+)
+def _build_mlp(params, device, element_spec, seed):
+    return SeedNetwork(params, device, element_spec, seed)
+
+
+@model_kind(
+    "cnn", "A small convolutional network for image batches.",
+    (
+        Param("filters", "int", 16, "Filters of the first convolution (the second has twice as many).", min=1, max=1024),
+        Param("num_classes", "int", 2, "Classes of the labels.", min=2, max=100_000),
+        _LEARNING_RATE(1e-3),
+    ),
+    label=lambda p: f"cnn {p['filters']}",
+)
+def _build_cnn(params, device, element_spec, seed):
+    return SmallCNN(params, device, element_spec, seed)
+
+
+@model_kind(
+    "simulated", "A simulated accelerator: each step takes step_ms and uses no host CPU.",
+    (Param("step_ms", "float", 6.0, "Milliseconds per training step.", min=0.0, max=60_000.0),),
+    label=lambda p: f"simulated {p['step_ms']:g} ms",
+)
+def _build_simulated(params, device, element_spec, seed):
+    return SimulatedAccelerator(params, device, element_spec, seed)
+
+
+def build_model(component, device: str, element_spec, seed: int):
+    return MODELS.get(component.kind, "model.kind").hooks["build"](component.params, device, element_spec, seed)

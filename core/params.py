@@ -1,0 +1,189 @@
+"""Typed parameters and kind registries shared by sources, stages, feeders and models.
+
+A `Kind` names one choosable thing (a stage kind, a feeder, ...) and lists its
+`Param`s. Validation, the editor's inspector and the code generator all read
+these declarations, so a parameter is described exactly once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+AUTOTUNE = "AUTOTUNE"
+
+
+class SpecError(ValueError):
+    """Bad input the user can fix; the message starts with the failing path."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str  # int | float | bool | str | choice | int_list | branch
+    default: Any
+    help: str
+    min: Optional[float] = None
+    max: Optional[float] = None
+    choices: tuple = ()
+    autotune: bool = False  # accepts "AUTOTUNE" as tf.data does
+    optional: bool = False  # None is allowed
+
+    def check(self, value: Any, path: str) -> Any:
+        """Return the value normalised to this parameter's type, or raise SpecError."""
+        if value is None and self.optional:
+            return None
+        if self.autotune and (value == AUTOTUNE or value == -1):
+            return AUTOTUNE
+        checker = _CHECKERS[self.type]
+        return checker(self, value, path)
+
+    def describe_range(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"≥ {_fmt(self.min)}")
+        if self.max is not None:
+            parts.append(f"≤ {_fmt(self.max)}")
+        text = " and ".join(parts)
+        if self.autotune:
+            text = f"{text} or AUTOTUNE" if text else "AUTOTUNE"
+        return text
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _range_error(param: Param, value: Any, path: str) -> SpecError:
+    return SpecError(f"{path}: must be {param.describe_range()}, got {value!r}")
+
+
+def _check_bounds(param: Param, value: float, path: str) -> None:
+    if (param.min is not None and value < param.min) or (param.max is not None and value > param.max):
+        raise _range_error(param, value, path)
+
+
+def _check_int(param: Param, value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            expected = "an integer" + (" or AUTOTUNE" if param.autotune else "")
+            raise SpecError(f"{path}: must be {expected}, got {value!r}")
+    _check_bounds(param, value, path)
+    return value
+
+
+def _check_float(param: Param, value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{path}: must be a number, got {value!r}")
+    _check_bounds(param, float(value), path)
+    return float(value)
+
+
+def _check_bool(param: Param, value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{path}: must be true or false, got {value!r}")
+    return value
+
+
+def _check_str(param: Param, value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise SpecError(f"{path}: must be a string, got {value!r}")
+    return value
+
+
+def _check_choice(param: Param, value: Any, path: str) -> str:
+    if value not in param.choices:
+        options = ", ".join(param.choices)
+        raise SpecError(f"{path}: must be one of {options}, got {value!r}")
+    return value
+
+
+def _check_int_list(param: Param, value: Any, path: str) -> list:
+    if not isinstance(value, list) or not value:
+        raise SpecError(f"{path}: must be a non-empty list of integers, got {value!r}")
+    for index, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+            raise SpecError(f"{path}[{index}]: must be an integer ≥ 1, got {item!r}")
+    return list(value)
+
+
+def _check_branch(param: Param, value: Any, path: str) -> Any:
+    from core.spec import branch_from_dict  # a branch is a small pipeline of its own
+
+    return branch_from_dict(value, path)
+
+
+_CHECKERS: dict[str, Callable[[Param, Any, str], Any]] = {
+    "int": _check_int,
+    "float": _check_float,
+    "bool": _check_bool,
+    "str": _check_str,
+    "choice": _check_choice,
+    "int_list": _check_int_list,
+    "branch": _check_branch,
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One choosable kind: its parameters, a one-line description, and behaviour hooks."""
+
+    name: str
+    help: str
+    params: tuple[Param, ...] = ()
+    hooks: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def param(self, name: str) -> Param:
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+    def defaults(self) -> dict:
+        return {param.name: param.default for param in self.params}
+
+    def check_params(self, values: dict, path: str) -> dict:
+        """Validate a params mapping; unknown names and bad values name their path."""
+        known = {param.name for param in self.params}
+        for key in values:
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                raise SpecError(f"{path}.{key}: unknown parameter for kind '{self.name}' (known: {allowed})")
+        checked = {}
+        for param in self.params:
+            value = values.get(param.name, param.default)
+            checked[param.name] = param.check(value, f"{path}.{param.name}")
+        cross_check = self.hooks.get("check")
+        if cross_check:
+            cross_check(checked, path)
+        return checked
+
+
+class Registry:
+    """An ordered, named collection of kinds of one category (stages, sources, ...)."""
+
+    def __init__(self, category: str):
+        self.category = category
+        self._kinds: dict[str, Kind] = {}
+
+    def register(self, kind: Kind) -> Kind:
+        if kind.name in self._kinds:
+            raise ValueError(f"{self.category} kind '{kind.name}' registered twice")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def get(self, name: Any, path: str) -> Kind:
+        if name not in self._kinds:
+            known = ", ".join(self._kinds)
+            raise SpecError(f"{path}: unknown {self.category} kind {name!r} (known: {known})")
+        return self._kinds[name]
+
+    def names(self) -> list[str]:
+        return list(self._kinds)
+
+    def kinds(self) -> list[Kind]:
+        return list(self._kinds.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._kinds

@@ -1,0 +1,24 @@
+"""Presets: pipeline files shipped in resources/presets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.params import SpecError
+from core.spec import PipelineSpec, load_spec
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in PRESET_DIR.glob("*.json"))
+
+
+def preset_path(name: str) -> Path:
+    path = PRESET_DIR / f"{name}.json"
+    if not path.is_file():
+        raise SpecError(f"--preset {name}: unknown preset (known: {', '.join(preset_names())})")
+    return path
+
+
+def load_preset(name: str) -> PipelineSpec:
+    return load_spec(preset_path(name))

@@ -1,0 +1,53 @@
+"""Preallocated step records: one writer (the runner), any number of readers.
+
+Appending is a row write and a counter bump; a snapshot copies the rows
+written so far. Storage doubles when a run outlasts its estimate, under a lock
+so a reader never sees a half-moved array.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+COLUMNS = ("t_request", "t_ready", "t_done", "fill", "config_version", "batch_size")
+T_REQUEST, T_READY, T_DONE, FILL, CONFIG_VERSION, BATCH_SIZE = range(len(COLUMNS))
+
+
+class StepRecords:
+    def __init__(self, capacity: int = 4096):
+        self._rows = np.zeros((max(16, capacity), len(COLUMNS)), dtype=np.float64)
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, t_request: float, t_ready: float, t_done: float, fill: int, config_version: int,
+               batch_size: int) -> None:
+        if self._count == len(self._rows):
+            self._grow()
+        self._rows[self._count] = (t_request, t_ready, t_done, fill, config_version, batch_size)
+        self._count += 1  # published after the row is complete
+
+    def _grow(self) -> None:
+        with self._lock:
+            bigger = np.zeros((2 * len(self._rows), len(COLUMNS)), dtype=np.float64)
+            bigger[: self._count] = self._rows[: self._count]
+            self._rows = bigger
+
+    def snapshot(self, start: int = 0) -> np.ndarray:
+        """A copy of rows [start, count): shape (n, len(COLUMNS))."""
+        with self._lock:
+            return self._rows[start: self._count].copy()
+
+
+def derived(rows: np.ndarray) -> dict:
+    """Per-step wait, compute and step durations in milliseconds."""
+    t_request, t_ready, t_done = rows[:, T_REQUEST], rows[:, T_READY], rows[:, T_DONE]
+    previous_done = np.concatenate(([t_request[0]], t_done[:-1])) if len(rows) else t_done
+    return {
+        "wait_ms": (t_ready - t_request) * 1000.0,
+        "compute_ms": (t_done - t_ready) * 1000.0,
+        "step_ms": (t_done - previous_done) * 1000.0,
+    }

@@ -1,0 +1,194 @@
+"""Source kinds: where a pipeline's elements come from.
+
+Every source yields `(features, label)` pairs: the seed's synthetic random
+normal tensors, in-memory arrays, a range, files in a folder (images, or
+TFRecord files to interleave), TFRecord records, and a Python generator.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from core.params import AUTOTUNE, Kind, Param, Registry, SpecError
+
+SOURCES = Registry("source")
+
+
+def source_kind(name: str, help: str, params=(), label=None):
+    def register(build):
+        hooks = {"build": build, "label": label or (lambda p: name)}
+        SOURCES.register(Kind(name, help, tuple(params), hooks))
+        return build
+
+    return register
+
+
+def _shape_param(default) -> Param:
+    return Param("shape", "int_list", default, "Shape of one element's features.")
+
+
+def _count_param(default, infinite=True) -> Param:
+    return Param("count", "int", default, "Number of elements" + ("; −1 for endless." if infinite else "."),
+                 min=-1 if infinite else 1)
+
+
+@source_kind(
+    "synthetic", "Random normal features made in the pipeline, labelled sum > 0 (the seed's data).",
+    (_shape_param([1024]), _count_param(-1)),
+    label=lambda p: f"synthetic {'×'.join(map(str, p['shape']))}",
+)
+def _build_synthetic(params, seed):
+    import tensorflow as tf
+
+    shape = params["shape"]
+    count = params["count"]
+    indices = tf.data.Dataset.range(count if count >= 0 else 2**62)
+
+    def make(index):
+        x = tf.random.stateless_normal(shape, seed=tf.stack([tf.cast(seed, tf.int64), index]))
+        return x, tf.cast(tf.reduce_sum(x) > 0, tf.float32)
+
+    return indices.map(make)
+
+
+def _random_arrays(shape, count, seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((count, *shape), dtype=np.float32)
+    y = (x.reshape(count, -1).sum(axis=1) > 0).astype(np.float32)
+    return x, y
+
+
+@source_kind(
+    "tensors", "In-memory NumPy arrays sliced into elements (from_tensor_slices).",
+    (_shape_param([32]), _count_param(1024, infinite=False)),
+    label=lambda p: f"tensors {p['count']}",
+)
+def _build_tensors(params, seed):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(_random_arrays(params["shape"], params["count"], seed))
+
+
+@source_kind(
+    "range", "The integers 0, 1, 2, … as one-value features; label is the parity.",
+    (_count_param(1000),),
+    label=lambda p: f"range {p['count']}",
+)
+def _build_range(params, seed):
+    import tensorflow as tf
+
+    count = params["count"]
+    ds = tf.data.Dataset.range(count if count >= 0 else 2**62)
+    return ds.map(lambda i: (tf.cast(tf.reshape(i, [1]), tf.float32), tf.cast(i % 2, tf.float32)))
+
+
+@source_kind(
+    "generator", "A Python generator yielding NumPy arrays (from_generator; runs under the GIL).",
+    (_shape_param([32]), _count_param(-1)),
+    label=lambda p: "generator",
+)
+def _build_generator(params, seed):
+    import numpy as np
+    import tensorflow as tf
+
+    shape, count = tuple(params["shape"]), params["count"]
+
+    def generate():
+        rng = np.random.default_rng(seed)
+        produced = 0
+        while count < 0 or produced < count:
+            x = rng.standard_normal(shape, dtype=np.float32)
+            yield x, np.float32(x.sum() > 0)
+            produced += 1
+
+    signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec([], tf.float32))
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+
+
+def _files_in(folder: str, pattern: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(folder, pattern)) + glob.glob(os.path.join(folder, "*", pattern)))
+
+
+def ensure_sample_images(path: str, count: int) -> None:
+    """Create a sample image folder on first use, when the description asks for one."""
+    if count > 0 and not Path(path).exists():
+        from core.sample_data import write_sample_images
+
+        write_sample_images(path, count=count)
+
+
+@source_kind(
+    "files", "Files in a folder (and its class subfolders), as (path, class index); read them with "
+    "map read_file or interleave.",
+    (
+        Param("path", "str", "", "The folder."),
+        Param("pattern", "str", "*.jpg", "Which files, e.g. *.jpg or *.tfrecord."),
+        Param("shuffle_files", "bool", False, "Shuffle the file list (list_files)."),
+        Param("sample_count", "int", 0, "If the folder is absent, first write this many sample JPEGs "
+              "into it (0: never).", min=0, max=1_000_000),
+    ),
+    label=lambda p: f"files {p['pattern']}",
+)
+def _build_files(params, seed):
+    import tensorflow as tf
+
+    folder = os.path.expanduser(params["path"])
+    ensure_sample_images(folder, params["sample_count"])
+    files = _files_in(folder, params["pattern"])
+    if not files:
+        raise SpecError(f"source.path: no files matching {params['pattern']} in {folder or '(empty path)'}")
+    classes = sorted({os.path.basename(os.path.dirname(f)) for f in files})
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(classes), tf.range(len(classes), dtype=tf.int32)), -1)
+    patterns = [os.path.join(folder, params["pattern"]), os.path.join(folder, "*", params["pattern"])]
+    listed = tf.data.Dataset.list_files(patterns, shuffle=params["shuffle_files"], seed=seed)
+
+    def with_label(filename):
+        parent = tf.strings.split(filename, os.sep)[-2]
+        return filename, table.lookup(parent)
+
+    return listed.map(with_label)
+
+
+def parse_image_example(record):
+    """A tf.train.Example with `image` (encoded bytes) and `label` (int64) → (bytes, label)."""
+    import tensorflow as tf
+
+    features = tf.io.parse_single_example(record, {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.int64, default_value=0),
+    })
+    return features["image"], tf.cast(features["label"], tf.int32)
+
+
+@source_kind(
+    "tfrecord", "TFRecord files of tf.train.Example records with `image` bytes and an int `label`.",
+    (
+        Param("path", "str", "", "A file or glob pattern, e.g. data/*.tfrecord."),
+        Param("num_parallel_reads", "int", 1, "Files read at once.", min=1, max=256, autotune=True),
+        Param("compression", "choice", "none", "Compression of the files.", choices=("none", "GZIP", "ZLIB")),
+    ),
+    label=lambda p: "tfrecord",
+)
+def _build_tfrecord(params, seed):
+    import tensorflow as tf
+
+    files = sorted(glob.glob(os.path.expanduser(params["path"])))
+    if not files:
+        raise SpecError(f"source.path: no TFRecord files match {params['path'] or '(empty path)'}")
+    reads = params["num_parallel_reads"]
+    records = tf.data.TFRecordDataset(
+        files, compression_type="" if params["compression"] == "none" else params["compression"],
+        num_parallel_reads=tf.data.AUTOTUNE if reads == AUTOTUNE else reads)
+    return records.map(parse_image_example)
+
+
+def build_source(component, seed: int):
+    return SOURCES.get(component.kind, "source.kind").hooks["build"](component.params, seed)
+
+
+def source_label(component) -> str:
+    return SOURCES.get(component.kind, "source.kind").hooks["label"](component.params)

@@ -1,0 +1,289 @@
+"""The pipeline description: plain dataclasses, JSON load/save, validation, overrides.
+
+A description is checked against the kind registries (sources, stages, feeders,
+models) so every error names the path that failed, e.g.
+`stages[2].num_parallel_calls: must be ≥ 1 or AUTOTUNE, got 0`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from core.params import Kind, Param, SpecError
+
+SPEC_VERSION = 1
+_STAGE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+RUN_SETTINGS = Kind(
+    "run",
+    "How long to run and how many first steps to leave out of summaries.",
+    (
+        Param("steps", "int", 1000, "Training steps to run (ignored when seconds is set).", min=1, max=10_000_000),
+        Param("seconds", "float", None, "Run for this many seconds instead of a step count.", min=0.1, optional=True),
+        Param("warmup_steps", "int", 10, "First steps (tracing, allocation) kept but left out of summaries.", min=0),
+        Param("seed", "int", 0, "Seed for synthetic data, shuffles and model initialisation.", min=0),
+    ),
+)
+
+
+@dataclass
+class Component:
+    """A source, feeder or model: a kind and its checked parameters."""
+
+    kind: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Stage:
+    id: str
+    kind: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Branch:
+    """A second input (for zip/concatenate): a source with its own stages."""
+
+    source: Component
+    stages: list[Stage]
+
+
+@dataclass
+class PipelineSpec:
+    name: str
+    source: Component
+    stages: list[Stage]
+    feeder: Component
+    model: Component
+    run: dict
+    version: int = SPEC_VERSION
+
+    def stage(self, stage_id: str) -> Stage:
+        for stage in self.stages:
+            if stage.id == stage_id:
+                return stage
+        raise KeyError(stage_id)
+
+    def to_dict(self) -> dict:
+        return {
+            "version": self.version,
+            "name": self.name,
+            "source": _component_to_dict(self.source),
+            "stages": [_stage_to_dict(stage) for stage in self.stages],
+            "feeder": _component_to_dict(self.feeder),
+            "model": _component_to_dict(self.model),
+            "run": dict(self.run),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def copy(self) -> "PipelineSpec":
+        return copy.deepcopy(self)
+
+
+def _component_to_dict(component: Component) -> dict:
+    return {"kind": component.kind, **{k: _param_to_json(v) for k, v in component.params.items()}}
+
+
+def _stage_to_dict(stage: Stage) -> dict:
+    return {"id": stage.id, "kind": stage.kind, **{k: _param_to_json(v) for k, v in stage.params.items()}}
+
+
+def _param_to_json(value: Any) -> Any:
+    if isinstance(value, Branch):
+        return {"source": _component_to_dict(value.source), "stages": [_stage_to_dict(s) for s in value.stages]}
+    return value
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _registries():
+    # Imported here: the registries import spec (for branches) and must stay TF-free.
+    from core.feeders import FEEDERS
+    from core.models import MODELS
+    from core.sources import SOURCES
+    from core.stages import STAGES
+
+    return SOURCES, STAGES, FEEDERS, MODELS
+
+
+def _expect_object(value: Any, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise SpecError(f"{path}: must be an object, got {type(value).__name__}")
+    return value
+
+
+def _component_from_dict(value: Any, path: str, registry) -> Component:
+    data = dict(_expect_object(value, path))
+    if "kind" not in data:
+        raise SpecError(f"{path}.kind: missing (one of {', '.join(registry.names())})")
+    kind = registry.get(data.pop("kind"), f"{path}.kind")
+    return Component(kind.name, kind.check_params(data, path))
+
+
+def _stages_from_list(value: Any, path: str) -> list[Stage]:
+    _, stages_registry, _, _ = _registries()
+    if not isinstance(value, list):
+        raise SpecError(f"{path}: must be a list, got {type(value).__name__}")
+    stages, seen = [], set()
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        data = dict(_expect_object(item, item_path))
+        stage_id = data.pop("id", None)
+        if not isinstance(stage_id, str) or not _STAGE_ID.match(stage_id):
+            raise SpecError(f"{item_path}.id: must be a name of letters, digits, _ or -, got {stage_id!r}")
+        if stage_id in seen:
+            raise SpecError(f"{item_path}.id: duplicate stage id {stage_id!r}")
+        seen.add(stage_id)
+        if "kind" not in data:
+            raise SpecError(f"{item_path}.kind: missing (one of {', '.join(stages_registry.names())})")
+        kind = stages_registry.get(data.pop("kind"), f"{item_path}.kind")
+        stages.append(Stage(stage_id, kind.name, kind.check_params(data, item_path)))
+    _check_stage_order(stages, path)
+    return stages
+
+
+def _check_stage_order(stages: list[Stage], path: str) -> None:
+    _, stages_registry, _, _ = _registries()
+    for index, stage in enumerate(stages):
+        check = stages_registry.get(stage.kind, "").hooks.get("check_position")
+        if check:
+            problem = check(index, len(stages))
+            if problem:
+                raise SpecError(f"{path}[{index}]: {problem}")
+
+
+def branch_from_dict(value: Any, path: str) -> Branch:
+    sources, _, _, _ = _registries()
+    data = _expect_object(value, path)
+    unknown = set(data) - {"source", "stages"}
+    if unknown:
+        raise SpecError(f"{path}.{sorted(unknown)[0]}: unknown key (a branch has source and stages)")
+    if "source" not in data:
+        raise SpecError(f"{path}.source: missing")
+    source = _component_from_dict(data["source"], f"{path}.source", sources)
+    return Branch(source, _stages_from_list(data.get("stages", []), f"{path}.stages"))
+
+
+_TOP_LEVEL = ("version", "name", "source", "stages", "feeder", "model", "run")
+
+
+def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
+    """Validate a parsed pipeline file; raises SpecError naming the failing path."""
+    sources, _, feeders, models = _registries()
+    data = _expect_object(data, where)
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise SpecError(f"{key}: unknown key (known: {', '.join(_TOP_LEVEL)})")
+    version = data.get("version", SPEC_VERSION)
+    if version != SPEC_VERSION or isinstance(version, bool):
+        raise SpecError(f"version: this Pipescope reads version {SPEC_VERSION}, got {version!r}")
+    name = data.get("name", "untitled")
+    if not isinstance(name, str):
+        raise SpecError(f"name: must be a string, got {name!r}")
+    for required in ("source", "feeder", "model"):
+        if required not in data:
+            raise SpecError(f"{required}: missing")
+    return PipelineSpec(
+        name=name,
+        source=_component_from_dict(data["source"], "source", sources),
+        stages=_stages_from_list(data.get("stages", []), "stages"),
+        feeder=_component_from_dict(data["feeder"], "feeder", feeders),
+        model=_component_from_dict(data["model"], "model", models),
+        run=RUN_SETTINGS.check_params(_expect_object(data.get("run", {}), "run"), "run"),
+        version=version,
+    )
+
+
+def load_spec(path: str | Path) -> PipelineSpec:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read pipeline file ({error.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SpecError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    return spec_from_dict(data)
+
+
+def save_spec(spec: PipelineSpec, path: str | Path) -> None:
+    Path(path).write_text(spec.to_json())
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """`PATH=VALUE` → (path, value); VALUE is JSON if it parses, else a string."""
+    if "=" not in text:
+        raise SpecError(f"--set {text}: expected PATH=VALUE")
+    path, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return path.strip(), value
+
+
+def apply_overrides(spec: PipelineSpec, assignments: list[tuple[str, Any]]) -> PipelineSpec:
+    """Return a new, re-validated spec with `feeder.x`, `stages.<id>.x`, ... set."""
+    data = spec.to_dict()
+    for path, value in assignments:
+        _assign(data, path, value)
+    return spec_from_dict(data)
+
+
+def _assign(data: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    head = parts[0]
+    if head in ("feeder", "model", "source", "run") and len(parts) == 2:
+        target = data[head]
+        if parts[1] == "kind" and head != "run":
+            target.clear()  # a new kind starts from its own defaults
+        target[parts[1]] = value
+        return
+    if head == "stages" and len(parts) == 3:
+        for stage in data["stages"]:
+            if stage["id"] == parts[1]:
+                stage[parts[2]] = value
+                return
+        ids = ", ".join(stage["id"] for stage in data["stages"])
+        raise SpecError(f"{path}: no stage with id {parts[1]!r} (stages: {ids})")
+    if head == "name" and len(parts) == 1:
+        data["name"] = value
+        return
+    raise SpecError(
+        f"{path}: not a settable path (use feeder.<param>, model.<param>, source.<param>, "
+        "run.<param> or stages.<id>.<param>)"
+    )
+
+
+def describe_change(before: PipelineSpec, after: PipelineSpec) -> Optional[str]:
+    """A short human label for what differs between two descriptions."""
+    old, new = _flatten(before.to_dict()), _flatten(after.to_dict())
+    changed = [f"{key}={json.dumps(new.get(key))}" for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    return ", ".join(changed) if changed else None
+
+
+def _flatten(data: dict) -> dict:
+    flat = {}
+    for key in ("source", "feeder", "model"):
+        for name, value in data[key].items():
+            flat[f"{key}.{name}"] = value
+    for name, value in data["run"].items():
+        flat[f"run.{name}"] = value
+    for stage in data["stages"]:
+        for name, value in stage.items():
+            if name != "id":
+                flat[f"stages.{stage['id']}.{name}"] = value
+    flat["stages"] = [stage["id"] for stage in data["stages"]]
+    return flat

@@ -1,0 +1,1 @@
+"""Pipescope's desktop app: a thin Qt view over `core`."""

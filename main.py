@@ -1,0 +1,42 @@
+"""Pipescope: find where your accelerator waits for data.
+
+`python main.py` opens the desktop app; the other commands run headless.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
+
+
+def build_parser():
+    from cli import data_commands, gui_command, run_command
+    from cli.common import OneLineParser
+
+    parser = OneLineParser(prog="pipescope", description="Profile TensorFlow input pipelines.")
+    subparsers = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+    gui_command.add_parser(subparsers)
+    run_command.add_parser(subparsers)
+    data_commands.add_parsers(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError, print_error
+    from core.params import SpecError
+
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv or ["gui"])
+        return args.handler(args)
+    except (UsageError, SpecError) as error:
+        print_error(str(error))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

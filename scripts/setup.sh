@@ -1,0 +1,44 @@
+# Sourced by run.sh and test.sh: system libraries Qt needs, then .venv with a requirements file.
+# Usage: . scripts/setup.sh REQUIREMENTS_FILE
+set -e
+PIPESCOPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Shared libraries the PyQt5 wheel's Qt loads (offscreen and X11 platforms), as Debian packages.
+QT_SYSTEM_PACKAGES="libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libxkbcommon0 libxkbcommon-x11-0
+  libdbus-1-3 libx11-xcb1 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
+  libxcb-xinerama0 libxcb-xkb1 libxcb-shape0 libxcb-cursor0 libxcb-xfixes0 fonts-dejavu-core"
+
+pipescope_system_libs() {
+    command -v dpkg >/dev/null 2>&1 || return 0  # not Debian/Ubuntu: leave it to the user
+    local missing=""
+    for package in $QT_SYSTEM_PACKAGES; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+    done
+    [ -z "$missing" ] && return 0
+    echo "setup: installing system libraries for Qt:$missing" >&2
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
+}
+
+pipescope_venv() {
+    local requirements="$1"
+    local venv="$PIPESCOPE_ROOT/.venv"
+    local stamp="$venv/.installed-$(basename "$requirements")"
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "setup: creating $venv" >&2
+        python3 -m venv "$venv"
+    fi
+    # Reinstall only when a requirements file changed since the last install.
+    if [ ! -f "$stamp" ] || [ -n "$(find "$PIPESCOPE_ROOT" -maxdepth 1 -name 'requirements*.txt' -newer "$stamp")" ]; then
+        echo "setup: installing $(basename "$requirements") (the first time takes a few minutes)" >&2
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" >&2
+        touch "$stamp"
+    fi
+}
+
+pipescope_system_libs
+pipescope_venv "$PIPESCOPE_ROOT/$1"
+PIPESCOPE_PYTHON="$PIPESCOPE_ROOT/.venv/bin/python"
