@@ -77,10 +77,10 @@ class FeedDictFeeder(Feeder):
         super().__init__(spec, device)
         self.dataset = build_dataset(spec, serial=True)
         self.element_spec = self.dataset.element_spec
-        self._iterator = iter(self.dataset)
+        self.iterator = iter(self.dataset)
 
     def next_batch(self):
-        batch = _next_or_end(self._iterator)
+        batch = _next_or_end(self.iterator)
         self.consumed += 1
         return _to_device(batch, self.device)
 
@@ -106,7 +106,7 @@ class QueueRunnerFeeder(Feeder):
         specs = tf.nest.flatten(self.element_spec)
         shapes = [s.shape for s in specs] if all(s.shape.is_fully_defined() for s in specs) else None
         self.queue = tf.queue.FIFOQueue(self.capacity, [s.dtype for s in specs], shapes=shapes)
-        self._iterator = iter(self.dataset)
+        self.iterator = iter(self.dataset)
         self._stop = threading.Event()
         self._error: Optional[BaseException] = None
         self._live = params["threads"]
@@ -122,7 +122,7 @@ class QueueRunnerFeeder(Feeder):
         try:
             while not self._stop.is_set():
                 try:
-                    element = next(self._iterator)
+                    element = next(self.iterator)
                 except StopIteration:
                     break
                 self.queue.enqueue(tf.nest.flatten(element))
@@ -194,7 +194,7 @@ class TfDataFeeder(Feeder):
         self.dataset = build_dataset(spec, serial=False, autotune=spec.feeder.params["autotune"],
                                      probe=self._count_produced, probe_index=probe_index)
         self.element_spec = self.dataset.element_spec
-        self._iterator = iter(self.dataset)
+        self.iterator = iter(self.dataset)
 
     def _count_produced(self, ds):
         import tensorflow as tf
@@ -206,7 +206,7 @@ class TfDataFeeder(Feeder):
         return ds.map(counted)
 
     def next_batch(self):
-        batch = _next_or_end(self._iterator)
+        batch = _next_or_end(self.iterator)
         self.consumed += 1
         return _to_device(batch, self.device)
 

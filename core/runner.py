@@ -81,6 +81,11 @@ class Run:
             self._pending = new_spec
 
     @property
+    def feeder(self):
+        """The feeder now in use (it changes when a change rebuilds the pipeline)."""
+        return self._feeder
+
+    @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 
@@ -106,8 +111,8 @@ class Run:
             self._start_ns = time.perf_counter_ns()
             self._loop()
             self.outcome.status = "stopped" if self._stop.is_set() else "finished"
-        except EndOfData:
-            self.outcome.status = "exhausted"
+        except EndOfData:  # a stop closes the queue, which also ends the data
+            self.outcome.status = "stopped" if self._stop.is_set() else "exhausted"
         except SpecError as error:
             self._fail(error)
         except RunFailure as error:

@@ -110,7 +110,8 @@ def _resize(x, params):
     import tensorflow as tf
 
     size = params["size"]
-    return tf.image.resize(x, [size, size])
+    resized = tf.image.resize(x, [size, size])
+    return tf.saturate_cast(tf.round(resized), x.dtype) if x.dtype.is_integer else resized  # same dtype as OpenCV
 
 
 def _resize_cv2(x, params):

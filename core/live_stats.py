@@ -1,0 +1,159 @@
+"""Live per-stage figures read from tf.data's own model of a running iterator.
+
+`tf.data.experimental.get_model_proto(iterator)` describes the iterator as a
+chain of nodes (Root ← Prefetch ← Map ← ...), each with `buffered_elements`
+and a cumulative `num_elements`. Graph rewrites rename and fuse nodes (map +
+batch become `MapAndBatch`, consecutive maps become one `ParallelMapV2`), so
+nodes are matched to stages by an order-preserving alignment on kind-compatible
+names; a stage fused into a neighbour shares that neighbour's node.
+
+Everything here degrades to `{}`: no model (autotune off, graph mode), an
+unknown TensorFlow, or a node chain we cannot align never raise to the caller.
+No Qt, and TensorFlow is only touched once the run has loaded it.
+"""
+from __future__ import annotations
+
+import re
+import sys
+import time
+from typing import Optional
+
+# Node names (with a trailing `V2`-style version removed, lower-cased) each stage kind can become.
+_MAP_NODES = {"map", "parallelmap", "mapandbatch"}
+_NODE_NAMES = {
+    "map": _MAP_NODES,
+    "latency": _MAP_NODES,
+    "cpu_work": _MAP_NODES,
+    "batch": {"batch", "parallelbatch", "mapandbatch"},
+    "padded_batch": {"paddedbatch"},
+    "shuffle": {"shuffle", "shuffleandrepeat"},
+    "filter": {"filter", "parallelfilter"},
+    "repeat": {"repeat", "shuffleandrepeat"},
+    "cache": {"cache", "memorycache"},
+    "interleave": {"interleave", "parallelinterleave", "legacyparallelinterleave"},
+    "flat_map": {"flatmap"},
+    "shard": {"shard"},
+    "zip": {"zip"},
+    "concatenate": {"concatenate"},
+    "prefetch": {"prefetch"},
+    "prefetch_to_device": {"prefetch"},
+    "tf_data_service": {"dataservice"},
+}
+# The tf_data feeder counts produced elements with a map just before the last buffer.
+_PROBE = ("", "map")
+
+
+def node_base_name(name: str) -> str:
+    return re.sub(r"V\d+$", "", name).lower()
+
+
+def compatible(kind: str, node_name: str) -> bool:
+    return node_base_name(node_name) in _NODE_NAMES.get(kind, ())
+
+
+def node_chain(model) -> list:
+    """The model's nodes from the source to the sink, following each node's first input."""
+    nodes = model.nodes
+    chain, node_id, seen = [], model.output, set()
+    while node_id in nodes and node_id not in seen:
+        seen.add(node_id)
+        node = nodes[node_id]
+        if node.name != "Root":
+            chain.append(node)
+        node_id = node.inputs[0] if node.inputs else None
+    chain.reverse()
+    return chain
+
+
+def _expected_stages(spec) -> list[tuple[str, str]]:
+    """(stage id, kind) in order, with the feeder's counting map where it inserts it."""
+    from core.build import last_buffer_index
+
+    expected = [(stage.id, stage.kind) for stage in spec.stages]
+    if spec.feeder.kind == "tf_data":
+        index = last_buffer_index(spec)
+        expected.insert(len(expected) if index is None else index, _PROBE)
+    return expected
+
+
+def align(expected: list[tuple[str, str]], chain: list) -> dict[str, int]:
+    """Stage id → index in `chain`: the order-preserving matching with the most matches."""
+    m, n = len(expected), len(chain)
+    best = [[0] * (n + 1) for _ in range(m + 1)]
+    for i in range(m - 1, -1, -1):
+        for j in range(n - 1, -1, -1):
+            skip = max(best[i + 1][j], best[i][j + 1])
+            match = best[i + 1][j + 1] + 1 if compatible(expected[i][1], chain[j].name) else 0
+            best[i][j] = max(skip, match)
+    matched, i, j = {}, 0, 0
+    while i < m and j < n:
+        if compatible(expected[i][1], chain[j].name) and best[i][j] == best[i + 1][j + 1] + 1:
+            matched[expected[i][0]] = j
+            i, j = i + 1, j + 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    matched.pop(_PROBE[0], None)
+    return matched
+
+
+def _fused_partner(index: int, expected, matched: dict, chain) -> Optional[str]:
+    """The nearest matched neighbour whose node this unmatched stage may have been fused into."""
+    kind = expected[index][1]
+    for step in (1, -1):
+        other = index + step
+        while 0 <= other < len(expected):
+            stage_id = expected[other][0]
+            if stage_id in matched:
+                return stage_id if compatible(kind, chain[matched[stage_id]].name) else None
+            other += step
+    return None
+
+
+class LiveStageStats:
+    """Polls a run's iterator; keeps the previous counts to turn them into rates."""
+
+    def __init__(self):
+        self._iterator_key = None
+        self._previous: dict[int, tuple[float, int]] = {}
+
+    def poll(self, iterator, spec, now: Optional[float] = None) -> dict:
+        """{stage id: {buffered, elements_per_s, node, parameters, fused_with}}, or {} when unknown."""
+        if iterator is None or "tensorflow" not in sys.modules:
+            return {}  # never be the one to import TensorFlow (it would block the GUI thread)
+        try:
+            import tensorflow as tf
+
+            model = tf.data.experimental.get_model_proto(iterator)
+            return self._figures(model, spec, iterator, time.perf_counter() if now is None else now)
+        except Exception:  # no model for this iterator (autotune off, graph mode) or an unexpected proto
+            return {}
+
+    def _figures(self, model, spec, iterator, now: float) -> dict:
+        if id(iterator) != self._iterator_key:  # a rebuilt pipeline starts its counts again
+            self._iterator_key, self._previous = id(iterator), {}
+        chain = node_chain(model)
+        expected = _expected_stages(spec)
+        matched = align(expected, chain)
+        by_node = {}
+        for node in chain:
+            previous = self._previous.get(node.id)
+            rate = None
+            if previous is not None and now > previous[0]:
+                rate = max(0.0, (node.num_elements - previous[1]) / (now - previous[0]))
+            self._previous[node.id] = (now, node.num_elements)
+            by_node[node.id] = {
+                "buffered": int(node.buffered_elements),
+                "elements_per_s": rate,
+                "node": node.name,
+                "parameters": {p.name: p.value for p in node.parameters},
+                "fused_with": None,
+            }
+        figures = {stage_id: dict(by_node[chain[index].id]) for stage_id, index in matched.items()}
+        for index, (stage_id, _) in enumerate(expected):
+            if stage_id and stage_id not in matched:
+                partner = _fused_partner(index, expected, matched, chain)
+                if partner is not None:
+                    figures[stage_id] = dict(figures[partner], fused_with=partner)
+        return figures

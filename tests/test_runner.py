@@ -1,0 +1,132 @@
+"""The runner's timing truth on `whatif`, changes at step boundaries, prompt stops.
+
+whatif's true timings are known by construction: io waits 4 ms per batch and
+the simulated model takes 6 ms. Served serially (feed_dict) a step is
+4 + 6 = 10 ms with 40% idle; overlapped (queue_runner, tf_data) the input is
+faster than the model, so a step is 6 ms and idle is near 0. Tolerances allow
+for this noisy 2-core machine and tf.data's per-batch iterator cost (~0.3 ms).
+"""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from core.export import build_summary
+from core.records import CONFIG_VERSION, StepRecords
+from core.runner import Run
+
+TRUTH = {  # feeder: (step_ms, idle_fraction)
+    "feed_dict": (10.0, 0.40),
+    "queue_runner": (6.0, 0.0),
+    "tf_data": (6.0, 0.0),
+}
+
+
+@pytest.mark.parametrize("feeder", sorted(TRUTH))
+def test_whatif_timing_truth(whatif, feeder):
+    run = Run(whatif(("feeder.kind", feeder), ("stages.io.ms", 4), ("model.step_ms", 6), steps=150))
+    run.run()
+    summary = build_summary(run)
+    assert run.outcome.status == "finished", run.outcome.error
+    step_ms, idle = TRUTH[feeder]
+    assert summary["steps"] == 150 and summary["warmup_steps"] == 10
+    assert step_ms - 0.3 <= summary["step_ms"]["p50"] <= step_ms + 1.5, summary["step_ms"]
+    assert summary["compute_ms"]["p50"] == pytest.approx(6.0, abs=0.5)
+    assert idle - 0.05 <= summary["idle_fraction"] <= idle + 0.12, summary["idle_fraction"]
+    expected_verdict = "input-bound" if feeder == "feed_dict" else ("compute-bound", "balanced")
+    assert summary["verdict"] in expected_verdict
+    assert summary["examples_per_s"] == pytest.approx(32 * summary["steps_per_s"], rel=1e-4)
+
+
+def test_overlapped_feeders_keep_their_buffer_full(whatif):
+    for feeder, capacity in [("queue_runner", 5), ("tf_data", 4)]:
+        run = Run(whatif(("feeder.kind", feeder), ("stages.io.ms", 2), ("model.step_ms", 5), steps=80))
+        run.run()
+        fill = build_summary(run)["fill"]
+        assert fill["capacity"] == capacity
+        assert fill["mean"] >= capacity - 1.5 and fill["max"] <= capacity + 1, fill
+
+
+def test_timestamps_are_ordered_and_on_one_clock(whatif):
+    run = Run(whatif(steps=40))
+    run.run()
+    rows = run.records.snapshot()
+    t_request, t_ready, t_done = rows[:, 0], rows[:, 1], rows[:, 2]
+    assert np.all(t_request <= t_ready) and np.all(t_ready <= t_done)
+    assert np.all(t_done[:-1] <= t_request[1:])
+    assert 0 <= t_request[0] < 1.0
+
+
+def test_change_at_a_step_boundary_without_stopping(whatif):
+    spec = whatif(("feeder.kind", "tf_data"), ("stages.io.ms", 1), ("model.step_ms", 3), steps=120)
+    run = Run(spec, scheduled_changes={60: [("stages.io.ms", 12)]})
+    run.run()
+    rows = run.records.snapshot()
+    assert run.outcome.status == "finished" and len(rows) == 120
+    assert list(rows[:60, CONFIG_VERSION]) == [0] * 60 and list(rows[60:, CONFIG_VERSION]) == [1] * 60
+    change = run.outcome.changes[0]
+    assert (change.step, change.version, change.description) == (60, 1, "stages.io.ms=12.0")
+    wait = (rows[:, 1] - rows[:, 0]) * 1000
+    assert np.median(wait[20:60]) < 1.5 and np.median(wait[80:]) > 6  # input-bound after the change
+    assert run.spec.stage("io").params["ms"] == 12
+
+
+def test_change_requested_from_another_thread(whatif):
+    spec = whatif(("model.step_ms", 1), steps=10_000)
+    run = Run(spec)
+    worker = threading.Thread(target=run.run)
+    worker.start()
+    try:
+        wait_for(lambda: len(run.records) >= 20)
+        run.request_change(spec.copy())  # identical: no new version
+        changed = spec.copy()
+        changed.model.params["step_ms"] = 2.0
+        run.request_change(changed)
+        wait_for(lambda: run.config_version == 1)
+    finally:
+        run.request_stop()
+        worker.join(5)
+    assert run.outcome.status == "stopped" and len(run.outcome.changes) == 1
+
+
+def wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("feeder", ["feed_dict", "queue_runner", "tf_data"])
+def test_stop_from_another_thread_within_a_second(whatif, feeder):
+    run = Run(whatif(("feeder.kind", feeder), ("model.step_ms", 2), ("run.seconds", 120)))
+    worker = threading.Thread(target=run.run)
+    worker.start()
+    wait_for(lambda: len(run.records) >= 10)
+    asked = time.monotonic()
+    run.request_stop()
+    worker.join(5)
+    assert not worker.is_alive() and time.monotonic() - asked < 1.0
+    assert run.outcome.status == "stopped" and len(run.records) >= 10
+
+
+def test_a_run_for_seconds_ends_on_time(whatif):
+    run = Run(whatif(("model.step_ms", 2), ("run.seconds", 0.5)))
+    run.run()
+    assert run.outcome.status == "finished" and 0.5 <= run.elapsed_s() < 1.0
+
+
+def test_a_finite_source_ends_the_run_early(whatif):
+    run = Run(whatif(("source.count", 320), steps=100))
+    run.run()
+    assert run.outcome.status == "exhausted" and len(run.records) == 10
+
+
+def test_records_grow_beyond_their_estimate_and_snapshot_copies():
+    records = StepRecords(capacity=16)
+    for i in range(100):
+        records.append(i, i + 0.5, i + 1, i % 3, 0, 32)
+    snapshot = records.snapshot(90)
+    assert len(records) == 100 and snapshot.shape == (10, 6) and snapshot[0, 0] == 90
+    snapshot[0, 0] = -1
+    assert records.snapshot(90)[0, 0] == 90

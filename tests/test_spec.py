@@ -1,0 +1,166 @@
+"""The pipeline description: round trips, every validation error path, overrides."""
+import json
+
+import pytest
+
+from core.params import AUTOTUNE, SpecError
+from core.presets import load_preset, preset_names
+from core.spec import apply_overrides, load_spec, parse_assignment, save_spec, spec_from_dict
+from core.stages import STAGES
+
+REQUIRED_PRESETS = {"seed_feed_dict", "seed_queue_runner", "seed_tf_data", "whatif", "images_cv2", "images_tf"}
+
+
+def minimal(**overrides):
+    data = {
+        "version": 1, "name": "t",
+        "source": {"kind": "range", "count": 10},
+        "stages": [{"id": "b", "kind": "batch", "batch_size": 2}],
+        "feeder": {"kind": "tf_data"},
+        "model": {"kind": "simulated", "step_ms": 0},
+    }
+    data.update(overrides)
+    return data
+
+
+def error_of(data) -> str:
+    with pytest.raises(SpecError) as caught:
+        spec_from_dict(data)
+    return str(caught.value)
+
+
+def test_contract_presets_exist_and_round_trip(tmp_path):
+    assert REQUIRED_PRESETS <= set(preset_names())
+    for name in preset_names():
+        spec = load_preset(name)
+        path = tmp_path / f"{name}.json"
+        save_spec(spec, path)
+        assert load_spec(path) == spec
+        assert json.loads(path.read_text()) == spec.to_dict()
+
+
+def test_whatif_has_the_contract_stage_ids_and_kinds():
+    spec = load_preset("whatif")
+    assert [(s.id, s.kind) for s in spec.stages] == [
+        ("batch", "batch"), ("io", "latency"), ("cpu", "cpu_work"), ("prefetch", "prefetch")]
+    assert spec.model.kind == "simulated" and "step_ms" in spec.model.params
+
+
+def test_seed_presets_match_the_notebook():
+    for name, feeder in [("seed_feed_dict", "feed_dict"), ("seed_queue_runner", "queue_runner"),
+                         ("seed_tf_data", "tf_data")]:
+        spec = load_preset(name)
+        assert spec.feeder.kind == feeder
+        assert spec.source.params["shape"] == [1024]
+        assert spec.stage("batch").params["batch_size"] == 128
+        assert spec.model.params == {"hidden": [1024, 1024], "learning_rate": 0.01}
+        assert spec.run["steps"] == 5000
+    queue = load_preset("seed_queue_runner").feeder.params
+    assert queue == {"capacity": 5, "threads": 1}
+    assert load_preset("seed_tf_data").stages[-1].kind == "prefetch"
+
+
+def test_defaults_are_filled_in():
+    spec = spec_from_dict(minimal())
+    assert spec.stages[0].params == {"batch_size": 2, "drop_remainder": True}
+    assert spec.run["warmup_steps"] == 10
+
+
+@pytest.mark.parametrize("data, expected", [
+    (minimal(colour="red"), "colour: unknown key"),
+    (minimal(version=2), "version: this Pipescope reads version 1"),
+    (minimal(name=3), "name: must be a string"),
+    ({k: v for k, v in minimal().items() if k != "model"}, "model: missing"),
+    (minimal(source=[]), "source: must be an object"),
+    (minimal(source={"count": 3}), "source.kind: missing"),
+    (minimal(source={"kind": "nope"}), "source.kind: unknown source kind 'nope'"),
+    (minimal(source={"kind": "range", "size": 1}), "source.size: unknown parameter for kind 'range'"),
+    (minimal(stages={}), "stages: must be a list"),
+    (minimal(stages=[{"kind": "batch"}]), "stages[0].id: must be a name"),
+    (minimal(stages=[{"id": "a", "kind": "batch"}, {"id": "a", "kind": "cache"}]), "stages[1].id: duplicate"),
+    (minimal(stages=[{"id": "a"}]), "stages[0].kind: missing"),
+    (minimal(stages=[{"id": "a", "kind": "fold"}]), "stages[0].kind: unknown stage kind 'fold'"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": 0}]), "stages[0].batch_size: must be ≥ 1"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": "8"}]), "stages[0].batch_size: must be an integer"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": True}]), "stages[0].batch_size: must be an integer"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "drop_remainder": 1}]), "stages[0].drop_remainder: must be true or false"),
+    (minimal(stages=[{"id": "a", "kind": "map", "num_parallel_calls": 0}]),
+     "stages[0].num_parallel_calls: must be ≥ 1 and ≤ 256 or AUTOTUNE, got 0"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": "AUTOTUNE"}]), "stages[0].batch_size: must be an integer"),
+    (minimal(stages=[{"id": "a", "kind": "map", "fn": "blur"}]), "stages[0].fn: must be one of"),
+    (minimal(stages=[{"id": "a", "kind": "latency", "ms": "slow"}]), "stages[0].ms: must be a number"),
+    (minimal(stages=[{"id": "a", "kind": "cache", "filename": 3}]), "stages[0].filename: must be a string"),
+    (minimal(stages=[{"id": "a", "kind": "shard", "num_shards": 2, "index": 2}]), "stages[0].index: must be < num_shards"),
+    (minimal(stages=[{"id": "d", "kind": "prefetch_to_device"}, {"id": "b", "kind": "batch"}]),
+     "stages[0]: prefetch_to_device must be the last stage"),
+    (minimal(stages=[{"id": "z", "kind": "zip", "branch": {"source": {"kind": "range", "count": "x"}}}]),
+     "stages[0].branch.source.count: must be an integer"),
+    (minimal(stages=[{"id": "z", "kind": "zip", "branch": {"stages": []}}]), "stages[0].branch.source: missing"),
+    (minimal(stages=[{"id": "z", "kind": "zip", "branch": {"source": {"kind": "range"}, "extra": 1}}]),
+     "stages[0].branch.extra: unknown key"),
+    (minimal(source={"kind": "synthetic", "shape": [0]}), "source.shape[0]: must be an integer ≥ 1"),
+    (minimal(source={"kind": "synthetic", "shape": 5}), "source.shape: must be a non-empty list"),
+    (minimal(feeder={"kind": "queue_runner", "capacity": 0}), "feeder.capacity: must be ≥ 1"),
+    (minimal(model={"kind": "simulated", "step_ms": -1}), "model.step_ms: must be ≥ 0"),
+    (minimal(run={"steps": 0}), "run.steps: must be ≥ 1"),
+    (minimal(run={"laps": 3}), "run.laps: unknown parameter"),
+])
+def test_validation_names_the_failing_path(data, expected):
+    assert error_of(data).startswith(expected)
+
+
+def test_autotune_is_accepted_where_tf_data_accepts_it():
+    spec = spec_from_dict(minimal(stages=[
+        {"id": "m", "kind": "map", "num_parallel_calls": "AUTOTUNE"},
+        {"id": "i", "kind": "interleave", "cycle_length": -1},
+        {"id": "p", "kind": "prefetch", "buffer_size": "AUTOTUNE"},
+    ]))
+    assert [s.params.get("num_parallel_calls", s.params.get("buffer_size")) for s in spec.stages] == [AUTOTUNE] * 3
+    assert spec.stages[1].params["cycle_length"] == AUTOTUNE
+
+
+def test_every_stage_kind_declares_helpful_parameters():
+    for kind in STAGES.kinds():
+        assert kind.help and "build" in kind.hooks and "label" in kind.hooks
+        for param in kind.params:
+            assert param.help, f"{kind.name}.{param.name} has no help text"
+            param.check(param.default, f"{kind.name}.{param.name}")  # defaults are valid
+
+
+def test_load_reports_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(SpecError, match="missing.json: cannot read pipeline file"):
+        load_spec(tmp_path / "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": 1,')
+    with pytest.raises(SpecError, match=r"broken.json: not valid JSON \(line 1"):
+        load_spec(broken)
+
+
+def test_overrides_set_values_by_path_and_revalidate():
+    spec = load_preset("whatif")
+    changed = apply_overrides(spec, [parse_assignment("stages.io.ms=8"), parse_assignment("feeder.kind=queue_runner"),
+                                     parse_assignment("run.steps=42"), parse_assignment("model.step_ms=2.5")])
+    assert changed.stage("io").params["ms"] == 8
+    assert changed.feeder.params == {"capacity": 5, "threads": 1}
+    assert changed.run["steps"] == 42 and changed.model.params["step_ms"] == 2.5
+    assert spec.stage("io").params["ms"] == 4.0  # the original is untouched
+
+
+@pytest.mark.parametrize("assignment, expected", [
+    ("stages.nope.ms=1", "stages.nope.ms: no stage with id 'nope'"),
+    ("feeder=3", "feeder: not a settable path"),
+    ("stages.io.ms=-1", "stages[1].ms: must be ≥ 0"),
+    ("stages.io.colour=1", "stages[1].colour: unknown parameter"),
+    ("noequals", "--set noequals: expected PATH=VALUE"),
+])
+def test_bad_overrides_name_the_path(assignment, expected):
+    with pytest.raises(SpecError) as caught:
+        apply_overrides(load_preset("whatif"), [parse_assignment(assignment)])
+    assert str(caught.value).startswith(expected)
+
+
+def test_assignment_values_are_json_else_strings():
+    assert parse_assignment("a.b=[1,2]") == ("a.b", [1, 2])
+    assert parse_assignment("a.b=AUTOTUNE") == ("a.b", "AUTOTUNE")
+    assert parse_assignment("a.b=true") == ("a.b", True)
+    assert parse_assignment("a.b=x=y") == ("a.b", "x=y")
