@@ -28,19 +28,26 @@ def _fraction(run: Run) -> float:
 
 def execute(run: Run, label: str, show_progress: bool = True) -> bool:
     """Run to the end; returns True when interrupted by Ctrl-C."""
-    worker = threading.Thread(target=run.run, name="pipescope-run", daemon=True)
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can mark a still-running thread as finished.
+    finished = threading.Event()
+
+    def work() -> None:
+        try:
+            run.run()
+        finally:
+            finished.set()
+
     bar = ProgressBar(label) if show_progress else None
     interrupted = False
-    worker.start()
+    threading.Thread(target=work, name="pipescope-run", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(timeout=0.2)
+        while not finished.wait(timeout=0.2):
             if bar:
                 bar.update(_fraction(run), _progress_detail(run))
     except KeyboardInterrupt:
         interrupted = True
         run.request_stop()
-        worker.join(timeout=30.0)
+        finished.wait(timeout=30.0)
     if bar:
         bar.finish()
     return interrupted

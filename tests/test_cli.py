@@ -1,0 +1,129 @@
+"""The command line: exit codes, one-line errors, the files a run writes."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import main
+from tests.conftest import ROOT
+
+FAST = ["--set", "stages.cpu.ms=0", "--set", "model.step_ms=2", "--set", "run.warmup_steps=5", "--quiet"]
+
+
+def call(capsys, *argv):
+    code = main.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run"], "error: SPEC: give a pipeline file or --preset NAME"),
+    (["run", "--preset", "nope"], "error: --preset nope: unknown preset"),
+    (["run", "missing.json"], "error: missing.json: cannot read pipeline file"),
+    (["run", "--preset", "whatif", "--set", "stages.io.ms=-3"], "error: stages[1].ms: must be ≥ 0"),
+    (["run", "--preset", "whatif", "--set", "stages.disk.ms=3"], "error: stages.disk.ms: no stage with id 'disk'"),
+    (["run", "--preset", "whatif", "--steps", "many"], "error: pipescope run: argument --steps: invalid int value"),
+    (["run", "--preset", "whatif", "--steps", "0"], "error: run.steps: must be ≥ 1"),
+    (["run", "--preset", "whatif", "--change-at", "x", "model.step_ms=1"], "error: --change-at x: STEP must be"),
+    (["run", "--preset", "whatif", "--change-at", "5", "model.size=1"], "error: model.size: unknown parameter"),
+    (["frobnicate"], "error: pipescope: argument command: invalid choice"),
+    (["sample-data", "images", "--count", "3", "--size", "big", "--out", "x"], "error: --size big: expected WxH"),
+    (["presets", "--dump", "nope"], "error: --preset nope: unknown preset"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, expected):
+    code, out, err = call(capsys, *argv)
+    assert code == 2
+    assert err.startswith(expected) and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_bad_data_path_is_bad_input(capsys, tmp_path):
+    code, _, err = call(capsys, "run", "--preset", "images_tf", "--set", f"source.path={tmp_path}",
+                        "--steps", "3", "--quiet")
+    assert code == 2 and err.strip().endswith(f"source.path: no files matching *.jpg in {tmp_path}")
+
+
+def test_run_writes_the_contract_files(capsys, tmp_path):
+    out = tmp_path / "out"
+    code, stdout, _ = call(capsys, "run", "--preset", "whatif", "--steps", "40", "--out", str(out), *FAST,
+                           "--change-at", "20", "stages.io.ms=1")
+    assert code == 0
+    assert stdout.count("\n") == 1 and stdout.startswith("whatif: 40 steps on /CPU:0")
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("spec", "device", "steps", "warmup_steps", "wall_s", "steps_per_s", "examples_per_s", "step_ms",
+                "wait_ms", "compute_ms", "idle_fraction", "fill", "verdict"):
+        assert key in summary
+    assert summary["steps"] == 40 and summary["device"] == "/CPU:0" and summary["spec"]["name"] == "whatif"
+    assert set(summary["step_ms"]) == {"mean", "p50", "p90", "p99"}
+    assert summary["spec"]["stages"][1]["ms"] == 1.0  # the resolved description as it ended
+    with open(out / "steps.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["step", "t_request", "t_ready", "t_done", "wait_ms", "compute_ms", "step_ms", "fill",
+                             "config_version"]
+    assert len(rows) == 40 and rows[25]["config_version"] == "1"
+    first = rows[1]
+    assert float(first["wait_ms"]) == pytest.approx(1000 * (float(first["t_ready"]) - float(first["t_request"])), abs=2e-3)
+    assert float(first["step_ms"]) == pytest.approx(1000 * (float(first["t_done"]) - float(rows[0]["t_done"])), abs=2e-3)
+    trace = json.loads((out / "trace.json").read_text())["traceEvents"]
+    phases = {event["ph"] for event in trace}
+    assert {"X", "C", "i", "M"} <= phases
+    assert sum(1 for e in trace if e["ph"] == "X" and e["name"] == "compute") == 40
+    assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert summary["fill"]["capacity"] == 4
+
+
+def test_a_failing_pipeline_exits_1_naming_the_stage_and_keeps_its_files(capsys, corrupt_folder, tmp_path):
+    code, _, err = call(capsys, "run", "--preset", "images_cv2", "--set", f"source.path={corrupt_folder}",
+                        "--steps", "5", "--quiet", "--out", str(tmp_path))
+    assert code == 1
+    assert err.startswith("error: stage 'decode' failed: ") and err.count("\n") == 1, err
+    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "failed"
+
+
+def test_presets_lists_and_dumps(capsys):
+    code, out, _ = call(capsys, "presets")
+    assert code == 0 and "whatif" in out and "seed_feed_dict" in out
+    code, out, _ = call(capsys, "presets", "--dump", "whatif")
+    assert code == 0 and json.loads(out)["stages"][1]["id"] == "io"
+
+
+def test_sample_data_writes_jpegs_with_corrupt_ones(capsys, tmp_path):
+    code, out, err = call(capsys, "sample-data", "images", "--count", "6", "--size", "32x24", "--corrupt", "2",
+                          "--out", str(tmp_path))
+    assert code == 0 and "wrote 6 images (2 corrupt)" in out and "images: 6/6" in err
+    import cv2
+
+    decoded = [cv2.imread(str(p)) for p in sorted(tmp_path.rglob("*.jpg"))]
+    assert len(decoded) == 6 and sum(image is None for image in decoded) == 2
+    assert all(image.shape == (24, 32, 3) for image in decoded if image is not None)
+
+
+def test_ctrl_c_exits_130_and_keeps_what_was_recorded(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "run", "--preset", "whatif", "--seconds", "60", "--out", str(tmp_path),
+         *FAST[:-1]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    progress = ""
+    while "steps/s" not in progress and time.monotonic() < deadline:  # wait until it is really running
+        progress += process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["steps"] > 0
+    assert len((tmp_path / "steps.csv").read_text().splitlines()) == summary["steps"] + 1
+
+
+def test_gui_without_a_display_says_how_to_run_headless(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "no display" in result.stderr and "run --preset" in result.stderr
