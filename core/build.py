@@ -83,11 +83,19 @@ def failing_stage(message: str, spec: PipelineSpec) -> Optional[str]:
     return None
 
 
+_TF_NOISE = (
+    re.compile(r"\{\{function_node [^}]*\}\}\s*"),
+    re.compile(r"Error in user-defined function passed to \S+ transformation with iterator: \S+:\s*"),
+    re.compile(r"\s*\[\[\{\{node [^}]*\}\}\]\]"),
+    re.compile(r"\s*\[Op:\w+\]( name: \S*)?"),
+)
+
+
 def summarize_error(message: str) -> str:
-    """The informative line of a TensorFlow error (it carries node names and traces)."""
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    for line in lines:
-        match = re.search(r"(\w*Error): (.+)", line)
-        if match and "Traceback" not in line:
-            return f"{match.group(1)}: {match.group(2)}"
-    return lines[0] if lines else "unknown error"
+    """The informative line of a TensorFlow error, without its node and iterator plumbing."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip() and "Traceback" not in line]
+    text = next((line for line in lines if re.search(r"\w+Error: ", line)), lines[0] if lines else "unknown error")
+    for pattern in _TF_NOISE:
+        text = pattern.sub("", text)
+    text = re.sub(r"^\w+Error: (?=\w+Error: )", "", text.strip())  # TF's wrapper around a Python error
+    return text or "unknown error"

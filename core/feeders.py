@@ -59,7 +59,10 @@ class Feeder:
         """Unblock a next_batch() waiting in another thread (the run is stopping)."""
 
     def close(self) -> None:
-        pass
+        """Release the iterator now: tf.data threads that run Python (numpy_function) must
+        finish while the interpreter is alive, or exiting can hang on them."""
+        self.iterator = None
+        self.dataset = None
 
 
 def _next_or_end(iterator):
@@ -105,7 +108,8 @@ class QueueRunnerFeeder(Feeder):
         self.element_spec = self.dataset.element_spec
         specs = tf.nest.flatten(self.element_spec)
         shapes = [s.shape for s in specs] if all(s.shape.is_fully_defined() for s in specs) else None
-        self.queue = tf.queue.FIFOQueue(self.capacity, [s.dtype for s in specs], shapes=shapes)
+        with tf.device("/CPU:0"):  # queues have CPU kernels only
+            self.queue = tf.queue.FIFOQueue(self.capacity, [s.dtype for s in specs], shapes=shapes)
         self.iterator = iter(self.dataset)
         self._stop = threading.Event()
         self._error: Optional[BaseException] = None
@@ -169,6 +173,7 @@ class QueueRunnerFeeder(Feeder):
         self.interrupt()
         for thread in self._threads:
             thread.join(timeout=5.0)
+        super().close()
 
 
 @_register(

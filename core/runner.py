@@ -121,7 +121,7 @@ class Run:
             if self._stop.is_set():
                 self.outcome.status = "stopped"
             else:
-                self._fail(self._explain(error.message))
+                self._fail(self._explain(f"{type(error).__name__}: {error.message}"))
         except Exception as error:  # a failure in the pipeline's Python code (numpy_function, generator)
             self._fail(self._explain(f"{type(error).__name__}: {error}"))
         finally:
@@ -198,6 +198,7 @@ class Run:
     def _close(self) -> None:
         if self._feeder is not None:
             self._feeder.close()
+            self._feeder = None
 
 
 def _batch_size(batch) -> int:

@@ -22,7 +22,7 @@ def load_tensorflow():
         try:
             import tensorflow as tf
 
-            tf.config.list_physical_devices("GPU")  # probing CUDA logs too; do it while quiet
+            _grow_gpu_memory(tf)  # probing CUDA logs too; do it while quiet
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)
@@ -32,6 +32,15 @@ def load_tensorflow():
             os.dup2(saved, 2)
             os.close(saved)
     return tf
+
+
+def _grow_gpu_memory(tf) -> None:
+    """Take GPU memory as needed rather than all of it, so other work can share the card."""
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised by an earlier import: keep its setting
+            pass
 
 
 def model_device() -> str:
