@@ -13,7 +13,7 @@ import threading
 from typing import Optional
 
 from core.build import build_dataset, last_buffer_index
-from core.params import AUTOTUNE, Kind, Param, Registry
+from core.params import AUTOTUNE, Param, Registry
 from core.spec import PipelineSpec
 
 FEEDERS = Registry("feeder")
@@ -23,12 +23,7 @@ class EndOfData(Exception):
     """The pipeline has no more elements."""
 
 
-def _register(name, help, params=(), label=None):
-    def register(cls):
-        FEEDERS.register(Kind(name, help, tuple(params), {"build": cls, "label": label or (lambda p: name)}))
-        return cls
-
-    return register
+_register = FEEDERS.declare
 
 
 def _to_device(batch, device: str):

@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import time
 
-from core.params import Kind, Param, Registry, SpecError
+from core.params import Param, Registry, SpecError
 
 MODELS = Registry("model")
 
 
-def model_kind(name: str, help: str, params=(), label=None):
-    def register(build):
-        hooks = {"build": build, "label": label or (lambda p: name)}
-        MODELS.register(Kind(name, help, tuple(params), hooks))
-        return build
-
-    return register
+model_kind = MODELS.declare
 
 
 class _Adam:

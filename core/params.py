@@ -173,6 +173,17 @@ class Registry:
         self._kinds[kind.name] = kind
         return kind
 
+    def declare(self, name: str, help: str, params=(), label=None, **hooks):
+        """Decorator: register a kind built by the decorated function (or class)."""
+
+        def register(build):
+            kind_hooks = {"build": build, "label": label or (lambda values: name)}
+            kind_hooks.update({key: hook for key, hook in hooks.items() if hook is not None})
+            self.register(Kind(name, help, tuple(params), kind_hooks))
+            return build
+
+        return register
+
     def get(self, name: Any, path: str) -> Kind:
         if name not in self._kinds:
             known = ", ".join(self._kinds)

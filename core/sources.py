@@ -10,19 +10,13 @@ import glob
 import os
 from pathlib import Path
 
-from core.params import AUTOTUNE, Kind, Param, Registry, SpecError
+from core.params import AUTOTUNE, Param, Registry, SpecError
 
 SOURCES = Registry("source")
 SYNTHETIC_BLOCK = 256
 
 
-def source_kind(name: str, help: str, params=(), label=None):
-    def register(build):
-        hooks = {"build": build, "label": label or (lambda p: name)}
-        SOURCES.register(Kind(name, help, tuple(params), hooks))
-        return build
-
-    return register
+source_kind = SOURCES.declare
 
 
 def _shape_param(default) -> Param:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from core.params import AUTOTUNE, Kind, Param, Registry, SpecError
+from core.params import AUTOTUNE, Param, Registry, SpecError
 
 STAGES = Registry("stage")
 
@@ -57,19 +57,7 @@ def _label_parallel(params: dict) -> str:
     return "" if calls in (None, 1) else f" ×{'auto' if calls == AUTOTUNE else calls}"
 
 
-def stage_kind(name: str, help: str, params=(), label=None, check=None, check_position=None):
-    """Register a stage kind whose decorated function builds it: (ds, params, ctx) -> ds."""
-
-    def register(build):
-        hooks = {"build": build, "label": label or (lambda p: name)}
-        if check:
-            hooks["check"] = check
-        if check_position:
-            hooks["check_position"] = check_position
-        STAGES.register(Kind(name, help, tuple(params), hooks))
-        return build
-
-    return register
+stage_kind = STAGES.declare
 
 
 # ---------------------------------------------------------------- map functions
@@ -188,24 +176,29 @@ def _build_map(ds, params, ctx):
                   num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))
 
 
+def _batch_params(what: str) -> tuple:
+    return (
+        Param("batch_size", "int", 32, "Elements per batch.", min=1, max=1_000_000),
+        Param("drop_remainder", "bool", True, f"Drop a last, smaller batch ({what})."),
+    )
+
+
 @stage_kind(
     "batch", "Group consecutive elements into batches.",
-    (
-        Param("batch_size", "int", 32, "Elements per batch.", min=1, max=1_000_000),
-        Param("drop_remainder", "bool", True, "Drop a last, smaller batch (keeps shapes static)."),
-    ),
-    label=lambda p: f"batch {p['batch_size']}",
+    (*_batch_params("keeps shapes static"),
+     Param("num_parallel_calls", "int", None, "Batches assembled at once (empty: one at a time).",
+           min=1, max=256, autotune=True, optional=True)),
+    label=lambda p: f"batch {p['batch_size']}{_label_parallel(p)}",
 )
 def _build_batch(ds, params, ctx):
-    return ds.batch(params["batch_size"], drop_remainder=params["drop_remainder"])
+    calls = params["num_parallel_calls"]
+    return ds.batch(params["batch_size"], drop_remainder=params["drop_remainder"],
+                    num_parallel_calls=None if calls is None else _parallelism(calls, ctx))
 
 
 @stage_kind(
     "padded_batch", "Batch elements of different shapes, padding each to the largest.",
-    (
-        Param("batch_size", "int", 32, "Elements per batch.", min=1, max=1_000_000),
-        Param("drop_remainder", "bool", True, "Drop a last, smaller batch."),
-    ),
+    _batch_params("the padding is then uniform"),
     label=lambda p: f"padded_batch {p['batch_size']}",
 )
 def _build_padded_batch(ds, params, ctx):
@@ -347,8 +340,24 @@ def _branch_param() -> Param:
     return Param("branch", "branch", _DEFAULT_BRANCH, "A second input: a source with its own stages.")
 
 
-def _combine_error(ctx, what, error) -> SpecError:
-    return SpecError(f"stages.{ctx.stage_id}.branch: cannot {what} with the main pipeline ({error})")
+def _combine_with_branch(ds, params, ctx, what: str, combine):
+    """`combine(main, branch)`; shapes or types that do not fit name the stage's branch."""
+    import tensorflow as tf
+
+    branch = ctx.build_branch(params["branch"])
+    try:
+        return combine(ds, branch)
+    except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
+        raise SpecError(f"stages.{ctx.stage_id}.branch: cannot {what} with the main pipeline ({error})") from None
+
+
+def _zip_concatenating_features(main, branch):
+    import tensorflow as tf
+
+    def merge(a, b):
+        return tf.concat([tf.cast(a[0], tf.float32), tf.cast(b[0], tf.float32)], -1), a[1]
+
+    return tf.data.Dataset.zip((main, branch)).map(merge)
 
 
 @stage_kind(
@@ -357,14 +366,7 @@ def _combine_error(ctx, what, error) -> SpecError:
     label=lambda p: "zip",
 )
 def _build_zip(ds, params, ctx):
-    import tensorflow as tf
-
-    other = ctx.build_branch(params["branch"])
-    try:
-        zipped = tf.data.Dataset.zip((ds, other))
-        return zipped.map(lambda a, b: (tf.concat([tf.cast(a[0], tf.float32), tf.cast(b[0], tf.float32)], -1), a[1]))
-    except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
-        raise _combine_error(ctx, "zip", error) from None
+    return _combine_with_branch(ds, params, ctx, "zip", _zip_concatenating_features)
 
 
 @stage_kind(
@@ -373,13 +375,7 @@ def _build_zip(ds, params, ctx):
     label=lambda p: "concatenate",
 )
 def _build_concatenate(ds, params, ctx):
-    import tensorflow as tf
-
-    other = ctx.build_branch(params["branch"])
-    try:
-        return ds.concatenate(other)
-    except (TypeError, ValueError, tf.errors.InvalidArgumentError) as error:
-        raise _combine_error(ctx, "concatenate", error) from None
+    return _combine_with_branch(ds, params, ctx, "concatenate", lambda main, branch: main.concatenate(branch))
 
 
 @stage_kind(
@@ -433,25 +429,31 @@ def _sleep_op(ms: float):
     return tf.numpy_function(wait, [tf.constant(0, tf.int32)], tf.int32, stateful=True)
 
 
-@stage_kind(
-    "latency", "Simulated I/O: wait ms per element without using the CPU.",
-    (
-        Param("ms", "float", 5.0, "Milliseconds of waiting per element.", min=0.0, max=60_000.0),
-        _parallel_calls(1),
-    ),
-    label=lambda p: f"latency {p['ms']:g} ms{_label_parallel(p)}",
-)
-def _build_latency(ds, params, ctx):
+def _cost_params(help: str) -> tuple:
+    return (Param("ms", "float", 5.0, help, min=0.0, max=60_000.0), _parallel_calls(1))
+
+
+def _pass_through_after(ds, params, ctx, make_cost):
+    """Elements unchanged, each only once the op from `make_cost()` has run (a simulated cost)."""
     import tensorflow as tf
 
     if params["ms"] <= 0:
         return ds
 
     def delayed(x, y):
-        with tf.control_dependencies([_sleep_op(params["ms"])]):
+        with tf.control_dependencies([make_cost()]):
             return tf.identity(x), tf.identity(y)
 
     return ds.map(_named(ctx, delayed), num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))
+
+
+@stage_kind(
+    "latency", "Simulated I/O: wait ms per element without using the CPU.",
+    _cost_params("Milliseconds of waiting per element."),
+    label=lambda p: f"latency {p['ms']:g} ms{_label_parallel(p)}",
+)
+def _build_latency(ds, params, ctx):
+    return _pass_through_after(ds, params, ctx, lambda: _sleep_op(params["ms"]))
 
 
 _BURN_WIDTH = 256
@@ -488,24 +490,14 @@ def burn_iterations_per_ms() -> float:
 
 @stage_kind(
     "cpu_work", "Simulated CPU cost: ms of busy computation per element (calibrated on this machine).",
-    (
-        Param("ms", "float", 1.0, "Milliseconds of CPU work per element on an idle core.", min=0.0, max=60_000.0),
-        _parallel_calls(1),
-    ),
+    _cost_params("Milliseconds of CPU work per element on an idle core."),
     label=lambda p: f"cpu {p['ms']:g} ms{_label_parallel(p)}",
 )
 def _build_cpu_work(ds, params, ctx):
     import tensorflow as tf
 
-    if params["ms"] <= 0:
-        return ds
-    iterations = max(1, round(params["ms"] * burn_iterations_per_ms()))
-
-    def worked(x, y):
-        with tf.control_dependencies([_burn_loop(tf.constant(iterations))]):
-            return tf.identity(x), tf.identity(y)
-
-    return ds.map(_named(ctx, worked), num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))
+    iterations = max(1, round(params["ms"] * burn_iterations_per_ms())) if params["ms"] > 0 else 0
+    return _pass_through_after(ds, params, ctx, lambda: _burn_loop(tf.constant(iterations)))
 
 
 def stage_label(stage) -> str:

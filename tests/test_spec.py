@@ -62,7 +62,7 @@ def test_seed_presets_match_the_notebook():
 
 def test_defaults_are_filled_in():
     spec = spec_from_dict(minimal())
-    assert spec.stages[0].params == {"batch_size": 2, "drop_remainder": True}
+    assert spec.stages[0].params == {"batch_size": 2, "drop_remainder": True, "num_parallel_calls": None}
     assert spec.run["warmup_steps"] == 10
 
 
