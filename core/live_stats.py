@@ -120,7 +120,9 @@ def _fused_partner(index: int, expected, matched: dict, chain) -> Optional[str]:
         while 0 <= other < len(expected):
             stage_id = expected[other][0]
             if stage_id in matched:
-                return stage_id if compatible(kind, chain[matched[stage_id]].name) else None
+                if compatible(kind, chain[matched[stage_id]].name):
+                    return stage_id
+                break
             other += step
     return None
 

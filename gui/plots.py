@@ -16,6 +16,33 @@ WAIT_COLOR = (230, 120, 40)
 COMPUTE_COLOR = (60, 120, 220)
 BUSY_COLOR = (70, 170, 90)
 IDLE_COLOR = (220, 50, 50)
+MAX_PLOTTED_STEPS = 3000  # drawing more than the screen has pixels for only costs time
+
+
+def visible_rows(rows: np.ndarray, x_min: float, x_max: float,
+                 max_rows: int = MAX_PLOTTED_STEPS) -> tuple[np.ndarray, bool]:
+    """Rows overlapping [x_min, x_max], thinned to about max_rows keeping each chunk's peaks;
+    and whether they were thinned."""
+    if len(rows) == 0:
+        return rows, False
+    first = max(0, int(np.searchsorted(rows[:, T_DONE], x_min)) - 1)
+    last = min(len(rows), int(np.searchsorted(rows[:, T_REQUEST], x_max)) + 1)
+    part = rows[first:last]
+    return thin_keeping_peaks(part, max_rows), len(part) > max_rows
+
+
+def thin_keeping_peaks(rows: np.ndarray, max_rows: int) -> np.ndarray:
+    """Per chunk of steps, keep the one that waited longest and the one that computed longest."""
+    if len(rows) <= max_rows:
+        return rows
+    chunk = int(np.ceil(len(rows) / (max_rows / 2)))
+    usable = len(rows) // chunk * chunk
+    wait = (rows[:usable, T_READY] - rows[:usable, T_REQUEST]).reshape(-1, chunk)
+    compute = (rows[:usable, T_DONE] - rows[:usable, T_READY]).reshape(-1, chunk)
+    offsets = np.arange(0, usable, chunk)
+    keep = np.union1d(offsets + wait.argmax(axis=1), offsets + compute.argmax(axis=1))
+    keep = np.concatenate((keep, np.arange(usable, len(rows))))
+    return rows[keep]
 
 
 def interval_outline(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -30,8 +57,12 @@ def interval_outline(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, 
 def _curve(plot, color, name, outline=True):
     # Interval boxes get no outline: a 1-pixel edge would make sub-pixel gaps look wide.
     pen = pg.mkPen(color=color, width=1) if outline else None
-    curve = plot.plot(pen=pen, fillLevel=0, brush=pg.mkBrush(*color, 140), name=name)
-    curve.setDownsampling(auto=True, method="peak")
+    # An opaque, lightened fill: blending a translucent one costs the raster engine most of a frame.
+    light = tuple(int(c + (255 - c) * 0.45) for c in color)
+    curve = plot.plot(pen=pen, fillLevel=0, brush=pg.mkBrush(*light), name=name)
+    if outline:
+        # Peak downsampling of interval boxes would cut false gaps into them; the caller thins those.
+        curve.setDownsampling(auto=True, method="peak")
     curve.setClipToView(True)
     return curve
 
@@ -62,9 +93,13 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.busy_curve = _curve(self.timeline_plot, BUSY_COLOR, "busy", outline=False)
         self.idle_curve = _curve(self.timeline_plot, IDLE_COLOR, "idle (waiting)", outline=False)
         self._change_lines: list = []
+        self._change_times: tuple = ()
 
-    def show_rows(self, rows: np.ndarray, capacity=None, change_times=(), x_range=None) -> None:
-        """Draw these step records (already cut to what should be visible) over `x_range` seconds."""
+    def show_rows(self, rows: np.ndarray, capacity=None, change_times=(), x_range=None, thinned=False) -> None:
+        """Draw these step records (already cut to what should be visible) over `x_range` seconds.
+
+        `thinned` rows are a sample: the busy band is then drawn whole under the sampled idle gaps.
+        """
         if len(rows) == 0:
             for curve in (self.fill_curve, self.step_curve, self.wait_curve, self.busy_curve, self.idle_curve):
                 curve.setData([], [])
@@ -75,7 +110,10 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         # Stacked: waiting below, compute on top (a rebuild gap between steps is neither).
         self.step_curve.setData(t_done, timings["wait_ms"] + timings["compute_ms"])
         self.wait_curve.setData(t_done, timings["wait_ms"])
-        self.busy_curve.setData(*interval_outline(t_ready, t_done))
+        if thinned:
+            self.busy_curve.setData(*interval_outline(t_request[:1], t_done[-1:]))
+        else:
+            self.busy_curve.setData(*interval_outline(t_ready, t_done))
         self.idle_curve.setData(*interval_outline(t_request, t_ready))
         self.capacity_line.setVisible(bool(capacity))
         if capacity:
@@ -87,6 +125,9 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             plot.enableAutoRange(axis="y")
 
     def _show_changes(self, change_times) -> None:
+        if tuple(change_times) == self._change_times:
+            return  # called at every live tick: only rebuild the markers when a change arrived
+        self._change_times = tuple(change_times)
         for line in self._change_lines:
             self.timeline_plot.removeItem(line)
         self._change_lines = []
@@ -111,7 +152,8 @@ def render_timeline_png(path, rows: np.ndarray, capacity=None, change_times=(), 
     if title:
         plots.fill_plot.setTitle(f"{title} — queue / prefetch fill")
     end = float(rows[-1, T_DONE]) if len(rows) else 1.0
-    plots.show_rows(rows, capacity, change_times, x_range=(0.0, end))
+    shown, thinned = visible_rows(rows, 0.0, end)
+    plots.show_rows(shown, capacity, change_times, x_range=(0.0, end), thinned=thinned)
     app.processEvents()
     try:
         if not plots.grab().save(str(path), "PNG"):

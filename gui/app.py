@@ -1,0 +1,66 @@
+"""`run_app(args)`: open the main window, optionally run once and quit (the scripted mode).
+
+Scripted mode (`--run [--steps N] [--screenshot FILE] [--out DIR] [--quit-after-run]`)
+starts the run at once; when it ends it saves the window screenshot and the
+run's files (summary.json with `ui_lag_ms`), then quits with the CLI's exit
+codes: 0 done, 1 the pipeline failed, 2 it cannot run as described.
+"""
+from __future__ import annotations
+
+from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, print_error, resolve_spec
+from core.params import SpecError
+from core.presets import load_preset
+from core.spec import apply_overrides
+
+DEFAULT_PRESET = "seed_tf_data"
+
+
+def run_app(args) -> int:
+    from gui.qt_app import ensure_qapp
+
+    spec = resolve_spec(args, required=False)
+    path = args.spec if spec is not None and args.spec else None
+    if spec is None:
+        spec = load_preset(DEFAULT_PRESET)
+    if args.steps is not None:
+        spec = apply_overrides(spec, [("run.steps", args.steps), ("run.seconds", None)])
+    app = ensure_qapp()
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.load_spec(spec, path)
+    window.show()
+    if not args.run:
+        return app.exec_()
+    return _run_scripted(app, window, args)
+
+
+def _run_scripted(app, window, args) -> int:
+    outcome = {"code": EXIT_OK}
+
+    def finished(run) -> None:
+        app.processEvents()  # paint the final plots before the screenshot
+        try:
+            if args.screenshot:
+                window.export_window_png(args.screenshot)
+            if args.out:
+                window.export_run_files(args.out)
+        except OSError as error:
+            print_error(str(error))
+            outcome["code"] = EXIT_BAD_INPUT
+        error = run.outcome.error
+        if error is not None:
+            print_error(str(error))
+            outcome["code"] = EXIT_BAD_INPUT if isinstance(error, SpecError) else EXIT_FAILED
+        if args.quit_after_run:
+            window.document.undo_stack.setClean()  # nothing to ask about when quitting a script
+            window.close()
+            app.exit(outcome["code"])
+
+    window.controller.run_finished.connect(finished)
+    if not window.start_run():
+        print_error(window.document.first_problem() or "cannot start the run")
+        window.close()
+        return EXIT_BAD_INPUT
+    code = app.exec_()
+    return outcome["code"] if args.quit_after_run else code

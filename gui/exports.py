@@ -1,0 +1,26 @@
+"""Exports from the app: the plots as PNG or SVG, the window as PNG, the run's contract files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt5 import QtWidgets
+
+
+def save_widget_png(widget: QtWidgets.QWidget, path) -> None:
+    if not widget.grab().save(str(path), "PNG"):
+        raise OSError(f"{path}: cannot write PNG")
+
+
+def save_plots_svg(plots, path) -> None:
+    from pyqtgraph.exporters import SVGExporter
+
+    SVGExporter(plots.ci).export(str(path))
+    if not Path(path).is_file():
+        raise OSError(f"{path}: cannot write SVG")
+
+
+def save_run_files(run, out_dir, ui_lag_ms: dict) -> dict:
+    """summary.json (with ui_lag_ms), steps.csv, trace.json and timeline.png, as the CLI writes them."""
+    from cli.execute import write_outputs
+
+    return write_outputs(run, Path(out_dir), extra={"ui_lag_ms": ui_lag_ms})

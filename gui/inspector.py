@@ -1,0 +1,128 @@
+"""The parameter form of the selected block, generated from its kind's Params.
+
+Source, feeder and model get a kind chooser (a new kind starts from its
+defaults); a stage gets its id; the pipeline (nothing selected) gets its name
+and run settings. Edits go to the document; the form is rebuilt only when the
+block or its kind changes, so typing never loses focus.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from PyQt5 import QtCore, QtWidgets
+
+from gui.document import (COMPONENT_REGISTRIES, PIPELINE, PipelineDocument, problem_param, stage_id_of,
+                          stage_key)
+from gui.param_widgets import make_editor
+
+_STAGE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+class Inspector(QtWidgets.QWidget):
+    def __init__(self, document: PipelineDocument, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.key = PIPELINE
+        self._shown_kind: Optional[tuple] = None
+        self.editors: dict = {}
+        outer = QtWidgets.QVBoxLayout(self)
+        self.title = QtWidgets.QLabel()
+        self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
+        self.help = QtWidgets.QLabel()
+        self.help.setWordWrap(True)
+        self.help.setStyleSheet("color: #555;")
+        self.form_host = QtWidgets.QWidget()
+        self.form = QtWidgets.QFormLayout(self.form_host)
+        self.problem = QtWidgets.QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c02020;")
+        for widget in (self.title, self.help, self.form_host, self.problem):
+            outer.addWidget(widget)
+        outer.addStretch(1)
+        document.changed.connect(self.refresh)
+
+    def show_block(self, key: str) -> None:
+        self.key = key
+        self.refresh()
+
+    def refresh(self) -> None:
+        if stage_id_of(self.key) is not None and stage_id_of(self.key) not in self.document.stage_ids():
+            self.key = PIPELINE  # the stage was deleted or renamed away
+        kind = self.document.kind_of(self.key)
+        if self._shown_kind != (self.key, kind.name):
+            self._build(kind)
+        self._show_values()
+
+    # ------------------------------------------------------------ building the form
+
+    def _build(self, kind) -> None:
+        self._shown_kind = (self.key, kind.name)
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.editors = {}
+        stage_id = stage_id_of(self.key)
+        if self.key == PIPELINE:
+            self.title.setText("Pipeline")
+            self.help.setText("Name and run settings. Select a block on the canvas to edit it.")
+            self.name_edit = self._line_edit(self.document.set_name)
+            self.form.addRow("name", self.name_edit)
+        elif stage_id is not None:
+            self.title.setText(f"Stage · {kind.name}")
+            self.help.setText(kind.help)
+            self.id_edit = self._line_edit(self._rename_stage)
+            self.id_edit.setToolTip("The stage's id: names it in errors, --set paths and the results.")
+            self.form.addRow("id", self.id_edit)
+        else:
+            self.title.setText(self.key.capitalize())
+            self.help.setText(kind.help)
+            self.kind_combo = QtWidgets.QComboBox()
+            self.kind_combo.addItems(COMPONENT_REGISTRIES[self.key].names())
+            self.kind_combo.setCurrentText(kind.name)
+            self.kind_combo.activated[str].connect(lambda name, key=self.key: self.document.set_kind(key, name))
+            self.form.addRow("kind", self.kind_combo)
+        for param in kind.params:
+            editor = make_editor(param)
+            editor.edited.connect(lambda value, name=param.name, key=self.key:
+                                  self.document.set_value(key, name, value))
+            self.form.addRow(param.name, editor)
+            self.editors[param.name] = editor
+
+    def _line_edit(self, commit) -> QtWidgets.QLineEdit:
+        line = QtWidgets.QLineEdit()
+        line.editingFinished.connect(lambda: commit(line.text().strip()))
+        return line
+
+    def _rename_stage(self, new_id: str) -> None:
+        old_id = stage_id_of(self.key)
+        taken = set(self.document.stage_ids()) - {old_id}
+        if not _STAGE_ID.match(new_id) or new_id in taken:
+            self.id_edit.setStyleSheet("border: 2px solid #d03030;")
+            self.id_edit.setToolTip(f"id: letters, digits, _ or -, unique (taken: {', '.join(sorted(taken))})")
+            return
+        self.id_edit.setStyleSheet("")
+        self.key = stage_key(new_id)
+        self._shown_kind = (self.key, self._shown_kind[1])
+        self.document.rename_stage(old_id, new_id)
+
+    # ------------------------------------------------------------ values and problems
+
+    def _show_values(self) -> None:
+        block = self.document.block(self.key)
+        if self.key == PIPELINE:
+            _set_text(self.name_edit, self.document.title)
+        elif stage_id_of(self.key) is not None:
+            _set_text(self.id_edit, block["id"])
+        for name, editor in self.editors.items():
+            editor.show_value(block.get(name, editor.param.default))
+        message = self.document.problems().get(self.key)
+        bad_param = problem_param(message) if message else None
+        for name, editor in self.editors.items():
+            editor.set_problem(message if name == bad_param else None)
+        self.problem.setText(message or "")
+
+
+def _set_text(line: QtWidgets.QLineEdit, text: str) -> None:
+    if line.text() != text and not line.hasFocus():
+        with QtCore.QSignalBlocker(line):
+            line.setText(text)

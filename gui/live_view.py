@@ -1,0 +1,191 @@
+"""The live plots of a run: pulls new step records on a timer and draws the visible window.
+
+The runner owns the records; this view copies new rows into its own
+preallocated buffer at 20 Hz and re-plots only what is visible (a scrolling
+window of the last seconds while following, else the zoomed range), thinned to
+a few thousand steps while keeping each stretch's longest wait and compute.
+At 2 Hz it refreshes the running summary and the blocks' live figures.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+from PyQt5 import QtCore, QtWidgets
+
+from core.live_stats import LiveStageStats
+from core.records import COLUMNS, T_DONE
+from gui.plots import TimelinePlots, visible_rows
+from gui.summary_panel import SummaryPanel
+
+PLOT_HZ = 20
+SLOW_HZ = 2
+WINDOWS_S = {"2 s": 2.0, "5 s": 5.0, "10 s": 10.0, "30 s": 30.0, "60 s": 60.0, "whole run": None}
+
+
+class RowBuffer:
+    """The view's own copy of a run's rows, grown by doubling."""
+
+    def __init__(self, capacity: int = 4096):
+        self._rows = np.zeros((capacity, len(COLUMNS)))
+        self.count = 0
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._rows[: self.count]
+
+    def extend(self, new: np.ndarray) -> None:
+        needed = self.count + len(new)
+        if needed > len(self._rows):
+            bigger = np.zeros((max(needed, 2 * len(self._rows)), len(COLUMNS)))
+            bigger[: self.count] = self.rows
+            self._rows = bigger
+        self._rows[self.count: needed] = new
+        self.count = needed
+
+
+class LiveView(QtWidgets.QWidget):
+    stage_figures = QtCore.pyqtSignal(dict)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plots = TimelinePlots()
+        self.summary = SummaryPanel()
+        self.window_combo = QtWidgets.QComboBox()
+        self.window_combo.addItems(list(WINDOWS_S))
+        self.window_combo.setCurrentText("10 s")
+        self.window_combo.setToolTip("Width of the scrolling time window while following the run")
+        self.window_combo.activated.connect(lambda _i: self.follow_check.setChecked(True))
+        self.follow_check = QtWidgets.QCheckBox("Follow")
+        self.follow_check.setChecked(True)
+        self.follow_check.setToolTip("Scroll with the run; zooming or panning a plot turns this off")
+        self.follow_check.toggled.connect(lambda _on: self.redraw())
+        self._build_layout()
+        self.buffer = RowBuffer()
+        self.run = None
+        self.capacity = None
+        self._live_stats = LiveStageStats()
+        self._drawing = False
+        self._draw_times: list[float] = []
+        self.plot_timer = self._timer("pipescope-plots", 1000 // PLOT_HZ, self._tick)
+        self.slow_timer = self._timer("pipescope-summary", 1000 // SLOW_HZ, self._slow_tick)
+        for plot in (self.plots.fill_plot, self.plots.step_plot, self.plots.timeline_plot):
+            plot.getViewBox().sigRangeChangedManually.connect(self._zoomed_by_user)
+        self.plots.timeline_plot.sigXRangeChanged.connect(self._range_changed)
+
+    def _build_layout(self) -> None:
+        controls = QtWidgets.QHBoxLayout()
+        controls.addWidget(QtWidgets.QLabel("Window"))
+        controls.addWidget(self.window_combo)
+        controls.addWidget(self.follow_check)
+        controls.addStretch(1)
+        side = QtWidgets.QVBoxLayout()
+        side.addLayout(controls)
+        side.addWidget(self.summary, 1)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plots, 1)
+        holder = QtWidgets.QWidget()
+        holder.setLayout(side)
+        holder.setFixedWidth(290)
+        layout.addWidget(holder)
+
+    def _timer(self, name: str, interval_ms: int, callback) -> QtCore.QTimer:
+        timer = QtCore.QTimer(self)
+        timer.setObjectName(name)
+        timer.setInterval(interval_ms)
+        timer.timeout.connect(callback)
+        return timer
+
+    # ------------------------------------------------------------ a run's life
+
+    def start(self, run) -> None:
+        self.run = run
+        self.buffer = RowBuffer()
+        self._live_stats = LiveStageStats()
+        self.follow_check.setChecked(True)
+        self.summary.clear()
+        self.stage_figures.emit({})
+        self.plot_timer.start()
+        self.slow_timer.start()
+
+    def finish(self) -> None:
+        """The run ended: stop pulling, draw the whole run once, final figures."""
+        self.plot_timer.stop()
+        self.slow_timer.stop()
+        if self.run is None:
+            return
+        self._pull()
+        self.follow_check.setChecked(False)
+        end = float(self.buffer.rows[-1, T_DONE]) if self.buffer.count else 1.0
+        self.redraw(x_range=(0.0, end))
+        self._update_summary()  # the blocks keep their last live figures until the next run
+
+    @property
+    def running(self) -> bool:
+        return self.plot_timer.isActive()
+
+    # ------------------------------------------------------------ drawing
+
+    def _pull(self) -> None:
+        new = self.run.records.snapshot(start=self.buffer.count)
+        if len(new):
+            self.buffer.extend(new)
+        self.capacity = self.run.capacity
+
+    def _tick(self) -> None:
+        self._pull()
+        self.redraw()
+
+    def follow_range(self) -> tuple[float, float]:
+        end = float(self.buffer.rows[-1, T_DONE]) if self.buffer.count else 0.0
+        width = WINDOWS_S[self.window_combo.currentText()]
+        if width is None:
+            return 0.0, max(end, 1.0)
+        return max(0.0, end - width), max(end, width)
+
+    def redraw(self, x_range: Optional[tuple] = None) -> None:
+        if self._drawing:
+            return
+        if x_range is None:
+            x_range = self.follow_range() if self.follow_check.isChecked() else \
+                tuple(self.plots.timeline_plot.getViewBox().viewRange()[0])
+        self._drawing = True
+        try:
+            rows, thinned = visible_rows(self.buffer.rows, *x_range)
+            changes = [change.t for change in self.run.outcome.changes] if self.run else []
+            self.plots.show_rows(rows, self.capacity, changes, x_range=x_range, thinned=thinned)
+        finally:
+            self._drawing = False
+        now = time.perf_counter()
+        self._draw_times = [t for t in self._draw_times if now - t < 1.0] + [now]
+
+    def _zoomed_by_user(self, *_args) -> None:
+        self.follow_check.setChecked(False)
+
+    def _range_changed(self, *_args) -> None:
+        if not self._drawing and not (self.running and self.follow_check.isChecked()):
+            self.redraw()  # zooming after (or while not following) a run shows the steps now in view
+
+    # ------------------------------------------------------------ slower figures
+
+    def _slow_tick(self) -> None:
+        self._update_summary()
+        if self.run is not None and self.run.outcome.status == "running":
+            iterator = getattr(self.run.feeder, "iterator", None)
+            self.stage_figures.emit(self._live_stats.poll(iterator, self.run.spec))
+
+    def _update_summary(self) -> None:
+        if self.run is None:
+            return
+        self.summary.show_run(self.run, self.buffer.rows, len(self._draw_times))
+
+    def recent_steps_per_s(self, seconds: float = 2.0) -> float:
+        rows = self.buffer.rows
+        if len(rows) < 2:
+            return 0.0
+        end = rows[-1, T_DONE]
+        first = int(np.searchsorted(rows[:, T_DONE], end - seconds))
+        span = end - rows[first, T_DONE]
+        return (len(rows) - 1 - first) / span if span > 0 else 0.0

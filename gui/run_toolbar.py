@@ -1,0 +1,79 @@
+"""The run toolbar: Run/Stop, the run's length (steps or seconds), progress, and why Run is off.
+
+The length is the document's `run.steps` / `run.seconds`, edited like any
+other value (undoable, saved with the pipeline).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from gui.document import PIPELINE, PipelineDocument
+
+
+class RunToolbar(QtWidgets.QToolBar):
+    run_requested = QtCore.pyqtSignal()
+    stop_requested = QtCore.pyqtSignal()
+
+    def __init__(self, document: PipelineDocument, parent=None):
+        super().__init__("Run", parent)
+        self.setObjectName("run-toolbar")
+        self.document = document
+        style = self.style()
+        self.run_action = self.addAction(style.standardIcon(QtWidgets.QStyle.SP_MediaPlay), "Run")
+        self.run_action.setShortcut(QtGui.QKeySequence("F5"))
+        self.run_action.triggered.connect(self.run_requested.emit)
+        self.stop_action = self.addAction(style.standardIcon(QtWidgets.QStyle.SP_MediaStop), "Stop")
+        self.stop_action.setShortcut(QtGui.QKeySequence("Shift+F5"))
+        self.stop_action.triggered.connect(self.stop_requested.emit)
+        self.addSeparator()
+        self.mode = QtWidgets.QComboBox()
+        self.mode.addItems(["steps", "seconds"])
+        self.mode.activated[str].connect(self._mode_chosen)
+        self.steps = QtWidgets.QSpinBox()
+        self.steps.setRange(1, 10_000_000)
+        self.steps.setKeyboardTracking(False)
+        self.steps.valueChanged.connect(lambda value: document.set_value(PIPELINE, "steps", value))
+        self.seconds = QtWidgets.QDoubleSpinBox()
+        self.seconds.setRange(0.1, 1e6)
+        self.seconds.setDecimals(1)
+        self.seconds.setKeyboardTracking(False)
+        self.seconds.valueChanged.connect(lambda value: document.set_value(PIPELINE, "seconds", value))
+        self.addWidget(QtWidgets.QLabel(" Length "))
+        self.steps_action = self.addWidget(self.steps)
+        self.seconds_action = self.addWidget(self.seconds)
+        self.addWidget(self.mode)
+        self.addSeparator()
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedWidth(180)
+        self.addWidget(self.progress)
+        self.blocked_reason = QtWidgets.QLabel()
+        self.blocked_reason.setStyleSheet("color: #c02020; padding-left: 8px;")
+        self.addWidget(self.blocked_reason)
+        document.changed.connect(self._show_length)
+
+    def _mode_chosen(self, mode: str) -> None:
+        seconds = self.seconds.value() if mode == "seconds" else None
+        self.document.set_value(PIPELINE, "seconds", seconds)
+
+    def _show_length(self) -> None:
+        run = self.document.block(PIPELINE)
+        seconds = run.get("seconds")
+        for widget, value in ((self.steps, run.get("steps")), (self.seconds, seconds or 10.0)):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                with QtCore.QSignalBlocker(widget):
+                    widget.setValue(value)
+        with QtCore.QSignalBlocker(self.mode):
+            self.mode.setCurrentText("seconds" if seconds else "steps")
+        self.steps_action.setVisible(not seconds)
+        self.seconds_action.setVisible(bool(seconds))
+
+    def show_state(self, running: bool, problem: Optional[str]) -> None:
+        """Run is off while running or while the pipeline has a problem, which is shown."""
+        self.run_action.setEnabled(not running and problem is None)
+        self.stop_action.setEnabled(running)
+        self.blocked_reason.setText(f"Cannot run: {problem}" if problem else "")
+        self.run_action.setToolTip(f"Cannot run: {problem}" if problem else "Run the pipeline (F5)")

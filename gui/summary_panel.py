@@ -1,0 +1,58 @@
+"""The running summary beside the plots: idle fraction, step-time percentiles, throughput."""
+from __future__ import annotations
+
+import numpy as np
+from PyQt5 import QtCore, QtWidgets
+
+from core.metrics import summarize
+
+_FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "step p50 / p90 / p99", "wait p50 / p99",
+           "compute p50", "fill mean / max", "device", "plot redraws/s")
+
+
+def _ms(value) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+class SummaryPanel(QtWidgets.QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QtWidgets.QFormLayout(self)
+        form.setContentsMargins(4, 4, 4, 4)
+        self.values = {}
+        for name in _FIELDS:
+            label = QtWidgets.QLabel("–")
+            label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)  # so a figure can be copied
+            form.addRow(f"{name}:", label)
+            self.values[name] = label
+        self.latest: dict = {}
+
+    def clear(self) -> None:
+        self.latest = {}
+        for label in self.values.values():
+            label.setText("–")
+
+    def show_run(self, run, rows: np.ndarray, redraws_per_s: int) -> None:
+        self.values["device"].setText(run.device or "–")
+        self.values["plot redraws/s"].setText(str(redraws_per_s))
+        if len(rows) == 0:
+            self.values["steps"].setText("0")
+            return
+        summary = summarize(rows, run.spec.run["warmup_steps"], run.capacity)
+        self.latest = summary
+        step, wait, fill = summary["step_ms"], summary["wait_ms"], summary["fill"]
+        capacity = fill["capacity"]
+        texts = {
+            "steps": f"{summary['steps']:,}",
+            "steps/s": f"{summary['steps_per_s']:.1f}",
+            "examples/s": f"{summary['examples_per_s']:,.0f}",
+            "idle": f"{100 * summary['idle_fraction']:.1f} %",
+            "verdict": summary["verdict"] or "–",
+            "step p50 / p90 / p99": f"{_ms(step['p50'])} / {_ms(step['p90'])} / {_ms(step['p99'])} ms",
+            "wait p50 / p99": f"{_ms(wait['p50'])} / {_ms(wait['p99'])} ms",
+            "compute p50": f"{_ms(summary['compute_ms']['p50'])} ms",
+            "fill mean / max": f"{fill['mean'] if fill['mean'] is not None else '–'} / {fill['max']}"
+                               + (f" of {capacity}" if capacity else ""),
+        }
+        for name, text in texts.items():
+            self.values[name].setText(text)

@@ -1,0 +1,112 @@
+"""The editor: building a pipeline through the editor's own actions, undo, validation, files."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from PyQt5 import QtCore, QtGui
+
+from gui.document import FEEDER, PIPELINE, SOURCE, stage_key
+from gui.pipeline_editor import STAGE_MIME
+from tests.gui.conftest import ROOT
+
+
+def test_window_opens_without_tensorflow():
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "from gui.qt_app import ensure_qapp; app = ensure_qapp()\n"
+            "from gui.main_window import MainWindow; from core.presets import load_preset\n"
+            "w = MainWindow(); w.load_spec(load_preset('seed_tf_data')); w.show(); app.processEvents()\n"
+            "assert w.toolbar.run_action.isEnabled()\n"
+            "print('tensorflow' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False")
+
+
+def test_add_reorder_delete_with_undo(window):
+    editor, document = window.editor, window.document
+    assert document.stage_ids() == ["batch", "io", "cpu", "prefetch"]
+    editor.select(stage_key("batch"))
+    assert editor.add_stage("shuffle") == "shuffle"  # after the selection
+    assert document.stage_ids() == ["batch", "shuffle", "io", "cpu", "prefetch"]
+    editor.move_selected(-1)
+    assert document.stage_ids()[:2] == ["shuffle", "batch"]
+    editor.delete_selected()
+    assert "shuffle" not in document.stage_ids()
+    document.undo_stack.undo()
+    assert document.stage_ids()[:2] == ["shuffle", "batch"]
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    assert document.stage_ids() == ["batch", "io", "cpu", "prefetch"]
+    document.undo_stack.redo()
+    assert "shuffle" in document.stage_ids()
+    assert len(editor.items) == len(document.stage_ids()) + 3  # source, stages, feeder, model
+
+
+def test_drop_from_palette_inserts_where_it_lands(window):
+    view, editor = window.editor.view, window.editor
+    mime = QtCore.QMimeData()
+    mime.setData(STAGE_MIME, b"cache")
+    first_stage = editor.items[stage_key("batch")]
+    point = view.mapFromScene(first_stage.pos() + QtCore.QPointF(5, 10))
+    drop = QtGui.QDropEvent(QtCore.QPointF(point), QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton,
+                            QtCore.Qt.NoModifier)
+    view.dropEvent(drop)
+    assert window.document.stage_ids()[0] == "cache"
+
+
+def test_drag_a_block_to_reorder(window, qtbot):
+    editor = window.editor
+    editor.select(stage_key("cpu"))
+    editor.stage_dropped(stage_key("cpu"), 0.0)  # dropped left of every stage
+    assert window.document.stage_ids()[0] == "cpu"
+
+
+def test_inspector_edits_and_invalid_values_block_run(window):
+    editor, inspector, document = window.editor, window.inspector, window.document
+    editor.select(stage_key("cpu"))
+    assert set(inspector.editors) == {"ms", "num_parallel_calls"}
+    calls = inspector.editors["num_parallel_calls"]
+    assert "Elements processed at once" in calls.toolTip()
+    calls.special.setChecked(True)  # the AUTOTUNE toggle
+    assert document.block(stage_key("cpu"))["num_parallel_calls"] == "AUTOTUNE"
+    inspector.editors["ms"].spin.setValue(2.5)
+    assert document.block(stage_key("cpu"))["ms"] == 2.5
+    assert window.toolbar.run_action.isEnabled()
+
+    document.set_value(stage_key("cpu"), "num_parallel_calls", 0)
+    problem = document.problems()[stage_key("cpu")]
+    assert problem.startswith("stages[2].num_parallel_calls")
+    assert not window.toolbar.run_action.isEnabled()
+    assert "num_parallel_calls" in window.toolbar.blocked_reason.text()
+    assert "invalid" in editor.texts_for(stage_key("cpu"))[2]
+    assert inspector.editors["num_parallel_calls"].styleSheet()  # marked
+    assert not window.start_run()
+    document.undo_stack.undo()
+    assert window.toolbar.run_action.isEnabled()
+
+
+def test_component_kind_and_pipeline_settings(window):
+    window.editor.select(FEEDER)
+    window.inspector.kind_combo.activated[str].emit("queue_runner")
+    assert window.document.block(FEEDER)["kind"] == "queue_runner"
+    assert set(window.inspector.editors) == {"capacity", "threads"}
+    window.editor.select(SOURCE)
+    window.inspector.editors["shape"].line.setText("0, 3")
+    window.inspector.editors["shape"].line.editingFinished.emit()
+    assert SOURCE in window.document.problems()
+    window.editor.select(PIPELINE)
+    window.toolbar.steps.setValue(77)
+    assert window.document.block(PIPELINE)["steps"] == 77
+
+
+def test_save_open_and_recent_files(window, tmp_path):
+    window.editor.add_stage("cache")
+    assert window.document.is_modified and window.windowTitle().startswith("whatif *")
+    path = tmp_path / "mine.json"
+    window.save_to(str(path))
+    assert not window.document.is_modified
+    window.load_spec(__import__("core.presets").presets.load_preset("seed_tf_data"))
+    window.open_path(str(path))
+    assert "cache" in window.document.stage_ids()
+    assert window.recent.paths()[0] == str(path.resolve())
