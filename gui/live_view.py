@@ -135,8 +135,10 @@ class LiveView(QtWidgets.QWidget):
         self.capacity = self.run.capacity
 
     def _tick(self) -> None:
+        before = self.buffer.count
         self._pull()
-        self.redraw()
+        if self.buffer.count != before:  # nothing new, nothing to paint: the CPU is the run's
+            self.redraw()
 
     def follow_range(self) -> tuple[float, float]:
         end = float(self.buffer.rows[-1, T_DONE]) if self.buffer.count else 0.0
@@ -153,9 +155,9 @@ class LiveView(QtWidgets.QWidget):
                 tuple(self.plots.timeline_plot.getViewBox().viewRange()[0])
         self._drawing = True
         try:
-            rows, thinned = visible_rows(self.buffer.rows, *x_range)
+            rows = visible_rows(self.buffer.rows, *x_range)
             changes = [change.t for change in self.run.outcome.changes] if self.run else []
-            self.plots.show_rows(rows, self.capacity, changes, x_range=x_range, thinned=thinned)
+            self.plots.show_rows(rows, self.capacity, changes, x_range=x_range)
         finally:
             self._drawing = False
         now = time.perf_counter()

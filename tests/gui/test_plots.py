@@ -1,0 +1,46 @@
+"""The timeline plots: exact busy/idle shares per pixel, and long runs drawn from a window."""
+import numpy as np
+import pytest
+
+from core.records import COLUMNS
+from gui.plots import (BUSY_COLOR, IDLE_COLOR, MAX_PLOTTED_STEPS, TimelinePlots, busy_idle_per_pixel,
+                       timeline_colors, visible_rows)
+
+
+def synthetic_rows(steps: int, wait_s: float, compute_s: float, gap_s: float = 0.0) -> np.ndarray:
+    rows = np.zeros((steps, len(COLUMNS)))
+    period = wait_s + compute_s + gap_s
+    rows[:, 0] = np.arange(steps) * period
+    rows[:, 1] = rows[:, 0] + wait_s
+    rows[:, 2] = rows[:, 1] + compute_s
+    return rows
+
+
+def test_busy_and_idle_shares_are_exact_at_any_zoom():
+    rows = synthetic_rows(100, wait_s=0.004, compute_s=0.006)  # 40% idle by construction
+    busy, idle = busy_idle_per_pixel(rows, 0.0, 1.0, pixels=10)  # 10 steps per pixel
+    assert np.allclose(idle, 0.4) and np.allclose(busy, 0.6)
+    busy, idle = busy_idle_per_pixel(rows, 0.0, 0.01, pixels=10)  # one step over 10 pixels
+    assert list(idle) == pytest.approx([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    assert list(busy) == pytest.approx([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+
+
+def test_any_idle_gap_stays_visible_in_red():
+    colors = timeline_colors(np.array([1.0, 0.99, 0.0]), np.array([0.0, 0.01, 0.0]))
+    assert tuple(colors[0]) == BUSY_COLOR
+    assert colors[1][0] > colors[0][0]  # a 1% gap is tinted towards red
+    assert tuple(colors[2]) == (255, 255, 255)
+    assert tuple(timeline_colors(np.array([0.0]), np.array([1.0]))[0]) == IDLE_COLOR
+
+
+def test_a_long_run_is_drawn_from_its_visible_window(qtbot):
+    plots = TimelinePlots()
+    qtbot.addWidget(plots)
+    rows = synthetic_rows(200_000, wait_s=0.0002, compute_s=0.0008)
+    window = visible_rows(rows, 150.0, 160.0)
+    assert 9_000 < len(window) < 11_000 and window[0, 0] <= 150.0 <= window[-1, 2]
+    plots.show_rows(rows, capacity=4, x_range=(0.0, float(rows[-1, 2])))  # the whole run at once
+    x, _ = plots.step_curve.getData()
+    assert len(x) <= MAX_PLOTTED_STEPS + 2
+    band = plots.timeline_image.image
+    assert band.shape[0] == 1 and band.shape[2] == 3
