@@ -19,6 +19,7 @@ class SummaryPanel(QtWidgets.QWidget):
         super().__init__(parent)
         form = QtWidgets.QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.WrapLongRows)  # long figures go below their label
         self.values = {}
         for name in _FIELDS:
             label = QtWidgets.QLabel("–")
