@@ -110,3 +110,22 @@ def test_save_open_and_recent_files(window, tmp_path):
     window.open_path(str(path))
     assert "cache" in window.document.stage_ids()
     assert window.recent.paths()[0] == str(path.resolve())
+
+
+def test_unsaved_changes_are_asked_about_on_close(window, monkeypatch):
+    from PyQt5 import QtWidgets
+
+    window.editor.select(stage_key("batch"))
+    window.editor.add_stage("shuffle")
+    answers = [QtWidgets.QMessageBox.Cancel, QtWidgets.QMessageBox.Discard]
+    asked = []
+
+    def question(*args, **kwargs):
+        asked.append(args[2])
+        return answers.pop(0)
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", question)
+    assert not window.close()  # cancelled: the window stays, the edit with it
+    assert window.isVisible() and "shuffle" in window.document.stage_ids()
+    assert window.close()  # discarded
+    assert len(asked) == 2 and "Save the changes" in asked[0]
