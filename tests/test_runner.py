@@ -33,7 +33,7 @@ def test_whatif_timing_truth(whatif, feeder):
     assert summary["steps"] == 150 and summary["warmup_steps"] == 10
     assert step_ms - 0.3 <= summary["step_ms"]["p50"] <= step_ms + 2.0, summary["step_ms"]
     assert summary["compute_ms"]["p50"] == pytest.approx(6.0, abs=0.5)
-    assert idle - 0.05 <= summary["idle_fraction"] <= idle + 0.12, summary["idle_fraction"]
+    assert idle - 0.05 <= summary["idle_fraction"] <= idle + 0.15, summary["idle_fraction"]
     expected_verdict = "input-bound" if feeder == "feed_dict" else ("compute-bound", "balanced")
     assert summary["verdict"] in expected_verdict
     assert summary["examples_per_s"] == pytest.approx(32 * summary["steps_per_s"], rel=1e-4)
