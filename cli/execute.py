@@ -1,11 +1,14 @@
 """Drive a core Run on a worker thread with a progress line; Ctrl-C stops it cleanly."""
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
 from pathlib import Path
 
 from cli.progress import ProgressBar
+from core.params import SpecError
 from core.export import write_run_files
 from core.runner import Run
 
@@ -34,6 +37,8 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
     def work() -> None:
         try:
             run.run()
+        except BaseException as error:  # Run reports failures itself; this is a last resort
+            run.outcome.status, run.outcome.error = "failed", error
         finally:
             finished.set()
 
@@ -46,16 +51,36 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
                 bar.update(_fraction(run), _progress_detail(run))
     except KeyboardInterrupt:
         interrupted = True
-        run.request_stop()
-        finished.wait(timeout=30.0)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not lose the data
+        try:
+            run.request_stop()
+            finished.wait(timeout=30.0)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     if bar:
         bar.finish()
     return interrupted
 
 
+def check_out_dir(out_dir) -> None:
+    """Fail before a run, not after it, when its files could not be written."""
+    if out_dir is None:
+        return
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SpecError(f"--out {out_dir}: cannot create the folder ({error.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise SpecError(f"--out {out_dir}: the folder is not writable")
+
+
 def write_outputs(run: Run, out_dir: Path, extra: dict | None = None) -> dict:
     """The contract's run files, plus timeline.png when Qt can render it."""
-    summary = write_run_files(run, out_dir, extra)
+    try:
+        summary = write_run_files(run, out_dir, extra)
+    except OSError as error:
+        raise SpecError(f"--out {out_dir}: cannot write the run's files ({error})") from None
     try:
         from gui.plots import render_timeline_png
 

@@ -5,7 +5,7 @@ import sys
 
 from cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments,
                         print_error, resolve_spec)
-from cli.execute import execute, summary_line, write_outputs
+from cli.execute import check_out_dir, execute, summary_line, write_outputs
 from core.export import build_summary
 from core.params import SpecError
 from core.runner import Run
@@ -54,6 +54,7 @@ def run_command(args) -> int:
     spec = resolve_spec(args)
     spec = apply_overrides(spec, length_overrides(args))
     run = Run(spec, scheduled_changes(spec, args.change_at))
+    check_out_dir(args.out)
     interrupted = execute(run, spec.name, show_progress=not args.quiet)
     summary = write_outputs(run, args.out) if args.out else build_summary(run)
     print(summary_line(spec.name, summary, args.out))

@@ -51,15 +51,19 @@ def build_dataset(spec: PipelineSpec, *, serial: bool, autotune: bool = True, in
     import tensorflow as tf
 
     seed = spec.run["seed"]
+    # Options set on the source hold for everything built on it; set after the stages they
+    # would follow prefetch_to_device, which must stay the last transformation.
+    options = dataset_options(serial, autotune, inject_prefetch)
     try:
-        ds = _apply_stages(build_source(spec.source, seed), spec.stages, seed, serial, probe, probe_index)
+        source = build_source(spec.source, seed).with_options(options)
+        ds = _apply_stages(source, spec.stages, seed, serial, probe, probe_index)
     except (TypeError, ValueError) as error:
         if isinstance(error, SpecError):
             raise
         raise SpecError(f"stages: cannot build the pipeline ({_first_line(error)})") from None
     except tf.errors.OpError as error:
         raise SpecError(f"stages: cannot build the pipeline ({_first_line(error.message)})") from None
-    return ds.with_options(dataset_options(serial, autotune, inject_prefetch))
+    return ds
 
 
 def last_buffer_index(spec: PipelineSpec) -> Optional[int]:

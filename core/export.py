@@ -17,8 +17,8 @@ def write_json(path: Path, data) -> None:
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def build_summary(run, extra: dict | None = None) -> dict:
-    rows = run.records.snapshot()
+def build_summary(run, extra: dict | None = None, rows=None) -> dict:
+    rows = run.records.snapshot() if rows is None else rows
     summary = summarize(rows, run.spec.run["warmup_steps"], run.capacity)
     summary.update({
         "spec": run.spec.to_dict(),
@@ -77,8 +77,8 @@ def write_run_files(run, out_dir: Path, extra: dict | None = None) -> dict:
     """summary.json, steps.csv and trace.json; returns the summary."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = run.records.snapshot()
-    summary = build_summary(run, extra)
+    rows = run.records.snapshot()  # one snapshot, so all three files describe the same steps
+    summary = build_summary(run, extra, rows)
     write_json(out_dir / "summary.json", summary)
     write_steps_csv(out_dir / "steps.csv", rows)
     write_trace(out_dir / "trace.json", rows, run.outcome.changes, run.spec.name)

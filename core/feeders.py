@@ -173,7 +173,11 @@ class QueueRunnerFeeder(Feeder):
 
 @_register(
     "tf_data", "The model iterates the tf.data pipeline itself (prefetch overlaps input and compute).",
-    (Param("autotune", "bool", True, "Let tf.data tune parallelism and buffer sizes set to AUTOTUNE."),),
+    (
+        Param("autotune", "bool", True, "Let tf.data tune parallelism and buffer sizes set to AUTOTUNE."),
+        Param("inject_prefetch", "bool", False, "Let tf.data add a prefetch of its own at the end (its default); "
+              "off, only the prefetch stages described overlap input and compute."),
+    ),
     label=lambda p: "tf.data" + ("" if p["autotune"] else " (no autotune)"),
 )
 class TfDataFeeder(Feeder):
@@ -191,7 +195,9 @@ class TfDataFeeder(Feeder):
             size = spec.stages[index].params["buffer_size"]
             self.capacity = None if size == AUTOTUNE else size
             probe_index = index
-        self.dataset = build_dataset(spec, serial=False, autotune=spec.feeder.params["autotune"],
+        params = spec.feeder.params
+        self.dataset = build_dataset(spec, serial=False, autotune=params["autotune"],
+                                     inject_prefetch=params["inject_prefetch"],
                                      probe=self._count_produced, probe_index=probe_index)
         self.element_spec = self.dataset.element_spec
         self.iterator = iter(self.dataset)

@@ -102,11 +102,16 @@ class Run:
     def run(self) -> RunOutcome:
         from core.tf_runtime import load_tensorflow, model_device
 
-        tf = load_tensorflow()
+        try:
+            tf = load_tensorflow()
+        except Exception as error:  # a broken install: report it like any failed run
+            self._fail(RunFailure(f"cannot load TensorFlow: {type(error).__name__}: {error}"))
+            return self.outcome
         try:
             self.outcome.status = "building"
             self.device = model_device()
-            self._build(self.spec, rebuild_model=True)
+            self._build_feeder(self.spec)
+            self._build_model(self.spec)
             self.outcome.status = "running"
             self._start_ns = time.perf_counter_ns()
             self._loop()
@@ -163,9 +168,7 @@ class Run:
 
     # ------------------------------------------------------------ building and changing
 
-    def _build(self, spec: PipelineSpec, rebuild_model: bool) -> None:
-        from core.models import build_model
-
+    def _build_feeder(self, spec: PipelineSpec) -> None:
         if self._feeder is not None:
             self._feeder.close()
             self._feeder = None
@@ -173,8 +176,11 @@ class Run:
         self._feeder = feeder
         self.capacity = feeder.capacity
         self._batched = any(stage.kind in ("batch", "padded_batch") for stage in spec.stages)
-        if rebuild_model or self._model is None:
-            self._model = build_model(spec.model, self.device, feeder.element_spec, spec.run["seed"])
+
+    def _build_model(self, spec: PipelineSpec) -> None:
+        from core.models import build_model
+
+        self._model = build_model(spec.model, self.device, self._feeder.element_spec, spec.run["seed"])
 
     def _apply_changes(self, step: int) -> None:
         new_spec = None
@@ -189,8 +195,12 @@ class Run:
         if description is None:
             return
         model_changed = new_spec.model != self.spec.model or new_spec.run["seed"] != self.spec.run["seed"]
-        if model_changed or _feeding_part(new_spec) != _feeding_part(self.spec):
-            self._build(new_spec, rebuild_model=model_changed)
+        if _feeding_part(new_spec) != _feeding_part(self.spec):
+            element_spec = self._feeder.element_spec
+            self._build_feeder(new_spec)  # a model-only change keeps the feeder and its full buffer
+            model_changed = model_changed or self._feeder.element_spec != element_spec  # new shapes, new weights
+        if model_changed:
+            self._build_model(new_spec)
         self.spec = new_spec
         self.config_version += 1
         self.outcome.changes.append(ConfigChange(step, self.elapsed_s(), self.config_version, description))

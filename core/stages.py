@@ -33,8 +33,8 @@ class BuildContext:
 def _parallelism(value, ctx: BuildContext):
     import tensorflow as tf
 
-    if ctx.serial:
-        return None
+    if ctx.serial or value == 1:
+        return None  # a "parallel" map of 1 still computes one element ahead: 1 means one at a time
     return tf.data.AUTOTUNE if value == AUTOTUNE else value
 
 

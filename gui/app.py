@@ -7,7 +7,13 @@ codes: 0 done, 1 the pipeline failed, 2 it cannot run as described.
 """
 from __future__ import annotations
 
-from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, print_error, resolve_spec
+import signal
+import sys
+import traceback
+
+from PyQt5 import QtCore
+
+from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, print_error, resolve_spec
 from core.params import SpecError
 from core.presets import load_preset
 from core.spec import apply_overrides
@@ -30,9 +36,41 @@ def run_app(args) -> int:
     window = MainWindow()
     window.load_spec(spec, path)
     window.show()
-    if not args.run:
-        return app.exec_()
-    return _run_scripted(app, window, args)
+    _keep_alive_on_slot_errors(window)
+    interrupted = _stop_on_ctrl_c(app, window)
+    code = app.exec_() if not args.run else _run_scripted(app, window, args)
+    return EXIT_INTERRUPTED if interrupted["yes"] else code
+
+
+def _keep_alive_on_slot_errors(window) -> None:
+    """PyQt aborts the process on an exception escaping a slot unless an excepthook is set."""
+
+    def report(kind, error, trace):
+        traceback.print_exception(kind, error, trace)
+        window.show_internal_error(f"{kind.__name__}: {error}")
+
+    sys.excepthook = report
+
+
+def _stop_on_ctrl_c(app, window) -> dict:
+    """Ctrl-C in the terminal stops the run (its files are still written), then quits with 130."""
+    interrupted = {"yes": False}
+
+    def on_sigint(*_):
+        interrupted["yes"] = True
+        if window.controller.running:
+            window.controller.run_finished.connect(lambda _run: app.exit(EXIT_INTERRUPTED))
+            window.controller.stop()
+        else:
+            app.exit(EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    # Python runs signal handlers only between bytecodes: wake it while Qt's loop waits.
+    waker = QtCore.QTimer(app)
+    waker.setObjectName("pipescope-signal-waker")
+    waker.timeout.connect(lambda: None)
+    waker.start(250)
+    return interrupted
 
 
 def _run_scripted(app, window, args) -> int:

@@ -244,6 +244,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if folder:
             self._report(lambda: self.export_run_files(folder))
 
+    def show_internal_error(self, message: str) -> None:
+        """A bug of ours in a slot: say so and keep the app (and its data) alive."""
+        self.error_banner.setText(f"Internal error — {message}. Your pipeline and recorded steps are kept; "
+                                  "details are on the terminal.")
+        self.error_banner.show()
+
     def closeEvent(self, event) -> None:
         if not self.maybe_discard_changes():
             event.ignore()

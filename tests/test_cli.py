@@ -127,3 +127,10 @@ def test_gui_without_a_display_says_how_to_run_headless(tmp_path):
                             timeout=60, cwd=ROOT)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "no display" in result.stderr and "run --preset" in result.stderr
+
+
+def test_an_unwritable_out_folder_is_bad_input_before_the_run(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, out, err = call(capsys, "run", "--preset", "whatif", "--steps", "5", "--quiet", "--out", str(blocker / "x"))
+    assert code == 2 and err.startswith(f"error: --out {blocker / 'x'}: cannot create the folder") and not out

@@ -130,3 +130,17 @@ def test_records_grow_beyond_their_estimate_and_snapshot_copies():
     assert len(records) == 100 and snapshot.shape == (10, 6) and snapshot[0, 0] == 90
     snapshot[0, 0] = -1
     assert records.snapshot(90)[0, 0] == 90
+
+
+def test_without_its_prefetch_stage_tf_data_overlaps_nothing(whatif):
+    """What the description says is what runs: no prefetch described, none injected, no read-ahead."""
+    spec = whatif(("stages.io.ms", 4), ("model.step_ms", 6), steps=80)
+    data = spec.to_dict()
+    data["stages"] = [stage for stage in data["stages"] if stage["kind"] != "prefetch"]
+    from core.spec import spec_from_dict
+
+    run = Run(spec_from_dict(data))
+    run.run()
+    summary = build_summary(run)
+    assert summary["wait_ms"]["p50"] >= 3.8 and summary["verdict"] == "input-bound", summary["wait_ms"]
+    assert summary["fill"]["capacity"] == 0
