@@ -254,6 +254,9 @@ def _assign(data: dict, path: str, value: Any) -> None:
     if head == "stages" and len(parts) == 3:
         for stage in data["stages"]:
             if stage["id"] == parts[1]:
+                if parts[2] == "kind":  # a new kind starts from its own defaults
+                    for name in [key for key in stage if key != "id"]:
+                        del stage[name]
                 stage[parts[2]] = value
                 return
         ids = ", ".join(stage["id"] for stage in data["stages"])

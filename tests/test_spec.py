@@ -164,3 +164,9 @@ def test_assignment_values_are_json_else_strings():
     assert parse_assignment("a.b=AUTOTUNE") == ("a.b", "AUTOTUNE")
     assert parse_assignment("a.b=true") == ("a.b", True)
     assert parse_assignment("a.b=x=y") == ("a.b", "x=y")
+
+
+def test_changing_a_kind_starts_from_the_new_kinds_defaults():
+    changed = apply_overrides(load_preset("whatif"), [("stages.cpu.kind", "cache"), ("model.kind", "mlp")])
+    assert changed.stage("cpu").kind == "cache" and changed.stage("cpu").params == {"filename": ""}
+    assert changed.model.params == {"hidden": [1024, 1024], "learning_rate": 0.01}
