@@ -175,7 +175,7 @@ class Run:
         feeder = build_feeder(spec, self.device)
         self._feeder = feeder
         self.capacity = feeder.capacity
-        self._batched = any(stage.kind in ("batch", "padded_batch") for stage in spec.stages)
+        self._batched = _yields_batches(spec)
 
     def _build_model(self, spec: PipelineSpec) -> None:
         from core.models import build_model
@@ -209,6 +209,17 @@ class Run:
         if self._feeder is not None:
             self._feeder.close()
             self._feeder = None
+
+
+def _yields_batches(spec: PipelineSpec) -> bool:
+    """Whether elements reaching the model are batches (their first axis counts examples)."""
+    batched = False
+    for stage in spec.stages:
+        if stage.kind in ("batch", "padded_batch"):
+            batched = True
+        elif stage.kind == "flat_map" and stage.params["fn"] == "unbatch":
+            batched = False
+    return batched
 
 
 def _batch_size(batch) -> int:
