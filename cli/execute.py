@@ -77,15 +77,16 @@ def check_out_dir(out_dir) -> None:
 
 def write_outputs(run: Run, out_dir: Path, extra: dict | None = None) -> dict:
     """The contract's run files, plus timeline.png when Qt can render it."""
+    rows = run.records.snapshot()
     try:
-        summary = write_run_files(run, out_dir, extra)
+        summary = write_run_files(run, out_dir, extra, rows)
     except OSError as error:
         raise SpecError(f"--out {out_dir}: cannot write the run's files ({error})") from None
     try:
         from gui.plots import render_timeline_png
 
         change_times = [change.t for change in run.outcome.changes]
-        render_timeline_png(Path(out_dir) / "timeline.png", run.records.snapshot(), run.capacity,
+        render_timeline_png(Path(out_dir) / "timeline.png", rows, run.capacity,
                             change_times, title=run.spec.name)
     except Exception as error:  # a plot must never cost the user the run's data
         sys.stderr.write(f"warning: timeline.png not written ({type(error).__name__}: {error})\n")

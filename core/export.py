@@ -73,11 +73,11 @@ def write_trace(path: Path, rows: np.ndarray, changes, name: str) -> None:
     Path(path).write_text(json.dumps(trace, separators=(",", ":")) + "\n")
 
 
-def write_run_files(run, out_dir: Path, extra: dict | None = None) -> dict:
-    """summary.json, steps.csv and trace.json; returns the summary."""
+def write_run_files(run, out_dir: Path, extra: dict | None = None, rows=None) -> dict:
+    """summary.json, steps.csv and trace.json of `rows` (default: a snapshot now); returns the summary."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = run.records.snapshot()  # one snapshot, so all three files describe the same steps
+    rows = run.records.snapshot() if rows is None else rows  # one snapshot: the files agree
     summary = build_summary(run, extra, rows)
     write_json(out_dir / "summary.json", summary)
     write_steps_csv(out_dir / "steps.csv", rows)

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Optional
 
@@ -27,9 +28,9 @@ _register = FEEDERS.declare
 
 
 def _to_device(batch, device: str):
-    import tensorflow as tf
-
     if device.startswith("/GPU"):
+        import tensorflow as tf
+
         with tf.device(device):
             return tuple(tf.identity(part) for part in batch)
     return batch
@@ -187,6 +188,9 @@ class TfDataFeeder(Feeder):
         super().__init__(spec, device)
         with tf.device("/CPU:0"):
             self._produced = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # The raw op skips Variable.numpy()'s layers: ~20 µs per step instead of ~70.
+        self._read_produced = functools.partial(tf.raw_ops.ReadVariableOp, resource=self._produced.handle,
+                                                dtype=tf.int64)
         index = last_buffer_index(spec)
         if index is None:
             self.capacity = 0
@@ -218,11 +222,7 @@ class TfDataFeeder(Feeder):
         return _to_device(batch, self.device)
 
     def fill(self) -> int:
-        import tensorflow as tf
-
-        # The raw op skips Variable.numpy()'s layers: ~20 µs per step instead of ~70.
-        produced = tf.raw_ops.ReadVariableOp(resource=self._produced.handle, dtype=tf.int64)
-        return max(0, int(produced) - self.consumed)
+        return max(0, int(self._read_produced()) - self.consumed)
 
 
 def build_feeder(spec: PipelineSpec, device: str) -> Feeder:

@@ -30,6 +30,17 @@ class StepRecords:
         self._rows[self._count] = (t_request, t_ready, t_done, fill, config_version, batch_size)
         self._count += 1  # published after the row is complete
 
+    def extend(self, rows: np.ndarray) -> None:
+        """Append many rows at once (a view copying a run's records into its own)."""
+        while self._count + len(rows) > len(self._rows):
+            self._grow()
+        self._rows[self._count: self._count + len(rows)] = rows
+        self._count += len(rows)
+
+    def rows(self) -> np.ndarray:
+        """The written rows without copying: for the writer's own thread; others use snapshot()."""
+        return self._rows[: self._count]
+
     def _grow(self) -> None:
         with self._lock:
             bigger = np.zeros((2 * len(self._rows), len(COLUMNS)), dtype=np.float64)

@@ -85,10 +85,6 @@ class Run:
         """The feeder now in use (it changes when a change rebuilds the pipeline)."""
         return self._feeder
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def elapsed_s(self) -> float:
         return (time.perf_counter_ns() - self._start_ns) / 1e9 if self._start_ns else 0.0
 
@@ -183,6 +179,8 @@ class Run:
         self._model = build_model(spec.model, self.device, self._feeder.element_spec, spec.run["seed"])
 
     def _apply_changes(self, step: int) -> None:
+        if self._pending is None and step not in self.scheduled_changes:
+            return  # the common case, every step: no lock taken
         new_spec = None
         if step in self.scheduled_changes:
             new_spec = apply_overrides(self.spec, self.scheduled_changes.pop(step))

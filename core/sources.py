@@ -187,6 +187,3 @@ def _build_tfrecord(params, seed):
 def build_source(component, seed: int):
     return SOURCES.get(component.kind, "source.kind").hooks["build"](component.params, seed)
 
-
-def source_label(component) -> str:
-    return SOURCES.get(component.kind, "source.kind").hooks["label"](component.params)

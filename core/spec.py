@@ -137,7 +137,7 @@ def _stages_from_list(value: Any, path: str) -> list[Stage]:
         item_path = f"{path}[{index}]"
         data = dict(_expect_object(item, item_path))
         stage_id = data.pop("id", None)
-        if not isinstance(stage_id, str) or not _STAGE_ID.match(stage_id):
+        if not is_stage_id(stage_id):
             raise SpecError(f"{item_path}.id: must be a name of letters, digits, _ or -, got {stage_id!r}")
         if stage_id in seen:
             raise SpecError(f"{item_path}.id: duplicate stage id {stage_id!r}")
@@ -222,16 +222,24 @@ def save_spec(spec: PipelineSpec, path: str | Path) -> None:
 # ---------------------------------------------------------------- overrides
 
 
+def is_stage_id(text: Any) -> bool:
+    return isinstance(text, str) and bool(_STAGE_ID.match(text))
+
+
+def parse_value(raw: str) -> Any:
+    """A value typed as text: JSON if it parses, else the string itself."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """`PATH=VALUE` → (path, value); VALUE is JSON if it parses, else a string."""
     if "=" not in text:
         raise SpecError(f"--set {text}: expected PATH=VALUE")
     path, raw = text.split("=", 1)
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return path.strip(), value
+    return path.strip(), parse_value(raw)
 
 
 def apply_overrides(spec: PipelineSpec, assignments: list[tuple[str, Any]]) -> PipelineSpec:

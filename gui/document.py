@@ -8,7 +8,6 @@ is wrong and why, and `spec()` turns a valid dict into a PipelineSpec.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from typing import Any, Optional
 
@@ -78,10 +77,7 @@ class PipelineDocument(QtCore.QObject):
 
     def block(self, key: str) -> dict:
         """The dict of one block; PIPELINE gives the run settings."""
-        stage_id = stage_id_of(key)
-        if stage_id is not None:
-            return next(stage for stage in self._data["stages"] if stage["id"] == stage_id)
-        return self._data["run"] if key == PIPELINE else self._data[key]
+        return _block_in(self._data, key)
 
     def stage_ids(self) -> list[str]:
         return [stage["id"] for stage in self._data["stages"]]
@@ -244,10 +240,3 @@ def problem_param(message: str) -> Optional[str]:
     path = message.split(":", 1)[0]
     return re.sub(r"\[\d+\]$", "", path.rsplit(".", 1)[-1]) if "." in path else None
 
-
-def parse_json_value(text: str) -> Any:
-    """Text typed for a structured value: JSON when it parses, else the text (then marked invalid)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text

@@ -7,16 +7,14 @@ block or its kind changes, so typing never loses focus.
 """
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 from PyQt5 import QtCore, QtWidgets
 
 from gui.document import (COMPONENT_REGISTRIES, PIPELINE, PipelineDocument, problem_param, stage_id_of,
                           stage_key)
+from core.spec import is_stage_id
 from gui.param_widgets import make_editor
-
-_STAGE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
 class Inspector(QtWidgets.QWidget):
@@ -96,7 +94,7 @@ class Inspector(QtWidgets.QWidget):
     def _rename_stage(self, new_id: str) -> None:
         old_id = stage_id_of(self.key)
         taken = set(self.document.stage_ids()) - {old_id}
-        if not _STAGE_ID.match(new_id) or new_id in taken:
+        if not is_stage_id(new_id) or new_id in taken:
             self.id_edit.setStyleSheet("border: 2px solid #d03030;")
             self.id_edit.setToolTip(f"id: letters, digits, _ or -, unique (taken: {', '.join(sorted(taken))})")
             return

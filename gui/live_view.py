@@ -15,34 +15,13 @@ import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
 from core.live_stats import LiveStageStats
-from core.records import COLUMNS, T_DONE
+from core.records import T_DONE, StepRecords
 from gui.plots import TimelinePlots, visible_rows
 from gui.summary_panel import SummaryPanel
 
 PLOT_HZ = 20
 SLOW_HZ = 2
 WINDOWS_S = {"2 s": 2.0, "5 s": 5.0, "10 s": 10.0, "30 s": 30.0, "60 s": 60.0, "whole run": None}
-
-
-class RowBuffer:
-    """The view's own copy of a run's rows, grown by doubling."""
-
-    def __init__(self, capacity: int = 4096):
-        self._rows = np.zeros((capacity, len(COLUMNS)))
-        self.count = 0
-
-    @property
-    def rows(self) -> np.ndarray:
-        return self._rows[: self.count]
-
-    def extend(self, new: np.ndarray) -> None:
-        needed = self.count + len(new)
-        if needed > len(self._rows):
-            bigger = np.zeros((max(needed, 2 * len(self._rows)), len(COLUMNS)))
-            bigger[: self.count] = self.rows
-            self._rows = bigger
-        self._rows[self.count: needed] = new
-        self.count = needed
 
 
 class LiveView(QtWidgets.QWidget):
@@ -62,7 +41,7 @@ class LiveView(QtWidgets.QWidget):
         self.follow_check.setToolTip("Scroll with the run; zooming or panning a plot turns this off")
         self.follow_check.toggled.connect(lambda _on: self.redraw())
         self._build_layout()
-        self.buffer = RowBuffer()
+        self.buffer = StepRecords()
         self.run = None
         self.capacity = None
         self._live_stats = LiveStageStats()
@@ -102,7 +81,7 @@ class LiveView(QtWidgets.QWidget):
 
     def start(self, run) -> None:
         self.run = run
-        self.buffer = RowBuffer()
+        self.buffer = StepRecords()
         self._live_stats = LiveStageStats()
         self.follow_check.setChecked(True)
         self.summary.clear()
@@ -118,7 +97,7 @@ class LiveView(QtWidgets.QWidget):
             return
         self._pull()
         self.follow_check.setChecked(False)
-        end = float(self.buffer.rows[-1, T_DONE]) if self.buffer.count else 1.0
+        end = float(self.buffer.rows()[-1, T_DONE]) if len(self.buffer) else 1.0
         self.redraw(x_range=(0.0, end))
         self._update_summary()  # the blocks keep their last live figures until the next run
 
@@ -129,19 +108,19 @@ class LiveView(QtWidgets.QWidget):
     # ------------------------------------------------------------ drawing
 
     def _pull(self) -> None:
-        new = self.run.records.snapshot(start=self.buffer.count)
+        new = self.run.records.snapshot(start=len(self.buffer))
         if len(new):
             self.buffer.extend(new)
         self.capacity = self.run.capacity
 
     def _tick(self) -> None:
-        before = self.buffer.count
+        before = len(self.buffer)
         self._pull()
-        if self.buffer.count != before:  # nothing new, nothing to paint: the CPU is the run's
+        if len(self.buffer) != before:  # nothing new, nothing to paint: the CPU is the run's
             self.redraw()
 
     def follow_range(self) -> tuple[float, float]:
-        end = float(self.buffer.rows[-1, T_DONE]) if self.buffer.count else 0.0
+        end = float(self.buffer.rows()[-1, T_DONE]) if len(self.buffer) else 0.0
         width = WINDOWS_S[self.window_combo.currentText()]
         if width is None:
             return 0.0, max(end, 1.0)
@@ -155,7 +134,7 @@ class LiveView(QtWidgets.QWidget):
                 tuple(self.plots.timeline_plot.getViewBox().viewRange()[0])
         self._drawing = True
         try:
-            rows = visible_rows(self.buffer.rows, *x_range)
+            rows = visible_rows(self.buffer.rows(), *x_range)
             changes = [change.t for change in self.run.outcome.changes] if self.run else []
             self.plots.show_rows(rows, self.capacity, changes, x_range=x_range)
         finally:
@@ -181,10 +160,10 @@ class LiveView(QtWidgets.QWidget):
     def _update_summary(self) -> None:
         if self.run is None:
             return
-        self.summary.show_run(self.run, self.buffer.rows, len(self._draw_times))
+        self.summary.show_run(self.run, self.buffer.rows(), len(self._draw_times))
 
     def recent_steps_per_s(self, seconds: float = 2.0) -> float:
-        rows = self.buffer.rows
+        rows = self.buffer.rows()
         if len(rows) < 2:
             return 0.0
         end = rows[-1, T_DONE]

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from PyQt5 import QtCore, QtWidgets
 
 from core.params import AUTOTUNE, Param
-from gui.document import parse_json_value
+from core.spec import parse_value
 
 _INT_LIMIT = 2_000_000_000
 _INVALID_STYLE = "border: 2px solid #d03030; border-radius: 3px;"
@@ -120,10 +120,10 @@ class TextEditor(ParamEditor):
     def _commit(self) -> None:
         text = self.line.text()
         if self.param.type == "int_list":
-            value = parse_json_value(f"[{text}]") if text.strip() else []
+            value = parse_value(f"[{text}]") if text.strip() else []
             self.edited.emit(value if isinstance(value, list) else text)
         elif self.param.type == "branch":
-            self.edited.emit(parse_json_value(text))
+            self.edited.emit(parse_value(text))
         else:
             self.edited.emit(text)
 

@@ -27,11 +27,11 @@ def test_run_fills_the_plots_and_exports(window, qtbot, tmp_path):
     load_fast(window, steps=150)
     assert window.start_run()
     assert not window.toolbar.run_action.isEnabled() and window.toolbar.stop_action.isEnabled()
-    qtbot.waitUntil(lambda: window.live_view.buffer.count > 20, timeout=60_000)
+    qtbot.waitUntil(lambda: len(window.live_view.buffer) > 20, timeout=60_000)
     assert len(window.live_view.plots.fill_curve.getData()[0]) > 0  # drawn while running
     run = wait_finished(window, qtbot)
     assert run.outcome.status == "finished" and len(run.records) == 150
-    assert window.live_view.buffer.count == 150
+    assert len(window.live_view.buffer) == 150
     band = window.live_view.plots.timeline_image.image
     assert band is not None and band.shape[1] >= 64  # the busy/idle band was drawn
     assert window.live_view.summary.latest["steps"] == 150
@@ -54,7 +54,7 @@ def test_stop_mid_run_and_what_if_edit(window, qtbot):
     figures = []
     window.live_view.stage_figures.connect(figures.append)
     window.start_run()
-    qtbot.waitUntil(lambda: window.live_view.buffer.count > 30, timeout=60_000)
+    qtbot.waitUntil(lambda: len(window.live_view.buffer) > 30, timeout=60_000)
     window.editor.select(stage_key("cpu"))
     window.inspector.editors["ms"].spin.setValue(0.5)  # a what-if edit while running
     qtbot.waitUntil(lambda: bool(window.controller.last_run.outcome.changes), timeout=20_000)
@@ -63,7 +63,7 @@ def test_stop_mid_run_and_what_if_edit(window, qtbot):
     run = wait_finished(window, qtbot)
     assert run.outcome.status == "stopped"
     assert "stages.cpu.ms=0.5" in run.outcome.changes[0].description
-    assert window.live_view.buffer.count == len(run.records) > 30
+    assert len(window.live_view.buffer) == len(run.records) > 30
     assert "prefetch" in window.editor.live
 
 
@@ -90,7 +90,7 @@ def test_failure_names_the_stage_and_keeps_the_app_usable(window, qtbot, tmp_pat
 def test_closing_during_a_run_stops_the_worker(window, qtbot):
     load_fast(window, seconds=60.0)
     window.start_run()
-    qtbot.waitUntil(lambda: window.live_view.buffer.count > 5, timeout=60_000)
+    qtbot.waitUntil(lambda: len(window.live_view.buffer) > 5, timeout=60_000)
     worker = window.controller.worker
     window.close()
     assert worker.isFinished()
