@@ -1,5 +1,6 @@
 # Sourced by run.sh and test.sh: system libraries Qt needs, then .venv with a requirements file.
-# Usage: . scripts/setup.sh REQUIREMENTS_FILE
+# Usage: . scripts/setup.sh REQUIREMENTS_FILE [--real-display]
+#   --real-display: also an X server with Mesa's OpenGL (test.sh tests the app where users run it)
 set -e
 PIPESCOPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -7,15 +8,18 @@ PIPESCOPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QT_SYSTEM_PACKAGES="libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libxkbcommon0 libxkbcommon-x11-0
   libdbus-1-3 libx11-xcb1 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-xinerama0 libxcb-xkb1 libxcb-shape0 libxcb-cursor0 libxcb-xfixes0 fonts-dejavu-core"
+# A virtual X server with the OpenGL a desktop with Mesa drivers has (GLX, llvmpipe): offscreen
+# rendering hides crashes that only a real display shows.
+REAL_DISPLAY_PACKAGES="xvfb libgl1-mesa-dri libglx-mesa0"
 
 pipescope_system_libs() {
     command -v dpkg >/dev/null 2>&1 || return 0  # not Debian/Ubuntu: leave it to the user
     local missing=""
-    for package in $QT_SYSTEM_PACKAGES; do
+    for package in "$@"; do
         dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
     done
     [ -z "$missing" ] && return 0
-    echo "setup: installing system libraries for Qt:$missing" >&2
+    echo "setup: installing system packages:$missing" >&2
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq >&2
@@ -39,6 +43,10 @@ pipescope_venv() {
     fi
 }
 
-pipescope_system_libs
+system_packages="$QT_SYSTEM_PACKAGES"
+if [ "${2:-}" = "--real-display" ]; then
+    system_packages="$system_packages $REAL_DISPLAY_PACKAGES"
+fi
+pipescope_system_libs $system_packages
 pipescope_venv "$PIPESCOPE_ROOT/$1"
 PIPESCOPE_PYTHON="$PIPESCOPE_ROOT/.venv/bin/python"
