@@ -80,9 +80,9 @@ def _run_scripted(app, window, args) -> int:
         app.processEvents()  # paint the final plots before the screenshot
         try:
             if args.screenshot:
-                window.export_window_png(args.screenshot)
+                window.export_actions.window_png(args.screenshot)
             if args.out:
-                window.export_run_files(args.out)
+                window.export_actions.run_files(args.out)
         except OSError as error:
             print_error(str(error))
             outcome["code"] = EXIT_BAD_INPUT

@@ -8,7 +8,6 @@ is wrong and why, and `spec()` turns a valid dict into a PipelineSpec.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any, Optional
 
 from PyQt5 import QtCore, QtWidgets
@@ -19,8 +18,9 @@ from core.params import SpecError
 from core.sources import SOURCES
 from core.spec import RUN_SETTINGS, PipelineSpec, spec_from_dict
 from core.stages import STAGES
+from gui.problems import PIPELINE, Problem, problem_from_error
 
-SOURCE, FEEDER, MODEL, PIPELINE = "source", "feeder", "model", "pipeline"
+SOURCE, FEEDER, MODEL = "source", "feeder", "model"
 COMPONENT_REGISTRIES = {SOURCE: SOURCES, FEEDER: FEEDERS, MODEL: MODELS}
 
 
@@ -68,7 +68,7 @@ class PipelineDocument(QtCore.QObject):
         self.undo_stack.cleanChanged.connect(lambda _clean: self.path_changed.emit())
         self.path: Optional[str] = None
         self._data: dict = {}
-        self._problems: dict[str, str] = {}
+        self._problems: dict[str, Problem] = {}
 
     # ------------------------------------------------------------ reading
 
@@ -89,11 +89,14 @@ class PipelineDocument(QtCore.QObject):
         return registry.get(self.block(key)["kind"], "kind")
 
     def problems(self) -> dict[str, str]:
-        """Block key → the first problem in it (empty when the pipeline can run)."""
-        return dict(self._problems)
+        """Block key → the first problem in it, in words (empty when the pipeline can run)."""
+        return {key: problem.text for key, problem in self._problems.items()}
+
+    def problem_in(self, key: str) -> Optional[Problem]:
+        return self._problems.get(key)
 
     def first_problem(self) -> Optional[str]:
-        return next(iter(self._problems.values()), None)
+        return next((problem.text for problem in self._problems.values()), None)
 
     def spec(self) -> PipelineSpec:
         return spec_from_dict(self.data())
@@ -194,49 +197,39 @@ def _unique_id(kind: str, taken: set[str]) -> str:
     return f"{kind}_{number}"
 
 
-def find_problems(data: dict) -> dict[str, str]:
+def find_problems(data: dict) -> dict[str, Problem]:
     """Every block's first problem, then (when each block is fine) the pipeline's as a whole."""
-    problems = {}
+    found = []
     for key, registry in COMPONENT_REGISTRIES.items():
-        problems.update(_check_block(key, key, data[key], registry))
+        found.append(_check_block(key, data[key], registry))
     for index, stage in enumerate(data["stages"]):
-        problems.update(_check_block(stage_key(stage["id"]), f"stages[{index}]", stage, STAGES))
-    try:
-        RUN_SETTINGS.check_params(data["run"], "run")
-    except SpecError as error:
-        problems[PIPELINE] = str(error)
+        found.append(_check_block(f"stages[{index}]", stage, STAGES))
+    found.append(_first_error(lambda: RUN_SETTINGS.check_params(data["run"], "run")))
+    problems = {}
+    for error in filter(None, found):
+        problem = problem_from_error(error, data)
+        problems.setdefault(problem.key, problem)
     if not problems:
-        try:
-            spec_from_dict(data)
-        except SpecError as error:
-            problems[_key_for_path(str(error), data)] = str(error)
+        error = _first_error(lambda: spec_from_dict(data))
+        if error is not None:
+            problem = problem_from_error(error, data)
+            problems[problem.key] = problem
     return problems
 
 
-def key_for_message(message: str, document: "PipelineDocument") -> str:
-    """The block a message's path (`stages[2].ms: …`, `source.path: …`) points at."""
-    return _key_for_path(message, document.data())
+def key_for_error(error: Exception, document: "PipelineDocument") -> str:
+    """The block an error's path (`stages[2].ms: …`, `source.path: …`) points at."""
+    return problem_from_error(error, document.data()).key
 
 
-def _check_block(key: str, path: str, block: dict, registry) -> dict[str, str]:
-    values = {name: value for name, value in block.items() if name not in ("kind", "id")}
+def _first_error(check) -> Optional[SpecError]:
     try:
-        registry.get(block.get("kind"), f"{path}.kind").check_params(values, path)
+        check()
     except SpecError as error:
-        return {key: str(error)}
-    return {}
+        return error
+    return None
 
 
-def _key_for_path(message: str, data: dict) -> str:
-    match = re.match(r"stages\[(\d+)\]", message)
-    if match and int(match.group(1)) < len(data["stages"]):
-        return stage_key(data["stages"][int(match.group(1))]["id"])
-    head = message.split(".", 1)[0].split(":", 1)[0]
-    return head if head in COMPONENT_REGISTRIES else PIPELINE
-
-
-def problem_param(message: str) -> Optional[str]:
-    """The parameter a problem message names (`stages[1].ms: …` → `ms`), if any."""
-    path = message.split(":", 1)[0]
-    return re.sub(r"\[\d+\]$", "", path.rsplit(".", 1)[-1]) if "." in path else None
-
+def _check_block(path: str, block: dict, registry) -> Optional[SpecError]:
+    values = {name: value for name, value in block.items() if name not in ("kind", "id")}
+    return _first_error(lambda: registry.get(block.get("kind"), f"{path}.kind").check_params(values, path))

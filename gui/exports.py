@@ -1,6 +1,7 @@
 """Exports from the app: the plots as PNG or SVG, the window as PNG, the run's contract files."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from PyQt5 import QtWidgets
@@ -17,6 +18,17 @@ def save_plots_svg(plots, path) -> None:
     SVGExporter(plots.ci).export(str(path))
     if not Path(path).is_file():
         raise OSError(f"{path}: cannot write SVG")
+
+
+@contextmanager
+def headed(plots, headline: str):
+    """The plots with `headline` above them while exporting (the app itself shows the figures beside them)."""
+    plots.set_headline(headline)
+    QtWidgets.QApplication.processEvents()  # lay the headline out before the plots are drawn to a file
+    try:
+        yield plots
+    finally:
+        plots.set_headline("")
 
 
 def save_run_files(run, out_dir, ui_lag_ms: dict) -> dict:

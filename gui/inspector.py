@@ -11,8 +11,7 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtWidgets
 
-from gui.document import (COMPONENT_REGISTRIES, PIPELINE, PipelineDocument, problem_param, stage_id_of,
-                          stage_key)
+from gui.document import COMPONENT_REGISTRIES, PIPELINE, PipelineDocument, stage_id_of, stage_key
 from core.spec import is_stage_id
 from gui.param_widgets import make_editor
 
@@ -113,11 +112,11 @@ class Inspector(QtWidgets.QWidget):
             _set_text(self.id_edit, block["id"])
         for name, editor in self.editors.items():
             editor.show_value(block.get(name, editor.param.default))
-        message = self.document.problems().get(self.key)
-        bad_param = problem_param(message) if message else None
+        problem = self.document.problem_in(self.key)
         for name, editor in self.editors.items():
-            editor.set_problem(message if name == bad_param else None)
-        self.problem.setText(message or "")
+            editor.set_problem(problem.text if problem and name == problem.param else None)
+        at_a_field = problem is not None and problem.param in self.editors
+        self.problem.setText(problem.text if problem and not at_a_field else "")
 
 
 def _set_text(line: QtWidgets.QLineEdit, text: str) -> None:

@@ -4,7 +4,9 @@ The runner owns the records; this view copies new rows into its own
 preallocated buffer at 20 Hz and re-plots only what is visible (a scrolling
 window of the last seconds while following, else the zoomed range), thinned to
 a few thousand steps while keeping each stretch's longest wait and compute.
-At 2 Hz it refreshes the running summary and the blocks' live figures.
+At 2 Hz it refreshes the running summary (which the main window shows in a
+dock of its own, so the plots keep the window's width) and the blocks' live
+figures.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from core.live_stats import LiveStageStats
 from core.records import T_DONE, StepRecords
-from gui.plots import TimelinePlots, visible_rows
+from gui.plots import TimelinePlots, visible_rows, warmup_end_time
 from gui.summary_panel import SummaryPanel
 
 PLOT_HZ = 20
@@ -26,6 +28,7 @@ WINDOWS_S = {"2 s": 2.0, "5 s": 5.0, "10 s": 10.0, "30 s": 30.0, "60 s": 60.0, "
 
 class LiveView(QtWidgets.QWidget):
     stage_figures = QtCore.pyqtSignal(dict)
+    figures_updated = QtCore.pyqtSignal()  # the summary was refreshed: the status line follows it
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -49,26 +52,22 @@ class LiveView(QtWidgets.QWidget):
         self._draw_times: list[float] = []
         self.plot_timer = self._timer("pipescope-plots", 1000 // PLOT_HZ, self._tick)
         self.slow_timer = self._timer("pipescope-summary", 1000 // SLOW_HZ, self._slow_tick)
-        for plot in (self.plots.fill_plot, self.plots.step_plot, self.plots.timeline_plot):
+        for plot in self.plots.plots():
             plot.getViewBox().sigRangeChangedManually.connect(self._zoomed_by_user)
         self.plots.timeline_plot.sigXRangeChanged.connect(self._range_changed)
 
     def _build_layout(self) -> None:
         controls = QtWidgets.QHBoxLayout()
+        controls.setContentsMargins(6, 2, 6, 0)
         controls.addWidget(QtWidgets.QLabel("Window"))
         controls.addWidget(self.window_combo)
         controls.addWidget(self.follow_check)
         controls.addStretch(1)
-        side = QtWidgets.QVBoxLayout()
-        side.addLayout(controls)
-        side.addWidget(self.summary, 1)
-        layout = QtWidgets.QHBoxLayout(self)
+        layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(controls)
         layout.addWidget(self.plots, 1)
-        holder = QtWidgets.QWidget()
-        holder.setLayout(side)
-        holder.setFixedWidth(290)
-        layout.addWidget(holder)
 
     def _timer(self, name: str, interval_ms: int, callback) -> QtCore.QTimer:
         timer = QtCore.QTimer(self)
@@ -80,14 +79,26 @@ class LiveView(QtWidgets.QWidget):
     # ------------------------------------------------------------ a run's life
 
     def start(self, run) -> None:
+        self._forget_run()
         self.run = run
-        self.buffer = StepRecords()
-        self._live_stats = LiveStageStats()
-        self.follow_check.setChecked(True)
-        self.summary.clear()
-        self.stage_figures.emit({})
         self.plot_timer.start()
         self.slow_timer.start()
+
+    def clear(self) -> None:
+        """Forget the shown run (another pipeline was loaded): empty plots, figures and badges."""
+        self.plot_timer.stop()
+        self.slow_timer.stop()
+        self._forget_run()
+
+    def _forget_run(self) -> None:
+        self.run = None
+        self.buffer = StepRecords()
+        self.capacity = None
+        self._live_stats = LiveStageStats()
+        self.summary.clear()
+        self.follow_check.setChecked(True)
+        self.plots.show_rows(self.buffer.rows())
+        self.stage_figures.emit({})
 
     def finish(self) -> None:
         """The run ended: stop pulling, draw the whole run once, final figures."""
@@ -136,11 +147,15 @@ class LiveView(QtWidgets.QWidget):
         try:
             rows = visible_rows(self.buffer.rows(), *x_range)
             changes = [change.t for change in self.run.outcome.changes] if self.run else []
-            self.plots.show_rows(rows, self.capacity, changes, x_range=x_range)
+            self.plots.show_rows(rows, self.capacity, changes, x_range=x_range, warmup_end=self._warmup_end())
         finally:
             self._drawing = False
         now = time.perf_counter()
         self._draw_times = [t for t in self._draw_times if now - t < 1.0] + [now]
+
+    def _warmup_end(self):
+        warmup_steps = self.run.spec.run["warmup_steps"] if self.run is not None else 0
+        return warmup_end_time(self.buffer.rows(), warmup_steps)
 
     def _zoomed_by_user(self, *_args) -> None:
         self.follow_check.setChecked(False)
@@ -161,6 +176,7 @@ class LiveView(QtWidgets.QWidget):
         if self.run is None:
             return
         self.summary.show_run(self.run, self.buffer.rows(), len(self._draw_times))
+        self.figures_updated.emit()
 
     def recent_steps_per_s(self, seconds: float = 2.0) -> float:
         rows = self.buffer.rows()

@@ -1,8 +1,10 @@
 """The main window: canvas, palette, inspector and live plots, with menus, toolbar and shortcuts.
 
-Methods that do the work (open_path, save_to, start_run, export_…) take their
-paths as arguments and show no dialog, so tests and the scripted mode call
-them directly; the menu actions ask for the paths and report errors.
+Methods that do the work (open_path, save_to, start_run, and the exports in
+export_actions) take their paths as arguments and show no dialog, so tests and
+the scripted mode call them directly; the menu actions ask for the paths and
+report errors. Loading another pipeline is not a what-if edit: the run is
+stopped first (the menus ask), and what belonged to the old pipeline goes.
 """
 from __future__ import annotations
 
@@ -12,29 +14,36 @@ from typing import Optional
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.params import SpecError
-from core.presets import load_preset, preset_names
+from core.presets import load_preset
 from core.runner import RunFailure
 from core.spec import PipelineSpec, load_spec, save_spec
-from gui import exports
-from gui.document import PIPELINE, PipelineDocument, key_for_message
+from gui.document import PIPELINE, PipelineDocument, key_for_error
+from gui.export_actions import ExportActions
 from gui.inspector import Inspector
 from gui.live_view import LiveView
-from gui.pipeline_editor import Palette, PipelineEditor
-from gui.recent_files import RecentFiles
+from gui.menus import build_menus
+from gui.palette import Palette
+from gui.pipeline_editor import PipelineEditor
+from gui.recent_files import LastFolder, RecentFiles
 from gui.run_controller import RunController, describe_failure
 from gui.run_toolbar import RunToolbar
+
+MINIMUM_SIZE = (900, 600)  # below this the plots have no room left to show a run
 
 
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, settings: Optional[QtCore.QSettings] = None):
         super().__init__()
+        settings = settings or QtCore.QSettings()
         self.document = PipelineDocument(self)
         self.editor = PipelineEditor(self.document)
         self.inspector = Inspector(self.document)
         self.live_view = LiveView()
         self.controller = RunController(self.live_view, self)
-        self.recent = RecentFiles(settings or QtCore.QSettings(), self._open_recent, self)
+        self.last_folder = LastFolder(settings)
+        self.recent = RecentFiles(settings, self._open_recent, self)
         self.toolbar = RunToolbar(self.document, self)
+        self.export_actions = ExportActions(self, self.last_folder)
         self.error_banner = QtWidgets.QLabel()
         self.error_banner.setWordWrap(True)
         self.error_banner.setStyleSheet("background: #fde3e3; color: #8a1010; padding: 6px; "
@@ -43,7 +52,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label = QtWidgets.QLabel("Ready")
         self.statusBar().addWidget(self.status_label, 1)
         self._build_layout()
-        self._build_menus()
+        build_menus(self)
         self.editor.block_selected.connect(self.inspector.show_block)
         self.live_view.stage_figures.connect(self.editor.show_live)
         self.document.changed.connect(self._document_changed)
@@ -53,6 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.run_finished.connect(self._run_finished)
         self.toolbar.run_requested.connect(self.start_run)
         self.toolbar.stop_requested.connect(self.controller.stop)
+        self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(1400, 900)
 
     def _build_layout(self) -> None:
@@ -65,11 +75,16 @@ class MainWindow(QtWidgets.QMainWindow):
         splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         splitter.addWidget(self.editor)
         splitter.addWidget(bottom)
+        splitter.setStretchFactor(1, 1)  # a taller window gives the plots the room
+        splitter.setCollapsible(1, False)
         splitter.setSizes([190, 700])
         self.setCentralWidget(splitter)
         self.palette_dock = self._dock("Stages", Palette(self.editor), QtCore.Qt.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector, QtCore.Qt.RightDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [130, 280], QtCore.Qt.Horizontal)
+        self.summary_dock = self._dock("Run summary", _scrolling(self.live_view.summary),
+                                       QtCore.Qt.RightDockWidgetArea)
+        self.splitDockWidget(self.inspector_dock, self.summary_dock, QtCore.Qt.Vertical)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [120, 260], QtCore.Qt.Horizontal)
 
     def _dock(self, title: str, widget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
@@ -78,51 +93,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QtWidgets.QAction:
-        action = menu.addAction(text)
-        action.triggered.connect(lambda _checked=False: slot())
-        if shortcut:
-            action.setShortcut(QtGui.QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        files = bar.addMenu("&File")
-        self._action(files, "&Open…", self._ask_open, QtGui.QKeySequence.Open)
-        self._action(files, "&Save", self._save, QtGui.QKeySequence.Save)
-        self._action(files, "Save &As…", self._ask_save_as, QtGui.QKeySequence.SaveAs)
-        files.addMenu(self.recent.menu)
-        files.addSeparator()
-        self._action(files, "&Quit", self.close, QtGui.QKeySequence.Quit)
-        edit = bar.addMenu("&Edit")
-        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QtGui.QKeySequence.Undo)
-        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(QtGui.QKeySequence.Redo)
-        edit.addActions([undo, redo])
-        edit.addSeparator()
-        self._action(edit, "&Delete stage", self.editor.delete_selected, QtGui.QKeySequence.Delete)
-        self._action(edit, "Move stage &left", lambda: self.editor.move_selected(-1), "Ctrl+Left")
-        self._action(edit, "Move stage &right", lambda: self.editor.move_selected(1), "Ctrl+Right")
-        presets = bar.addMenu("&Presets")
-        for name in preset_names():
-            self._action(presets, name, lambda name=name: self._ask_load_preset(name))
-        run = bar.addMenu("&Run")
-        run.addActions([self.toolbar.run_action, self.toolbar.stop_action])
-        export = bar.addMenu("E&xport")
-        self._action(export, "Plots as &PNG…", lambda: self._ask_export("png", self.export_plots_png), "Ctrl+E")
-        self._action(export, "Plots as &SVG…", lambda: self._ask_export("svg", self.export_plots_svg),
-                     "Ctrl+Shift+G")
-        self._action(export, "&Window as PNG…", lambda: self._ask_export("png", self.export_window_png),
-                     "Ctrl+Shift+W")
-        self._action(export, "&Run files (summary, steps, trace)…", self._ask_export_run_files, "Ctrl+Shift+E")
-        view = bar.addMenu("&View")
-        view.addActions([self.palette_dock.toggleViewAction(), self.inspector_dock.toggleViewAction()])
-
     # ------------------------------------------------------------ documents
 
     def load_spec(self, spec: PipelineSpec, path: Optional[str] = None) -> None:
+        """Show another pipeline; a run going is stopped first, and the old pipeline's results go."""
+        self.controller.shutdown()  # never swapped into the run as a what-if edit
+        self.controller.forget_run()
+        self.error_banner.hide()
+        self.editor.show_failure(None)
         self.document.load(spec, path)
         self.editor.select(PIPELINE)
 
@@ -143,33 +121,48 @@ class MainWindow(QtWidgets.QMainWindow):
             self, "Unsaved changes", f"Save the changes to '{self.document.title}'?",
             QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel)
         if answer == QtWidgets.QMessageBox.Save:
-            return self._save()
+            return self.save()
         return answer == QtWidgets.QMessageBox.Discard
 
-    def _ask_open(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open pipeline", "", "Pipeline files (*.json)")
+    def may_replace_pipeline(self) -> bool:
+        """Before another pipeline is shown: a run going may be stopped, unsaved changes saved or dropped."""
+        if self.controller.running:
+            answer = QtWidgets.QMessageBox.question(
+                self, "Stop the run?", f"'{self.document.title}' is running. Stop the run and open another "
+                "pipeline? Its plots and figures are cleared (export them first to keep them).",
+                QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.Cancel)
+            if answer != QtWidgets.QMessageBox.Yes:
+                return False
+        return self.maybe_discard_changes()
+
+    def ask_open(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open pipeline", self.last_folder.path_for(),
+                                                        "Pipeline files (*.json)")
         if path:
+            self.last_folder.remember(path)
             self._open_recent(path)
 
     def _open_recent(self, path: str) -> None:
-        if self.maybe_discard_changes():
-            self._report(lambda: self.open_path(path))
+        if self.may_replace_pipeline():
+            self.report(lambda: self.open_path(path))
 
-    def _ask_load_preset(self, name: str) -> None:
-        if self.maybe_discard_changes():
+    def ask_load_preset(self, name: str) -> None:
+        if self.may_replace_pipeline():
             self.load_spec(load_preset(name))
 
-    def _save(self) -> bool:
+    def save(self) -> bool:
         if self.document.path is None:
-            return self._ask_save_as()
-        return self._report(lambda: self.save_to(self.document.path))
+            return self.ask_save_as()
+        return self.report(lambda: self.save_to(self.document.path))
 
-    def _ask_save_as(self) -> bool:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save pipeline", f"{self.document.title}.json",
-                                                        "Pipeline files (*.json)")
-        return bool(path) and self._report(lambda: self.save_to(path))
+    def ask_save_as(self) -> bool:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save pipeline", self.last_folder.path_for(f"{self.document.title}.json"), "Pipeline files (*.json)")
+        if path:
+            self.last_folder.remember(path)
+        return bool(path) and self.report(lambda: self.save_to(path))
 
-    def _report(self, work) -> bool:
+    def report(self, work) -> bool:
         try:
             work()
             return True
@@ -193,13 +186,23 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controller.send_change(self.document.spec())  # what-if: applied at the next step
         self._update_actions()
         self._update_title()
+        self.live_view.plots.set_first_step(self._first_step())
+
+    def _first_step(self) -> str:
+        """What to do first, for the empty plots."""
+        problem = self.document.first_problem()
+        if problem:
+            return f"Fix this first (marked in red): {problem}"
+        run = self.document.block(PIPELINE)
+        length = f"{run['seconds']:g} s" if run.get("seconds") else f"{run.get('steps', 0):,} steps"
+        return f"Press ▶ Run (F5) to profile '{self.document.title}' for {length}."
 
     def _update_actions(self) -> None:
         self.toolbar.show_state(self.controller.running, self.document.first_problem())
 
-    def _show_status(self, text: str, progress: int) -> None:
+    def _show_status(self, text: str, progress: int, progress_words: str) -> None:
         self.status_label.setText(text)
-        self.toolbar.progress.setValue(progress)
+        self.toolbar.show_progress(progress, progress_words)
 
     def _run_finished(self, run) -> None:
         error = run.outcome.error
@@ -209,40 +212,11 @@ class MainWindow(QtWidgets.QMainWindow):
                                   "kept: export them from the Export menu.")
         self.error_banner.show()
         stage_id = error.stage_id if isinstance(error, RunFailure) else None
-        self.editor.show_failure(stage_id, None if stage_id else key_for_message(str(error), self.document))
+        self.editor.show_failure(stage_id, None if stage_id else key_for_error(error, self.document))
 
     def _update_title(self) -> None:
         name = Path(self.document.path).name if self.document.path else self.document.title
         self.setWindowTitle(f"{name}{' *' if self.document.is_modified else ''} — Pipescope")
-
-    # ------------------------------------------------------------ exports
-
-    def export_plots_png(self, path) -> None:
-        exports.save_widget_png(self.live_view.plots, path)
-
-    def export_plots_svg(self, path) -> None:
-        exports.save_plots_svg(self.live_view.plots, path)
-
-    def export_window_png(self, path) -> None:
-        exports.save_widget_png(self, path)
-
-    def export_run_files(self, out_dir) -> Optional[dict]:
-        run = self.controller.last_run
-        return None if run is None else exports.save_run_files(run, out_dir, self.controller.ui_lag_ms())
-
-    def _ask_export(self, suffix: str, export) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export", f"{self.document.title}.{suffix}",
-                                                        f"{suffix.upper()} (*.{suffix})")
-        if path:
-            self._report(lambda: export(path))
-
-    def _ask_export_run_files(self) -> None:
-        if self.controller.last_run is None:
-            self.status_label.setText("Nothing to export yet: run the pipeline first.")
-            return
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Write the run's files to")
-        if folder:
-            self._report(lambda: self.export_run_files(folder))
 
     def show_internal_error(self, message: str) -> None:
         """A bug of ours in a slot: say so and keep the app (and its data) alive."""
@@ -256,3 +230,12 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.controller.shutdown()
         event.accept()
+
+
+def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """On a small screen the widget scrolls instead of squeezing its neighbours."""
+    area = QtWidgets.QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.NoFrame)
+    return area

@@ -14,9 +14,9 @@ from PyQt5 import QtCore, QtWidgets
 
 from core.params import AUTOTUNE, Param
 from core.spec import parse_value
+from gui.number_field import NumberField
 
-_INT_LIMIT = 2_000_000_000
-_INVALID_STYLE = "border: 2px solid #d03030; border-radius: 3px;"
+_INVALID_STYLE = "QLineEdit, QComboBox, QCheckBox { border: 2px solid #d03030; border-radius: 3px; }"
 
 
 class ParamEditor(QtWidgets.QWidget):
@@ -26,8 +26,16 @@ class ParamEditor(QtWidgets.QWidget):
         super().__init__(parent)
         self.param = param
         self.setToolTip(f"{param.help}\n{param.describe_range()}".strip())
-        self._layout = QtWidgets.QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        column = QtWidgets.QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        self._layout = QtWidgets.QHBoxLayout()
+        column.addLayout(self._layout)
+        self.problem_label = QtWidgets.QLabel()  # the reason, at the field it is about
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #c02020;")
+        self.problem_label.hide()
+        column.addWidget(self.problem_label)
 
     def show_value(self, value: Any) -> None:
         blockers = [QtCore.QSignalBlocker(child) for child in self.findChildren(QtWidgets.QWidget)]
@@ -39,29 +47,22 @@ class ParamEditor(QtWidgets.QWidget):
     def set_problem(self, message: Optional[str]) -> None:
         self.setStyleSheet(_INVALID_STYLE if message else "")
         self.setToolTip(message or f"{self.param.help}\n{self.param.describe_range()}".strip())
+        self.problem_label.setText(message or "")
+        self.problem_label.setVisible(bool(message))
 
     def _show(self, value: Any) -> None:
         raise NotImplementedError
 
 
 class NumberEditor(ParamEditor):
-    """int and float, with the AUTOTUNE and "none" toggles the parameter allows."""
+    """int and float typed as text, with the AUTOTUNE and "none" toggles the parameter allows."""
 
     def __init__(self, param: Param, parent=None):
         super().__init__(param, parent)
-        if param.type == "int":
-            self.spin = QtWidgets.QSpinBox()
-            limit, cast = _INT_LIMIT, int
-        else:
-            self.spin = QtWidgets.QDoubleSpinBox()
-            self.spin.setDecimals(3)
-            limit, cast = 1e9, float
-        low = param.min if param.min is not None else -limit
-        high = param.max if param.max is not None else limit
-        self.spin.setRange(cast(low), cast(high))
-        self.spin.setKeyboardTracking(False)  # commit once typing ends, not per keystroke
-        self.spin.valueChanged.connect(lambda _v: self._commit())
-        self._layout.addWidget(self.spin, 1)
+        self.field = NumberField(integer=param.type == "int")
+        self.field.setPlaceholderText(param.describe_range())
+        self.field.committed.connect(lambda _value: self._commit())
+        self._layout.addWidget(self.field, 1)
         self.special = None
         if param.autotune or param.optional:
             self.special = QtWidgets.QCheckBox("AUTOTUNE" if param.autotune else "none")
@@ -70,19 +71,19 @@ class NumberEditor(ParamEditor):
 
     def _commit(self) -> None:
         special = self.special is not None and self.special.isChecked()
-        self.spin.setEnabled(not special)
+        self.field.setEnabled(not special)
         if special:
             self.edited.emit(AUTOTUNE if self.param.autotune else None)
         else:
-            self.edited.emit(self.spin.value())
+            self.edited.emit(self.field.typed_value())
 
     def _show(self, value: Any) -> None:
         special = value == AUTOTUNE if self.param.autotune else value is None
         if self.special is not None:
             self.special.setChecked(special)
-        self.spin.setEnabled(not special)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            self.spin.setValue(value)
+        self.field.setEnabled(not special)
+        if not special:
+            self.field.show_number(value)
 
 
 class BoolEditor(ParamEditor):

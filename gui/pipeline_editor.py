@@ -1,7 +1,8 @@
 """The canvas: the pipeline as a chain of blocks, source → stages → feeder → model.
 
 The scene is rebuilt from the document on every change (a pipeline has a
-handful of blocks); items carry only their block key. Dragging a stage
+handful of blocks); items carry only their block key. The chain wraps into
+rows and is zoomed to fit the view (see canvas_layout). Dragging a stage
 reorders it, dropping a palette kind inserts a stage where it lands, Delete
 removes the selected stage. All of it goes through the document's undo stack.
 """
@@ -11,10 +12,11 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from gui.canvas_layout import BLOCK_H, BLOCK_W, MARGIN, MIN_SCALE, ROW_GAP, ChainLayout, fitting_layout
 from gui.document import FEEDER, MODEL, PIPELINE, SOURCE, PipelineDocument, stage_id_of, stage_key
 
 STAGE_MIME = "application/x-pipescope-stage-kind"
-BLOCK_W, BLOCK_H, GAP = 136.0, 80.0, 28.0
+ARROW_PEN = QtGui.QPen(QtGui.QColor("#888"), 2)
 _FILL = {SOURCE: "#e8f1e4", FEEDER: "#f6ecd9", MODEL: "#e3e9f6", "stage": "#ffffff"}
 
 
@@ -63,15 +65,11 @@ class BlockItem(QtWidgets.QGraphicsObject):
         super().mousePressEvent(event)
         self.editor.select(self.key)
 
-    def mouseMoveEvent(self, event) -> None:
-        super().mouseMoveEvent(event)
-        self.setY(0)  # stages move along the chain only
-
     def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)
         if self.flags() & QtWidgets.QGraphicsItem.ItemIsMovable:
             # Later: the drop rebuilds the scene, which deletes this item mid-event.
-            key, centre = self.key, self.x() + BLOCK_W / 2
+            key, centre = self.key, self.pos() + QtCore.QPointF(BLOCK_W / 2, BLOCK_H / 2)
             QtCore.QTimer.singleShot(0, lambda: self.editor.stage_dropped(key, centre))
 
 
@@ -84,7 +82,21 @@ class PipelineView(QtWidgets.QGraphicsView):
         self.setAcceptDrops(True)
         self.setRenderHint(QtGui.QPainter.Antialiasing)
         self.setAlignment(QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter)
-        self.setMinimumHeight(int(BLOCK_H) + 40)
+        self.setMinimumHeight(int(MIN_SCALE * BLOCK_H + 2 * MARGIN) + 8)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.editor.fit_to_view()
+
+    def fit(self, layout: ChainLayout) -> None:
+        """Zoom so the whole chain shows; below MIN_SCALE, scroll to the selected block instead."""
+        viewport = self.viewport().size()
+        scale = max(MIN_SCALE, layout.scale_in(viewport.width() - 2, viewport.height() - 2))
+        self.resetTransform()
+        self.scale(scale, scale)
+        selected = self.editor.items.get(self.editor.selected)
+        if selected is not None:
+            self.ensureVisible(selected)
 
     def dragEnterEvent(self, event) -> None:
         event.setAccepted(event.mimeData().hasFormat(STAGE_MIME))
@@ -94,8 +106,7 @@ class PipelineView(QtWidgets.QGraphicsView):
 
     def dropEvent(self, event) -> None:
         kind = bytes(event.mimeData().data(STAGE_MIME)).decode()
-        x = self.mapToScene(event.pos()).x()
-        self.editor.add_stage(kind, self.editor.index_at(x))
+        self.editor.add_stage(kind, self.editor.index_at(self.mapToScene(event.pos())))
         event.acceptProposedAction()
 
     def keyPressEvent(self, event) -> None:
@@ -125,6 +136,7 @@ class PipelineEditor(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.items: dict[str, BlockItem] = {}
+        self.layout_in_view = ChainLayout(count=3, columns=3)
         document.changed.connect(self.rebuild)
 
     # ------------------------------------------------------------ what blocks show
@@ -155,11 +167,14 @@ class PipelineEditor(QtWidgets.QWidget):
     # ------------------------------------------------------------ layout
 
     def rebuild(self) -> None:
+        keys = self.block_keys()
+        viewport = self.view.viewport().size()
+        self.layout_in_view = fitting_layout(len(keys), viewport.width(), viewport.height())
         self.scene.clear()
         self.items = {}
-        for index, key in enumerate(self.block_keys()):
+        for index, key in enumerate(keys):
             item = BlockItem(self, key)
-            item.setPos(index * (BLOCK_W + GAP), 0)
+            item.setPos(*self.layout_in_view.position(index))
             self.scene.addItem(item)
             self.items[key] = item
             if index:
@@ -168,25 +183,51 @@ class PipelineEditor(QtWidgets.QWidget):
             self.selected = PIPELINE
         if self.selected in self.items:
             self.items[self.selected].setSelected(True)
-        self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
+        width, height = self.layout_in_view.size()
+        self.scene.setSceneRect(-MARGIN, -MARGIN, width, height)
+        self.view.fit(self.layout_in_view)
+
+    def fit_to_view(self) -> None:
+        """The view was resized: re-wrap the chain if another number of columns fits better."""
+        if not self.items:
+            return  # nothing loaded yet
+        viewport = self.view.viewport().size()
+        best = fitting_layout(len(self.items), viewport.width(), viewport.height())
+        if best.columns != self.layout_in_view.columns:
+            self.rebuild()
+        else:
+            self.view.fit(self.layout_in_view)
 
     def _add_arrow(self, index: int) -> None:
-        x_end = index * (BLOCK_W + GAP)
-        y = BLOCK_H / 2
-        pen = QtGui.QPen(QtGui.QColor("#888"), 2)
-        self.scene.addLine(x_end - GAP + 4, y, x_end - 4, y, pen)
-        head = QtGui.QPolygonF([QtCore.QPointF(x_end - 4, y), QtCore.QPointF(x_end - 12, y - 5),
-                                QtCore.QPointF(x_end - 12, y + 5)])
-        self.scene.addPolygon(head, pen, QtGui.QBrush(QtGui.QColor("#888")))
+        """From the block before to this one: along the row, or down and back to the next row's start."""
+        x0, y0 = self.layout_in_view.position(index - 1)
+        x1, y1 = self.layout_in_view.position(index)
+        if y0 == y1:
+            points = [(x0 + BLOCK_W + 4, y0 + BLOCK_H / 2), (x1 - 4, y1 + BLOCK_H / 2)]
+        else:
+            turn_y = y0 + BLOCK_H + ROW_GAP / 2
+            points = [(x0 + BLOCK_W / 2, y0 + BLOCK_H + 4), (x0 + BLOCK_W / 2, turn_y),
+                      (x1 + BLOCK_W / 2, turn_y), (x1 + BLOCK_W / 2, y1 - 4)]
+        path = QtGui.QPainterPath(QtCore.QPointF(*points[0]))
+        for point in points[1:]:
+            path.lineTo(*point)
+        self.scene.addPath(path, ARROW_PEN)
+        self._add_arrow_head(points[-2], points[-1])
 
-    def index_at(self, x: float) -> int:
-        """The stage index a drop at scene x means: before the first stage whose centre is right of x."""
-        ids = self.document.stage_ids()
-        for index in range(len(ids)):
-            centre = (index + 1) * (BLOCK_W + GAP) + BLOCK_W / 2
-            if x < centre:
-                return index
-        return len(ids)
+    def _add_arrow_head(self, start: tuple, tip: tuple) -> None:
+        line = QtCore.QLineF(QtCore.QPointF(*tip), QtCore.QPointF(*start))
+        head = QtGui.QPolygonF([QtCore.QPointF(*tip)])
+        for turn in (-25, 25):
+            side = QtCore.QLineF(line)
+            side.setLength(9)
+            side.setAngle(line.angle() + turn)
+            head.append(side.p2())
+        self.scene.addPolygon(head, ARROW_PEN, QtGui.QBrush(QtGui.QColor("#888")))
+
+    def index_at(self, point: QtCore.QPointF) -> int:
+        """The stage index a drop at a scene point means: after the stages before it in reading order."""
+        before = self.layout_in_view.blocks_before(point.x(), point.y())
+        return max(0, min(before - 1, len(self.document.stage_ids())))  # the source comes first
 
     # ------------------------------------------------------------ actions
 
@@ -217,10 +258,10 @@ class PipelineEditor(QtWidgets.QWidget):
         if stage_id is not None:
             self.document.move_stage(stage_id, self.document.stage_ids().index(stage_id) + offset)
 
-    def stage_dropped(self, key: str, centre_x: float) -> None:
+    def stage_dropped(self, key: str, centre: QtCore.QPointF) -> None:
         stage_id = stage_id_of(key)
         ids = self.document.stage_ids()
-        target = self.index_at(centre_x)
+        target = self.index_at(centre)
         old = ids.index(stage_id)
         new = target - 1 if target > old else target
         if new != old:
@@ -253,30 +294,3 @@ def _live_line(figures: Optional[dict]) -> str:
     if figures.get("fused_with"):
         parts.append(f"(fused: {figures['fused_with']})")
     return " · ".join(parts)
-
-
-class Palette(QtWidgets.QListWidget):
-    """Stage kinds to drag onto the canvas (or double-click to add after the selection)."""
-
-    def __init__(self, editor: PipelineEditor, parent=None):
-        super().__init__(parent)
-        from core.stages import STAGES
-
-        self.editor = editor
-        self.setDragEnabled(True)
-        self.setDragDropMode(QtWidgets.QAbstractItemView.DragOnly)
-        for kind in STAGES.kinds():
-            item = QtWidgets.QListWidgetItem(kind.name)
-            item.setToolTip(kind.help)
-            item.setData(QtCore.Qt.UserRole, kind.name)
-            self.addItem(item)
-        self.itemDoubleClicked.connect(lambda item: editor.add_stage(item.data(QtCore.Qt.UserRole)))
-
-    def mimeData(self, items) -> QtCore.QMimeData:
-        mime = QtCore.QMimeData()
-        mime.setData(STAGE_MIME, items[0].data(QtCore.Qt.UserRole).encode())
-        return mime
-
-    def mimeTypes(self) -> list[str]:
-        return [STAGE_MIME]
-

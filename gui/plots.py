@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtCore
+from PyQt5 import QtCore, QtWidgets
 
-from core.records import FILL, T_DONE, T_READY, T_REQUEST, derived
+from core.records import FILL, T_DONE, T_READY, T_REQUEST
+from gui.busy_band import BUSY_COLOR, IDLE_COLOR, busy_idle_per_pixel, timeline_band
 
 WAIT_COLOR = (230, 120, 40)
 COMPUTE_COLOR = (60, 120, 220)
-BUSY_COLOR = (70, 170, 90)
-IDLE_COLOR = (220, 50, 50)
+WARMUP_COLOR = (150, 150, 150)
 MAX_PLOTTED_STEPS = 3000  # drawing more than the screen has pixels for only costs time
-IDLE_TINT_POWER = 0.7  # < 1 tints pixels with short gaps more than their share, so they show
+EMPTY_X_RANGE = (0.0, 10.0)
+HINTS = (
+    "how full the queue or prefetch buffer is at each step; near zero, input cannot keep up.",
+    "each step's time and the part spent waiting for input; warm-up steps grey, left out of the figures.",
+    "the accelerator's share of time idle, waiting (red), and busy (green). Wheel to zoom, drag to pan.",
+)
 
 
 def visible_rows(rows: np.ndarray, x_min: float, x_max: float) -> np.ndarray:
@@ -44,42 +49,13 @@ def thin_keeping_peaks(rows: np.ndarray, max_rows: int) -> np.ndarray:
     return rows[keep]
 
 
-def busy_idle_per_pixel(rows: np.ndarray, x_min: float, x_max: float, pixels: int):
-    """Fractions of each pixel column's time the accelerator was busy and idle-waiting.
-
-    Exact at any zoom: cumulative busy and idle time are piecewise linear in t, so each
-    column's share is a difference of two interpolations over all visible steps.
-    """
-    t_request, t_ready, t_done = rows[:, T_REQUEST], rows[:, T_READY], rows[:, T_DONE]
-    times = np.column_stack((t_request, t_ready, t_done)).ravel()
-    wait, compute = t_ready - t_request, t_done - t_ready
-    idle_before = np.concatenate(([0.0], np.cumsum(wait)[:-1]))
-    busy_before = np.concatenate(([0.0], np.cumsum(compute)[:-1]))
-    cumulative_idle = np.column_stack((idle_before, idle_before + wait, idle_before + wait)).ravel()
-    cumulative_busy = np.column_stack((busy_before, busy_before, busy_before + compute)).ravel()
-    edges = np.linspace(x_min, x_max, pixels + 1)
-    width = (x_max - x_min) / pixels
-    idle = np.diff(np.interp(edges, times, cumulative_idle)) / width
-    busy = np.diff(np.interp(edges, times, cumulative_busy)) / width
-    return np.clip(busy, 0.0, 1.0), np.clip(idle, 0.0, 1.0)
-
-
-def timeline_colors(busy: np.ndarray, idle: np.ndarray) -> np.ndarray:
-    """RGB per pixel: green where busy, red where waiting; any idle gap stays visible."""
-    highlighted = idle ** IDLE_TINT_POWER
-    busy = np.minimum(busy, 1.0 - highlighted)
-    white = 1.0 - busy - highlighted
-    rgb = (white[:, None] * 255.0 + busy[:, None] * np.array(BUSY_COLOR)
-           + highlighted[:, None] * np.array(IDLE_COLOR))
-    return np.clip(rgb, 0, 255).astype(np.uint8)
-
-
-def _curve(plot, color, name, filled=False):
+def _curve(plot, color, name, filled=False, ignore_bounds=False):
     # Fills are drawn only where they carry meaning: each one roughly doubles a frame's paint
     # time, and on a 2-core machine the GUI's paint time is taken from the training it watches.
     brush = pg.mkBrush(*(int(c + (255 - c) * 0.45) for c in color)) if filled else None
-    curve = plot.plot(pen=pg.mkPen(color=color, width=1), fillLevel=0 if filled else None, brush=brush,
-                      name=name)
+    curve = pg.PlotDataItem(pen=pg.mkPen(color=color, width=1), fillLevel=0 if filled else None, brush=brush,
+                            name=name)
+    plot.addItem(curve, ignoreBounds=ignore_bounds)
     curve.setDownsampling(auto=True, method="peak")
     curve.setClipToView(True)
     return curve
@@ -89,59 +65,116 @@ def _colored(text: str, color) -> str:
     return f"<span style='color: rgb{tuple(color)}'>{text}</span>"
 
 
+def _let_shrink(label: pg.LabelItem) -> None:
+    """A label's text sets its minimum width, which on a narrow window pushed the plots out of view."""
+    label.setMinimumWidth(0)
+
+
 class TimelinePlots(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackground("w")
+        self.setMinimumSize(320, 330)  # below this the three plots' axes leave no room for data
+        self.headline = pg.LabelItem("", size="10pt", bold=True)  # in the layout only when set
         # Colour-keyed titles instead of legends: a legend box hides the newest steps.
-        self.fill_plot = self.addPlot(row=0, col=0)
-        self.step_plot = self.addPlot(row=1, col=0, title=(
-            f"Step time: {_colored('waiting for input', WAIT_COLOR)} and {_colored('whole step', COMPUTE_COLOR)}"))
-        self.timeline_plot = self.addPlot(row=2, col=0, title=(
-            f"Accelerator: {_colored('busy', BUSY_COLOR)} and {_colored('idle, waiting for input', IDLE_COLOR)}"))
+        self.fill_plot = self.addPlot(row=1, col=0)
+        self.step_plot = self.addPlot(row=2, col=0, title=(
+            f"Step time: {_colored('waiting', WAIT_COLOR)} and {_colored('whole step', COMPUTE_COLOR)}; "
+            f"{_colored('warm-up', WARMUP_COLOR)}"))
+        self.timeline_plot = self.addPlot(row=3, col=0, title=(
+            f"Accelerator: {_colored('idle, waiting', IDLE_COLOR)} under {_colored('busy', BUSY_COLOR)}"))
+        _let_shrink(self.step_plot.titleLabel)
+        _let_shrink(self.timeline_plot.titleLabel)
         self.set_title("")
-        for plot in (self.fill_plot, self.step_plot, self.timeline_plot):
+        self._set_up_axes()
+        self.fill_curve = _curve(self.fill_plot, WAIT_COLOR, "fill")
+        self.capacity_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((120, 120, 120), style=2))
+        self.fill_plot.addItem(self.capacity_line)
+        self.step_curve = _curve(self.step_plot, COMPUTE_COLOR, "step (waiting + compute)")
+        self.wait_curve = _curve(self.step_plot, WAIT_COLOR, "waiting", filled=True)
+        # Warm-up steps (tracing: ~370 ms against ~25 ms) are shown but would flatten every other step.
+        self.warmup_curve = _curve(self.step_plot, WARMUP_COLOR, "warm-up", ignore_bounds=True)
+        self.warmup_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(*WARMUP_COLOR, 40),
+                                                 pen=pg.mkPen(None))
+        self.step_plot.addItem(self.warmup_region, ignoreBounds=True)
+        # The busy/idle band is an image: filling thousands of boxes as polygons cost ~150 ms
+        # a frame, an image costs well under one.
+        self.timeline_image = pg.ImageItem(axisOrder="row-major")
+        self.timeline_plot.addItem(self.timeline_image)
+        self.hint = QtWidgets.QLabel(self)  # over the empty plots: what to do first, what each will show
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("background: rgba(250, 250, 250, 235); color: #333; padding: 8px; "
+                                "border: 1px solid #bbb; border-radius: 6px;")
+        self._first_step = ""
+        self._show_hint_text()
+        self._change_lines: list = []
+        self._change_times: tuple = ()
+        self._show_empty()
+
+    def plots(self) -> tuple:
+        return self.fill_plot, self.step_plot, self.timeline_plot
+
+    def _set_up_axes(self) -> None:
+        for plot in self.plots():
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.getAxis("left").setWidth(56)  # equal widths keep the shared time axes aligned
         self.fill_plot.setLabel("left", "elements")
         self.step_plot.setLabel("left", "ms")
         self.timeline_plot.setLabel("bottom", "time since start", units="s")
-        self.timeline_plot.setYRange(0, 1.05)
-        self.timeline_plot.getAxis("left").setTicks([[(0, ""), (1, "")]])
+        self.timeline_plot.setYRange(0, 1.0, padding=0.02)
+        self.timeline_plot.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
         for plot in (self.fill_plot, self.step_plot):
             plot.setXLink(self.timeline_plot)
-        self.fill_curve = _curve(self.fill_plot, WAIT_COLOR, "fill")
-
-        self.capacity_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((120, 120, 120), style=2))
-        self.fill_plot.addItem(self.capacity_line)
-        self.step_curve = _curve(self.step_plot, COMPUTE_COLOR, "step (waiting + compute)")
-        self.wait_curve = _curve(self.step_plot, WAIT_COLOR, "waiting", filled=True)
-        # The busy/idle band is an image of one pixel row: filling thousands of boxes as
-        # polygons cost ~150 ms a frame, an image costs well under one.
-        self.timeline_image = pg.ImageItem(axisOrder="row-major")
-        self.timeline_plot.addItem(self.timeline_image)
-        self._change_lines: list = []
-        self._change_times: tuple = ()
 
     def set_title(self, pipeline_name: str) -> None:
         prefix = f"{pipeline_name} — " if pipeline_name else ""
-        self.fill_plot.setTitle(f"{prefix}{_colored('queue / prefetch fill', WAIT_COLOR)} against its capacity (dashed)")
+        self.fill_plot.setTitle(f"{prefix}{_colored('queue / prefetch fill', WAIT_COLOR)} and capacity (dashed)")
+        _let_shrink(self.fill_plot.titleLabel)
 
-    def show_rows(self, rows: np.ndarray, capacity=None, change_times=(), x_range=None) -> None:
-        """Draw these step records (cut to what is visible) over `x_range` seconds."""
+    def set_headline(self, text: str) -> None:
+        """A bold line above the plots (exports carry the pipeline's name and figures); "" removes it."""
+        in_layout = self.headline in self.ci.items
+        if text and not in_layout:
+            self.ci.addItem(self.headline, row=0, col=0)
+        elif not text and in_layout:
+            self.ci.removeItem(self.headline)
+        self.headline.setText(text)
+        _let_shrink(self.headline)
+
+    def set_first_step(self, text: str) -> None:
+        """What to do first, shown over the empty plots above what each will show."""
+        self._first_step = text
+        self._show_hint_text()
+
+    def _show_hint_text(self) -> None:
+        first = f"<p><b>{self._first_step}</b></p>" if self._first_step else ""
+        plots = "".join(f"<p><b>{where}:</b> {text}</p>" for where, text in zip(("Top", "Middle", "Bottom"), HINTS))
+        self.hint.setText(first + plots)
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        width = min(560, self.width() - 90)
+        height = min(self.hint.heightForWidth(width), self.height() - 20)
+        self.hint.setGeometry((self.width() - width) // 2 + 28, (self.height() - height) // 2, width, height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "hint"):  # pyqtgraph resizes once from its own constructor
+            self._place_hint()
+
+    def show_rows(self, rows: np.ndarray, capacity=None, change_times=(), x_range=None,
+                  warmup_end=None) -> None:
+        """Draw these step records over `x_range` seconds; steps done by `warmup_end` are warm-up."""
         if len(rows) == 0:
-            for curve in (self.fill_curve, self.step_curve, self.wait_curve):
-                curve.setData([], [])
-            self.timeline_image.clear()
+            self._show_empty()
             return
+        self.hint.hide()
         if x_range is None:
             x_range = (float(rows[0, T_REQUEST]), float(rows[-1, T_DONE]))
         sampled = thin_keeping_peaks(rows, MAX_PLOTTED_STEPS)
-        timings = derived(sampled)
         self.fill_curve.setData(sampled[:, T_REQUEST], sampled[:, FILL])
-        # Stacked: waiting below, compute on top (a rebuild gap between steps is neither).
-        self.step_curve.setData(sampled[:, T_DONE], timings["wait_ms"] + timings["compute_ms"])
-        self.wait_curve.setData(sampled[:, T_DONE], timings["wait_ms"])
+        warm = sampled[:, T_DONE] <= warmup_end if warmup_end is not None else np.zeros(len(sampled), bool)
+        self._show_step_times(sampled[~warm], sampled[warm])
         self._show_timeline(rows, x_range)
         self.capacity_line.setVisible(bool(capacity))
         if capacity:
@@ -151,13 +184,36 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         for plot in (self.fill_plot, self.step_plot):
             plot.enableAutoRange(axis="y")
 
+    def _show_step_times(self, measured: np.ndarray, warmup: np.ndarray) -> None:
+        # Stacked: waiting below, compute on top (a rebuild gap between steps is neither).
+        wait_ms = (measured[:, T_READY] - measured[:, T_REQUEST]) * 1000.0
+        self.step_curve.setData(measured[:, T_DONE], (measured[:, T_DONE] - measured[:, T_REQUEST]) * 1000.0)
+        self.wait_curve.setData(measured[:, T_DONE], wait_ms)
+        self.warmup_curve.setData(warmup[:, T_DONE], (warmup[:, T_DONE] - warmup[:, T_REQUEST]) * 1000.0)
+        self.warmup_region.setVisible(len(warmup) > 0)
+        if len(warmup):
+            self.warmup_region.setRegion((float(warmup[0, T_REQUEST]), float(warmup[-1, T_DONE])))
+
+    def _show_empty(self) -> None:
+        """No steps yet: readable axes (not pyqtgraph's −0.4…0.4) and what to do first."""
+        for curve in (self.fill_curve, self.step_curve, self.wait_curve, self.warmup_curve):
+            curve.setData([], [])
+        self.timeline_image.clear()
+        self.capacity_line.setVisible(False)
+        self.warmup_region.setVisible(False)
+        self._show_changes(())
+        self.timeline_plot.setXRange(*EMPTY_X_RANGE, padding=0)
+        self.fill_plot.setYRange(0, 8, padding=0)
+        self.step_plot.setYRange(0, 20, padding=0)
+        self.hint.show()
+
     def _show_timeline(self, rows: np.ndarray, x_range) -> None:
         x_min, x_max = x_range
         if x_max <= x_min:
             return
         pixels = max(64, int(self.timeline_plot.getViewBox().width()))
-        colors = timeline_colors(*busy_idle_per_pixel(rows, x_min, x_max, pixels))
-        self.timeline_image.setImage(colors[None, :, :], autoLevels=False, levels=(0, 255))
+        band = timeline_band(*busy_idle_per_pixel(rows, x_min, x_max, pixels))
+        self.timeline_image.setImage(band, autoLevels=False, levels=(0, 255))
         self.timeline_image.setRect(QtCore.QRectF(x_min, 0.0, x_max - x_min, 1.0))
 
     def _show_changes(self, change_times) -> None:
@@ -173,9 +229,16 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             self._change_lines.append(line)
 
 
+def warmup_end_time(rows: np.ndarray, warmup_steps: int):
+    """When the run's last warm-up step ended (None without warm-up steps recorded)."""
+    if warmup_steps <= 0 or len(rows) == 0:
+        return None
+    return float(rows[min(warmup_steps, len(rows)) - 1, T_DONE])
+
+
 def render_timeline_png(path, rows: np.ndarray, capacity=None, change_times=(), title: str = "",
-                        size=(1400, 900)) -> None:
-    """Write timeline.png: the app's plots rendered offscreen."""
+                        size=(1400, 900), warmup_steps: int = 0, headline: str = "") -> None:
+    """Write timeline.png: the app's plots rendered offscreen, `headline` above them."""
     from gui.qt_app import ensure_qapp
 
     app = ensure_qapp(offscreen=True)
@@ -183,9 +246,11 @@ def render_timeline_png(path, rows: np.ndarray, capacity=None, change_times=(), 
     plots.setAttribute(QtCore.Qt.WA_DontShowOnScreen, True)
     plots.resize(*size)
     plots.show()
-    plots.set_title(title)
+    plots.set_title("" if headline else title)
+    plots.set_headline(headline)
     end = float(rows[-1, T_DONE]) if len(rows) else 1.0
-    plots.show_rows(visible_rows(rows, 0.0, end), capacity, change_times, x_range=(0.0, end))
+    plots.show_rows(visible_rows(rows, 0.0, end), capacity, change_times, x_range=(0.0, end),
+                    warmup_end=warmup_end_time(rows, warmup_steps))
     app.processEvents()
     try:
         if not plots.grab().save(str(path), "PNG"):

@@ -1,4 +1,4 @@
-"""The File ▸ Recent files menu, remembered in QSettings."""
+"""What file dialogs remember in QSettings: the File ▸ Recent files menu and the last folder used."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,3 +33,18 @@ class RecentFiles(QtCore.QObject):
             action.setToolTip(path)
             action.triggered.connect(lambda _checked=False, path=path: self.open_path(path))
         self.menu.setEnabled(bool(self.paths()))
+
+
+class LastFolder:
+    """The folder the last file dialog ended in, so the next one starts there."""
+
+    def __init__(self, settings: QtCore.QSettings):
+        self.settings = settings
+
+    def path_for(self, file_name: str = "") -> str:
+        folder = self.settings.value("last_folder", "") or ""
+        return str(Path(folder) / file_name) if folder else file_name
+
+    def remember(self, path: str) -> None:
+        """The folder `path` is in (for a folder of run files: where it was made, beside its siblings)."""
+        self.settings.setValue("last_folder", str(Path(path).parent))

@@ -11,17 +11,16 @@ from typing import Optional
 from PyQt5 import QtCore
 
 from core.params import SpecError
+from core.records import T_DONE
 from core.spec import PipelineSpec
 from gui.lag_monitor import LagMonitor
 from gui.live_view import LiveView
 from gui.worker import RunWorker
 
-STATUS_HZ = 4
-
 
 class RunController(QtCore.QObject):
     state_changed = QtCore.pyqtSignal()
-    status_changed = QtCore.pyqtSignal(str, int)  # status line, progress 0–1000
+    status_changed = QtCore.pyqtSignal(str, int, str)  # status line, progress 0–1000, progress in words
     run_finished = QtCore.pyqtSignal(object)  # the core Run
 
     def __init__(self, live_view: LiveView, parent=None):
@@ -30,10 +29,8 @@ class RunController(QtCore.QObject):
         self.worker: Optional[RunWorker] = None
         self.last_run = None
         self.lag = LagMonitor(self)
-        self.status_timer = QtCore.QTimer(self)
-        self.status_timer.setObjectName("pipescope-status")
-        self.status_timer.setInterval(1000 // STATUS_HZ)
-        self.status_timer.timeout.connect(self._report_status)
+        # The status line is written when the summary is: both count the same recorded steps.
+        live_view.figures_updated.connect(self._report_status)
 
     @property
     def running(self) -> bool:
@@ -47,16 +44,15 @@ class RunController(QtCore.QObject):
         self.last_run = self.worker.run_obj
         self.live_view.start(self.last_run)
         self.lag.start()
-        self.status_timer.start()
         self.worker.start()
-        self.status_changed.emit("Starting: loading TensorFlow and building the pipeline…", 0)
+        self.status_changed.emit("Starting: loading TensorFlow and building the pipeline…", 0, "starting…")
         self.state_changed.emit()
 
     def stop(self) -> None:
         """Ask the run to stop; `run_finished` follows when the worker has ended."""
         if self.worker is not None:
             self.worker.run_obj.request_stop()
-            self.status_changed.emit("Stopping…", self._progress())
+            self.status_changed.emit("Stopping…", *self._progress())
 
     def send_change(self, spec: PipelineSpec) -> None:
         if self.worker is not None:
@@ -68,6 +64,14 @@ class RunController(QtCore.QObject):
             self.worker.stop()
             self._finished()
 
+    def forget_run(self) -> None:
+        """Another pipeline was loaded: the last run, its plots and figures were the old one's."""
+        if self.running:
+            raise RuntimeError("forget_run() while running: stop the run first")
+        self.last_run = None
+        self.live_view.clear()
+        self.status_changed.emit("Ready", 0, "no run yet")
+
     def ui_lag_ms(self) -> dict:
         return self.lag.summary()
 
@@ -78,7 +82,6 @@ class RunController(QtCore.QObject):
         if worker is None:
             return  # already handled (shutdown waited, then the queued signal arrived)
         worker.wait()
-        self.status_timer.stop()
         self.lag.stop()
         self.live_view.finish()
         self._report_status(final=True)
@@ -86,31 +89,40 @@ class RunController(QtCore.QObject):
         self.state_changed.emit()
         self.run_finished.emit(self.last_run)
 
-    def _progress(self) -> int:
-        run = self.last_run
-        if run is None:
-            return 0
+    def _progress(self) -> tuple[int, str]:
+        """How far the run got, from the steps the view has pulled: (0–1000, words for the bar)."""
+        run, rows = self.last_run, self.live_view.buffer.rows()
         steps, seconds = run.target()
-        fraction = len(run.records) / steps if steps else run.elapsed_s() / seconds if seconds else 0.0
-        return int(1000 * min(1.0, fraction))
+        if steps:
+            fraction, words = len(rows) / steps, f"{len(rows):,} / {steps:,} steps"
+        else:
+            recorded_s = float(rows[-1, T_DONE]) if len(rows) else 0.0
+            fraction, words = recorded_s / seconds, f"{recorded_s:.1f} / {seconds:g} s"
+        if run.outcome.status == "finished":  # the target was reached; anything else shows how far
+            fraction = 1.0
+        return int(1000 * min(1.0, fraction)), words
 
     def _report_status(self, final: bool = False) -> None:
         run = self.last_run
+        if run is None or self.live_view.run is not run:
+            return
         status = run.outcome.status
         if status in ("pending", "building"):
-            self.status_changed.emit("Building the pipeline (TensorFlow loads on the worker)…", 0)
+            self.status_changed.emit("Building the pipeline (TensorFlow loads on the worker)…", 0, "building…")
             return
         summary = self.live_view.summary.latest
-        parts = [status.capitalize(), f"{len(run.records):,} steps"]
-        rate = summary.get("steps_per_s") if final else self.live_view.recent_steps_per_s()
-        parts.append(f"{rate or 0:.1f} steps/s")
+        parts = [status.capitalize(), f"{len(self.live_view.buffer):,} steps"]
+        if final:
+            parts.append(f"{summary.get('steps_per_s') or 0:.1f} steps/s")
+        else:
+            parts.append(f"{self.live_view.recent_steps_per_s():.1f} steps/s in the last 2 s")
         if summary:
             parts.append(f"idle {100 * summary['idle_fraction']:.1f}%")
             parts.append(summary["verdict"] or "")
         parts.append(run.device or "")
         if final and run.outcome.error is not None:
             parts.append(f"— {describe_failure(run.outcome.error)}")
-        self.status_changed.emit(" · ".join(part for part in parts if part), 1000 if final else self._progress())
+        self.status_changed.emit(" · ".join(part for part in parts if part), *self._progress())
 
 
 def describe_failure(error: BaseException) -> str:

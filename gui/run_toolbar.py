@@ -10,6 +10,7 @@ from typing import Optional
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from gui.document import PIPELINE, PipelineDocument
+from gui.number_field import NumberField
 
 
 class RunToolbar(QtWidgets.QToolBar):
@@ -31,15 +32,12 @@ class RunToolbar(QtWidgets.QToolBar):
         self.mode = QtWidgets.QComboBox()
         self.mode.addItems(["steps", "seconds"])
         self.mode.activated[str].connect(self._mode_chosen)
-        self.steps = QtWidgets.QSpinBox()
-        self.steps.setRange(1, 10_000_000)
-        self.steps.setKeyboardTracking(False)
-        self.steps.valueChanged.connect(lambda value: document.set_value(PIPELINE, "steps", value))
-        self.seconds = QtWidgets.QDoubleSpinBox()
-        self.seconds.setRange(0.1, 1e6)
-        self.seconds.setDecimals(1)
-        self.seconds.setKeyboardTracking(False)
-        self.seconds.valueChanged.connect(lambda value: document.set_value(PIPELINE, "seconds", value))
+        self.steps = NumberField(integer=True)
+        self.steps.committed.connect(lambda value: document.set_value(PIPELINE, "steps", value))
+        self.seconds = NumberField(integer=False)
+        self.seconds.committed.connect(lambda value: document.set_value(PIPELINE, "seconds", value))
+        for field in (self.steps, self.seconds):
+            field.setMaximumWidth(110)
         self.addWidget(QtWidgets.QLabel(" Length "))
         self.steps_action = self.addWidget(self.steps)
         self.seconds_action = self.addWidget(self.seconds)
@@ -47,25 +45,29 @@ class RunToolbar(QtWidgets.QToolBar):
         self.addSeparator()
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedWidth(180)
+        self.progress.setFixedWidth(200)
+        self.progress.setAlignment(QtCore.Qt.AlignCenter)
+        self.progress.setToolTip("How far the run has got towards its length")
+        self.show_progress(0, "no run yet")
         self.addWidget(self.progress)
         self.blocked_reason = QtWidgets.QLabel()
         self.blocked_reason.setStyleSheet("color: #c02020; padding-left: 8px;")
         self.addWidget(self.blocked_reason)
         document.changed.connect(self._show_length)
 
+    def show_progress(self, permille: int, words: str) -> None:
+        self.progress.setValue(permille)
+        self.progress.setFormat(words)
+
     def _mode_chosen(self, mode: str) -> None:
-        seconds = self.seconds.value() if mode == "seconds" else None
+        seconds = self.seconds.typed_value() if mode == "seconds" else None
         self.document.set_value(PIPELINE, "seconds", seconds)
 
     def _show_length(self) -> None:
         run = self.document.block(PIPELINE)
         seconds = run.get("seconds")
-        for widget, value in ((self.steps, run.get("steps")), (self.seconds, seconds or 10.0)):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                with QtCore.QSignalBlocker(widget):
-                    widget.setValue(value)
+        self.steps.show_number(run.get("steps"))
+        self.seconds.show_number(seconds or 10.0)
         with QtCore.QSignalBlocker(self.mode):
             self.mode.setCurrentText("seconds" if seconds else "steps")
         self.steps_action.setVisible(not seconds)

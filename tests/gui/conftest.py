@@ -69,3 +69,27 @@ def window(qtbot, settings):
     main.document.undo_stack.setClean()  # closing must not stop at the unsaved-changes question
     main.close()
     main.deleteLater()
+
+
+def type_into(field, text: str) -> None:
+    """Type into a line edit and leave it, as a user does (the edit commits on leaving)."""
+    field.setText(text)
+    field.editingFinished.emit()
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    """Runs replay recorded steps instead of training: `fake_runs.hold_at = N` holds a run at step N."""
+    from types import SimpleNamespace
+
+    from tests.gui import fakes
+
+    options = SimpleNamespace(hold_at=None, rows=None, made=[])
+
+    def make_run(spec):
+        run = fakes.FakeRun(spec, options.rows, options.hold_at)
+        options.made.append(run)
+        return run
+
+    monkeypatch.setattr("gui.worker.Run", make_run)
+    return options

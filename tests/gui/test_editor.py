@@ -8,7 +8,7 @@ from PyQt5 import QtCore, QtGui
 
 from gui.document import FEEDER, PIPELINE, SOURCE, stage_key
 from gui.pipeline_editor import STAGE_MIME
-from tests.gui.conftest import ROOT
+from tests.gui.conftest import ROOT, type_into
 
 
 def test_window_opens_without_tensorflow():
@@ -58,7 +58,7 @@ def test_drop_from_palette_inserts_where_it_lands(window):
 def test_drag_a_block_to_reorder(window, qtbot):
     editor = window.editor
     editor.select(stage_key("cpu"))
-    editor.stage_dropped(stage_key("cpu"), 0.0)  # dropped left of every stage
+    editor.stage_dropped(stage_key("cpu"), QtCore.QPointF(0.0, 0.0))  # dropped left of every stage
     assert window.document.stage_ids()[0] == "cpu"
 
 
@@ -70,13 +70,13 @@ def test_inspector_edits_and_invalid_values_block_run(window):
     assert "Elements processed at once" in calls.toolTip()
     calls.special.setChecked(True)  # the AUTOTUNE toggle
     assert document.block(stage_key("cpu"))["num_parallel_calls"] == "AUTOTUNE"
-    inspector.editors["ms"].spin.setValue(2.5)
+    type_into(inspector.editors["ms"].field, "2.5")
     assert document.block(stage_key("cpu"))["ms"] == 2.5
     assert window.toolbar.run_action.isEnabled()
 
     document.set_value(stage_key("cpu"), "num_parallel_calls", 0)
     problem = document.problems()[stage_key("cpu")]
-    assert problem.startswith("stages[2].num_parallel_calls")
+    assert problem.startswith("stage 'cpu': num_parallel_calls must be ≥ 1")
     assert not window.toolbar.run_action.isEnabled()
     assert "num_parallel_calls" in window.toolbar.blocked_reason.text()
     assert "invalid" in editor.texts_for(stage_key("cpu"))[2]
@@ -96,7 +96,7 @@ def test_component_kind_and_pipeline_settings(window):
     window.inspector.editors["shape"].line.editingFinished.emit()
     assert SOURCE in window.document.problems()
     window.editor.select(PIPELINE)
-    window.toolbar.steps.setValue(77)
+    type_into(window.toolbar.steps, "77")
     assert window.document.block(PIPELINE)["steps"] == 77
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from core.records import COLUMNS
-from gui.plots import (BUSY_COLOR, IDLE_COLOR, MAX_PLOTTED_STEPS, TimelinePlots, busy_idle_per_pixel,
-                       timeline_colors, visible_rows)
+from gui.busy_band import BAND_ROWS, BUSY_COLOR, EMPTY_COLOR, IDLE_COLOR, busy_idle_per_pixel, timeline_band
+from gui.plots import MAX_PLOTTED_STEPS, TimelinePlots, visible_rows
 
 
 def synthetic_rows(steps: int, wait_s: float, compute_s: float, gap_s: float = 0.0) -> np.ndarray:
@@ -25,12 +25,27 @@ def test_busy_and_idle_shares_are_exact_at_any_zoom():
     assert list(busy) == pytest.approx([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
 
 
+def colors_in(band: np.ndarray) -> set:
+    return {tuple(int(c) for c in pixel) for pixel in band.reshape(-1, 3)}
+
+
+def test_band_never_blends_busy_and_idle_into_a_third_colour():
+    # Zoomed out over alternating steps, every column is partly busy and partly idle.
+    rows = synthetic_rows(2000, wait_s=0.004, compute_s=0.006)
+    band = timeline_band(*busy_idle_per_pixel(rows, 0.0, 20.0, pixels=300))
+    assert band.shape == (BAND_ROWS, 300, 3)
+    assert colors_in(band) <= {BUSY_COLOR, IDLE_COLOR, EMPTY_COLOR}
+    red_share = (band == IDLE_COLOR).all(axis=2).mean(axis=0)
+    assert np.allclose(red_share, 0.4, atol=1.0 / BAND_ROWS)  # the idle share is the red bar's height
+    assert (band[0] == IDLE_COLOR).all()  # red from the bottom (row 0)
+
+
 def test_any_idle_gap_stays_visible_in_red():
-    colors = timeline_colors(np.array([1.0, 0.99, 0.0]), np.array([0.0, 0.01, 0.0]))
-    assert tuple(colors[0]) == BUSY_COLOR
-    assert colors[1][0] > colors[0][0]  # a 1% gap is tinted towards red
-    assert tuple(colors[2]) == (255, 255, 255)
-    assert tuple(timeline_colors(np.array([0.0]), np.array([1.0]))[0]) == IDLE_COLOR
+    band = timeline_band(np.array([1.0, 0.99, 0.0]), np.array([0.0, 0.01, 0.0]))
+    assert colors_in(band[:, 0]) == {BUSY_COLOR}
+    assert tuple(band[0, 1]) == IDLE_COLOR  # a 1% gap still gets a row of red
+    assert colors_in(band[:, 2]) == {EMPTY_COLOR}
+    assert colors_in(timeline_band(np.array([0.0]), np.array([1.0]))) == {IDLE_COLOR}
 
 
 def test_a_long_run_is_drawn_from_its_visible_window(qtbot):
@@ -43,4 +58,4 @@ def test_a_long_run_is_drawn_from_its_visible_window(qtbot):
     x, _ = plots.step_curve.getData()
     assert len(x) <= MAX_PLOTTED_STEPS + 2
     band = plots.timeline_image.image
-    assert band.shape[0] == 1 and band.shape[2] == 3
+    assert band.shape[0] == BAND_ROWS and band.shape[2] == 3

@@ -7,6 +7,7 @@ import pytest
 
 from core.spec import apply_overrides
 from gui.document import stage_key
+from tests.gui.conftest import type_into
 
 FAST = [("model.step_ms", 2.0), ("stages.io.ms", 1.0), ("stages.cpu.ms", 0.2)]
 
@@ -38,10 +39,10 @@ def test_run_fills_the_plots_and_exports(window, qtbot, tmp_path):
     assert "150 steps" in window.status_label.text() and "/CPU:0" in window.status_label.text()
     assert window.toolbar.run_action.isEnabled()
 
-    window.export_plots_png(tmp_path / "plots.png")
-    window.export_plots_svg(tmp_path / "plots.svg")
-    window.export_window_png(tmp_path / "window.png")
-    window.export_run_files(tmp_path / "out")
+    window.export_actions.plots_png(tmp_path / "plots.png")
+    window.export_actions.plots_svg(tmp_path / "plots.svg")
+    window.export_actions.window_png(tmp_path / "window.png")
+    window.export_actions.run_files(tmp_path / "out")
     for name in ("plots.png", "plots.svg", "window.png", "out/summary.json", "out/steps.csv", "out/trace.json"):
         assert (tmp_path / name).stat().st_size > 100, name
     assert "<svg" in (tmp_path / "plots.svg").read_text()[:500]
@@ -56,7 +57,7 @@ def test_stop_mid_run_and_what_if_edit(window, qtbot):
     window.start_run()
     qtbot.waitUntil(lambda: len(window.live_view.buffer) > 30, timeout=60_000)
     window.editor.select(stage_key("cpu"))
-    window.inspector.editors["ms"].spin.setValue(0.5)  # a what-if edit while running
+    type_into(window.inspector.editors["ms"].field, "0.5")  # a what-if edit while running
     qtbot.waitUntil(lambda: bool(window.controller.last_run.outcome.changes), timeout=20_000)
     qtbot.waitUntil(lambda: any(figures), timeout=20_000)  # tf.data's own model, per block
     window.controller.stop()
@@ -83,7 +84,7 @@ def test_failure_names_the_stage_and_keeps_the_app_usable(window, qtbot, tmp_pat
     assert window.error_banner.isVisible() and "decode" in window.error_banner.text()
     assert window.editor.failed_key == stage_key("decode")
     assert window.toolbar.run_action.isEnabled()  # usable: can edit and run again
-    window.export_run_files(tmp_path / "out")
+    window.export_actions.run_files(tmp_path / "out")
     assert json.loads((tmp_path / "out/summary.json").read_text())["status"] == "failed"
 
 

@@ -1,0 +1,108 @@
+"""The Export menu: the plots (headed by the pipeline's name and the run's figures), the window,
+and the run's files.
+
+The methods that write (`plots_png`, `run_files`, …) take their paths and show
+no dialog, so tests and the scripted mode call them directly; each returns the
+files it wrote. The menu's actions ask for a path starting in the last folder
+used, and say in the status bar what was written where.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+from PyQt5 import QtCore, QtWidgets
+
+from gui import exports
+from gui.menus import add_action
+from gui.recent_files import LastFolder
+
+CONFIRMATION_MS = 20_000
+
+
+def run_headline(name: str, summary: dict) -> str:
+    """`whatif — 400 steps · 119.3 steps/s · idle 22.4% · input-bound`, or the name before any run."""
+    if not summary.get("steps"):
+        return name
+    figures = [f"{summary['steps']:,} steps", f"{summary['steps_per_s']:.1f} steps/s",
+               f"idle {100 * summary['idle_fraction']:.1f}%", summary.get("verdict") or ""]
+    return f"{name} — {' · '.join(figure for figure in figures if figure)}"
+
+
+class ExportActions(QtCore.QObject):
+    def __init__(self, window, last_folder: LastFolder):
+        super().__init__(window)
+        self.window = window
+        self.last_folder = last_folder
+
+    def fill_menu(self, menu: QtWidgets.QMenu) -> None:
+        add_action(menu, "Plots as &PNG…", lambda: self._ask_file("png", self.plots_png), "Ctrl+E")
+        add_action(menu, "Plots as &SVG…", lambda: self._ask_file("svg", self.plots_svg), "Ctrl+Shift+G")
+        add_action(menu, "&Window as PNG…", lambda: self._ask_file("png", self.window_png), "Ctrl+Shift+W")
+        add_action(menu, "&Run files (summary, steps, trace) to a folder…", self._ask_folder, "Ctrl+Shift+E")
+
+    # ------------------------------------------------------------ writing
+
+    def plots_png(self, path) -> list[Path]:
+        with self._headed_plots() as plots:
+            exports.save_widget_png(plots, path)
+        return [Path(path)]
+
+    def plots_svg(self, path) -> list[Path]:
+        with self._headed_plots() as plots:
+            exports.save_plots_svg(plots, path)
+        return [Path(path)]
+
+    def window_png(self, path) -> list[Path]:
+        exports.save_widget_png(self.window, path)
+        return [Path(path)]
+
+    def run_files(self, out_dir) -> Optional[list[Path]]:
+        """The last run's files in `out_dir` (created if new); None when nothing has run."""
+        run = self.window.controller.last_run
+        if run is None:
+            return None
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        started = time.time() - 1.0  # file times are coarse on some file systems
+        exports.save_run_files(run, out_dir, self.window.controller.ui_lag_ms())
+        return sorted(path for path in out_dir.iterdir() if path.is_file() and path.stat().st_mtime >= started)
+
+    def _headed_plots(self):
+        live_view = self.window.live_view
+        name = live_view.run.spec.name if live_view.run is not None else self.window.document.title
+        return exports.headed(live_view.plots, run_headline(name, live_view.summary.latest))
+
+    # ------------------------------------------------------------ asking and confirming
+
+    def _ask_file(self, suffix: str, export) -> None:
+        default = self.last_folder.path_for(f"{self.window.document.title}.{suffix}")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export", default,
+                                                        f"{suffix.upper()} (*.{suffix})")
+        if path:
+            self.last_folder.remember(path)
+            self._write(lambda: export(path))
+
+    def _ask_folder(self) -> None:
+        if self.window.controller.last_run is None:
+            self.window.statusBar().showMessage("Nothing to export yet: run the pipeline first.", CONFIRMATION_MS)
+            return
+        # A save dialog, not a folder chooser: a folder chooser cannot name a folder that does not exist yet.
+        default = self.last_folder.path_for(f"{self.window.document.title}-run")
+        folder, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self.window, "Folder for the run's files (created if new)", default, "Folder (*)",
+            options=QtWidgets.QFileDialog.DontConfirmOverwrite)
+        if folder:
+            self.last_folder.remember(folder)
+            self._write(lambda: self.run_files(folder))
+
+    def _write(self, export) -> None:
+        written = []
+        if self.window.report(lambda: written.extend(export() or [])) and written:
+            self.confirm(written)
+
+    def confirm(self, written: list[Path]) -> None:
+        folder = written[0].parent
+        names = ", ".join(path.name for path in written)
+        self.window.statusBar().showMessage(f"Wrote {names} to {folder}", CONFIRMATION_MS)

@@ -1,0 +1,73 @@
+"""The main window's menu bar: File, Edit, Presets (each with a line saying what it is), Run, Export, View."""
+from __future__ import annotations
+
+from PyQt5 import QtGui, QtWidgets
+
+from core.params import SpecError
+from core.presets import load_preset, preset_names
+from core.spec import PipelineSpec
+
+
+def describe_pipeline(spec: PipelineSpec) -> str:
+    """The file's own one-line description, else the chain it describes."""
+    description = getattr(spec, "description", "") or ""
+    if description.strip():
+        return description.strip()
+    chain = " → ".join([spec.source.kind, *(stage.id for stage in spec.stages)])
+    return f"{chain}; {spec.feeder.kind} feeder, {spec.model.kind} model"
+
+
+def add_action(menu, text: str, slot, shortcut=None, tip: str = "") -> QtWidgets.QAction:
+    action = menu.addAction(text)
+    action.triggered.connect(lambda _checked=False: slot())
+    if shortcut:
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+    action.setStatusTip(tip)
+    return action
+
+
+def build_menus(window) -> None:
+    bar = window.menuBar()
+    _file_menu(window, bar.addMenu("&File"))
+    _edit_menu(window, bar.addMenu("&Edit"))
+    _presets_menu(window, bar.addMenu("&Presets"))
+    run = bar.addMenu("&Run")
+    run.addActions([window.toolbar.run_action, window.toolbar.stop_action])
+    window.export_actions.fill_menu(bar.addMenu("E&xport"))
+    view = bar.addMenu("&View")
+    view.addActions([dock.toggleViewAction() for dock in (window.palette_dock, window.inspector_dock,
+                                                          window.summary_dock)])
+
+
+def _file_menu(window, files) -> None:
+    add_action(files, "&Open…", window.ask_open, QtGui.QKeySequence.Open)
+    add_action(files, "&Save", window.save, QtGui.QKeySequence.Save)
+    add_action(files, "Save &As…", window.ask_save_as, QtGui.QKeySequence.SaveAs)
+    files.addMenu(window.recent.menu)
+    files.addSeparator()
+    add_action(files, "&Quit", window.close, QtGui.QKeySequence.Quit)
+
+
+def _edit_menu(window, edit) -> None:
+    undo = window.document.undo_stack.createUndoAction(window, "&Undo")
+    undo.setShortcut(QtGui.QKeySequence.Undo)
+    redo = window.document.undo_stack.createRedoAction(window, "&Redo")
+    redo.setShortcut(QtGui.QKeySequence.Redo)
+    edit.addActions([undo, redo])
+    edit.addSeparator()
+    editor = window.editor
+    add_action(edit, "&Delete stage", editor.delete_selected, QtGui.QKeySequence.Delete)
+    add_action(edit, "Move stage &left", lambda: editor.move_selected(-1), "Ctrl+Left")
+    add_action(edit, "Move stage &right", lambda: editor.move_selected(1), "Ctrl+Right")
+
+
+def _presets_menu(window, presets) -> None:
+    presets.setToolTipsVisible(True)
+    for name in preset_names():
+        try:
+            description = describe_pipeline(load_preset(name))
+        except SpecError as error:  # a broken preset file is listed with its reason, not hidden
+            description = str(error)
+        action = add_action(presets, f"{name} — {description}", lambda name=name: window.ask_load_preset(name),
+                            tip=description)
+        action.setToolTip(description)

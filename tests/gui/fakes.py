@@ -1,0 +1,76 @@
+"""Fake runs for GUI tests: recorded step rows replayed on the worker thread, no TensorFlow.
+
+`FakeRun` has the part of core.runner.Run the app reads (spec, records,
+outcome, device, capacity, target, elapsed_s, request_stop, request_change).
+It replays its rows as fast as it can, then, when `hold_at` is given, holds
+there until asked to stop — so a test can stop "at step 321 of 5,000" exactly.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+
+from core.records import COLUMNS, StepRecords
+from core.runner import RunOutcome
+
+
+def recorded_rows(steps: int, wait_s: float = 0.004, compute_s: float = 0.006, first_step_s: float = 0.37,
+                  batch_size: int = 32) -> np.ndarray:
+    """Steps of `wait_s` then `compute_s`, the first one a slow tracing step (as TensorFlow's is)."""
+    rows = np.zeros((steps, len(COLUMNS)))
+    durations = np.full(steps, wait_s + compute_s)
+    durations[0] = first_step_s
+    starts = np.concatenate(([0.0], np.cumsum(durations)[:-1]))
+    rows[:, 0] = starts
+    rows[:, 1] = starts + wait_s
+    rows[:, 2] = starts + durations
+    rows[:, 3] = 2
+    rows[:, 5] = batch_size
+    return rows
+
+
+class FakeRun:
+    def __init__(self, spec, rows: Optional[np.ndarray] = None, hold_at: Optional[int] = None):
+        self.spec = spec
+        steps, seconds = self.target()
+        self._rows = rows if rows is not None else recorded_rows(steps or 200)
+        self.hold_at = hold_at
+        self.records = StepRecords(capacity=len(self._rows) + 1)
+        self.outcome = RunOutcome()
+        self.device = "/FAKE:0"
+        self.capacity = 4
+        self.feeder = None
+        self.changes_requested: list = []
+        self._stop = threading.Event()
+        self._start = 0.0
+
+    def target(self):
+        seconds = self.spec.run["seconds"]
+        return (None, seconds) if seconds else (self.spec.run["steps"], None)
+
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self._start if self._start else 0.0
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_change(self, spec) -> None:
+        self.changes_requested.append(spec)
+
+    def run(self) -> RunOutcome:
+        self._start = time.perf_counter()
+        self.outcome.status = "running"
+        replayed = self._rows if self.hold_at is None else self._rows[: self.hold_at]
+        self.records.extend(replayed)
+        if self.hold_at is not None:
+            self._stop.wait(60)
+        self.outcome.status = "stopped" if self._stop.is_set() else "finished"
+        return self.outcome
+
+    def finish_now(self) -> "FakeRun":
+        """Replay on the calling thread (for views fed without a worker)."""
+        self.run()
+        return self
