@@ -4,7 +4,10 @@ Colouring each column by a mix of green and red blended alternating steps into
 a brown that matched neither colour once zoomed out. A column here is only
 ever red (idle, from the bottom), green (busy, above it) and white (neither,
 e.g. a rebuild between steps): zoomed out it reads as a bar chart of the idle
-share; zoomed in to single steps, columns are wholly red or wholly green.
+share; zoomed in to single steps, columns are wholly red or wholly green. In
+between, where a step is a few pixels wide, a pixel's share depends on where
+the step boundaries fall and the bars flicker between 0 and 100%; there each
+bar spans several steps (STEPS_PER_BAR), so its height is the idle share again.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ IDLE_COLOR = (220, 50, 50)
 EMPTY_COLOR = (255, 255, 255)
 BAND_ROWS = 40  # vertical resolution of the bars: 2.5% of a column's time per row
 NOISE_SHARE = 1e-3  # shares below this are float noise of the interpolation, not a gap
+STEPS_PER_BAR = 8  # a bar this many steps wide is off its true share by at most about 1/8
+DETAIL_STEP_PIXELS = 6  # steps at least this wide are drawn one by one
 
 
 def busy_idle_per_pixel(rows: np.ndarray, x_min: float, x_max: float, pixels: int):
@@ -37,6 +42,25 @@ def busy_idle_per_pixel(rows: np.ndarray, x_min: float, x_max: float, pixels: in
     idle = np.diff(np.interp(edges, times, cumulative_idle)) / width
     busy = np.diff(np.interp(edges, times, cumulative_busy)) / width
     return np.clip(busy, 0.0, 1.0), np.clip(idle, 0.0, 1.0)
+
+
+def bar_width(rows: np.ndarray, x_min: float, x_max: float, pixels: int) -> int:
+    """Pixels per bar: 1 when zoomed out or in to single steps, else wide enough for STEPS_PER_BAR steps."""
+    if len(rows) == 0 or x_max <= x_min:
+        return 1
+    step_pixels = float(np.median(rows[:, T_DONE] - rows[:, T_REQUEST])) * pixels / (x_max - x_min)
+    if step_pixels >= DETAIL_STEP_PIXELS or step_pixels * STEPS_PER_BAR <= 1:
+        return 1
+    return int(np.ceil(step_pixels * STEPS_PER_BAR))
+
+
+def band_image(rows: np.ndarray, x_min: float, x_max: float, pixels: int) -> np.ndarray:
+    """The band over [x_min, x_max] seconds, `pixels` columns wide."""
+    width = bar_width(rows, x_min, x_max, pixels)
+    bars = int(np.ceil(pixels / width))
+    seconds_per_bar = (x_max - x_min) * width / pixels
+    busy, idle = busy_idle_per_pixel(rows, x_min, x_min + bars * seconds_per_bar, bars)
+    return np.repeat(timeline_band(busy, idle), width, axis=1)[:, :pixels]
 
 
 def _at_least_one_row(share: np.ndarray) -> np.ndarray:

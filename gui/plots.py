@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
 from core.records import FILL, T_DONE, T_READY, T_REQUEST
-from gui.busy_band import BUSY_COLOR, IDLE_COLOR, busy_idle_per_pixel, timeline_band
+from gui.busy_band import BUSY_COLOR, IDLE_COLOR, band_image
 
 WAIT_COLOR = (230, 120, 40)
 COMPUTE_COLOR = (60, 120, 220)
@@ -212,8 +212,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         if x_max <= x_min:
             return
         pixels = max(64, int(self.timeline_plot.getViewBox().width()))
-        band = timeline_band(*busy_idle_per_pixel(rows, x_min, x_max, pixels))
-        self.timeline_image.setImage(band, autoLevels=False, levels=(0, 255))
+        self.timeline_image.setImage(band_image(rows, x_min, x_max, pixels), autoLevels=False, levels=(0, 255))
         self.timeline_image.setRect(QtCore.QRectF(x_min, 0.0, x_max - x_min, 1.0))
 
     def _show_changes(self, change_times) -> None:

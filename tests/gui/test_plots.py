@@ -59,3 +59,12 @@ def test_a_long_run_is_drawn_from_its_visible_window(qtbot):
     assert len(x) <= MAX_PLOTTED_STEPS + 2
     band = plots.timeline_image.image
     assert band.shape[0] == BAND_ROWS and band.shape[2] == 3
+
+
+def test_where_steps_are_a_few_pixels_wide_bars_span_several_steps_and_read_true():
+    from gui.busy_band import band_image
+
+    rows = synthetic_rows(600, wait_s=0.004, compute_s=0.006)  # 6 s of 40%-idle steps
+    band = band_image(rows, 0.0, 6.0, pixels=1100)  # ~1.8 pixels per step: pixels alone would flicker
+    red_share = (band == IDLE_COLOR).all(axis=2).mean(axis=0)[:-40]  # the last bar runs past the data
+    assert np.all(np.abs(red_share - 0.4) <= 1 / 8 + 1 / BAND_ROWS)
