@@ -13,14 +13,21 @@ def has_display() -> bool:
 
 
 def keep_system_opengl_out() -> None:
-    """Ask Qt not to load the system's OpenGL; a value the user set is kept.
+    """Ask Qt not to load the system's OpenGL or EGL; values the user set are kept.
 
-    On X11, Qt's GLX integration loads Mesa's driver and with it Mesa's libLLVM, which
-    clashes with the LLVM inside TensorFlow: the process segfaults once TensorFlow
-    loads (on Run). The app draws with QPainter only (pyqtgraph without OpenGL), so
-    it loses nothing. Must run before the QApplication exists.
+    Qt's X11 GLX integration and its Wayland EGL buffer integration load the system's
+    driver, and Mesa's brings its libLLVM, which clashes with the LLVM inside TensorFlow:
+    the process segfaults once TensorFlow loads (on Run). The app draws with QPainter
+    (pyqtgraph without OpenGL), so it loses nothing. Must run before the QApplication.
     """
+    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "wayland")  # Qt 5 would try X11 and abort
     os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
+    if "QT_WAYLAND_CLIENT_BUFFER_INTEGRATION" not in os.environ:
+        # No integration of that name exists, so Wayland windows use shared memory. Qt warns
+        # about the name on every start, hence its Wayland warnings off unless the user set rules.
+        os.environ["QT_WAYLAND_CLIENT_BUFFER_INTEGRATION"] = "none"
+        os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.wayland.warning=false")
 
 
 def ensure_qapp(offscreen: bool = False):

@@ -9,8 +9,8 @@ QT_SYSTEM_PACKAGES="libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 libx
   libdbus-1-3 libx11-xcb1 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-xinerama0 libxcb-xkb1 libxcb-shape0 libxcb-cursor0 libxcb-xfixes0 fonts-dejavu-core"
 # A virtual X server with the OpenGL a desktop with Mesa drivers has (GLX, llvmpipe): offscreen
-# rendering hides crashes that only a real display shows.
-REAL_DISPLAY_PACKAGES="xvfb libgl1-mesa-dri libglx-mesa0"
+# rendering hides crashes that only a real display shows (Weston: the same on Wayland).
+REAL_DISPLAY_PACKAGES="xvfb weston libwayland-egl1 libgl1-mesa-dri libglx-mesa0 libegl-mesa0"
 
 pipescope_system_libs() {
     command -v dpkg >/dev/null 2>&1 || return 0  # not Debian/Ubuntu: leave it to the user

@@ -1,10 +1,10 @@
-"""The scripted app on a real X server (Xvfb with Mesa's OpenGL), as users run it.
+"""The scripted app on real display servers (Xvfb and Weston, with Mesa), as users run it.
 
-Offscreen hides crashes that only a real display shows: on X11, Qt's GLX
-integration once pulled Mesa's LLVM into the process next to TensorFlow's own,
-and Run segfaulted. Xvfb must be installed (test.sh installs it): a missing
-X server fails this test rather than skipping it, so a green CI means the
-desktop app runs.
+Offscreen hides crashes that only a real display shows: Qt's GLX (X11) and EGL
+(Wayland) integrations once pulled Mesa's LLVM into the process next to
+TensorFlow's own, and Run segfaulted. The servers must be installed (test.sh
+installs them): a missing one fails these tests rather than skipping them, so a
+green CI means the desktop app runs.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,37 +21,68 @@ from tests.conftest import ROOT
 
 STEPS = 30
 # What a user's desktop session does not set: the app must run without them.
-_PLATFORM_VARIABLES = ("QT_QPA_PLATFORM", "QT_XCB_GL_INTEGRATION", "WAYLAND_DISPLAY")
+_QT_VARIABLES = ("QT_QPA_PLATFORM", "QT_XCB_GL_INTEGRATION", "QT_WAYLAND_CLIENT_BUFFER_INTEGRATION",
+                 "QT_LOGGING_RULES", "DISPLAY", "WAYLAND_DISPLAY")
+
+
+def _installed(program: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        pytest.fail(f"{program} is not installed: ./test.sh installs it")
+    return path
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=10)
 
 
 @pytest.fixture
-def x_display(tmp_path):
-    """A fresh Xvfb on a display number it picks itself (-displayfd), stopped afterwards."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.fail("Xvfb is not installed: ./test.sh installs it (Debian package xvfb)")
+def x11_session(tmp_path):
+    """A fresh Xvfb on a display number it picks itself (-displayfd): the session's variables."""
     log = tmp_path / "xvfb.log"  # a file, not a pipe: an unread pipe that fills up blocks the server
     read_end, write_end = os.pipe()
     with open(log, "wb") as log_file:
         server = subprocess.Popen(
-            [xvfb, "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+            [_installed("Xvfb"), "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
             pass_fds=(write_end,), stdout=log_file, stderr=subprocess.STDOUT)
     os.close(write_end)
     try:
         with os.fdopen(read_end) as reader:
             number = reader.readline().strip()
-        if not number:
-            pytest.fail(f"Xvfb did not start: {log.read_text(errors='replace')[-500:]}")
-        yield f":{number}"
+        assert number, f"Xvfb did not start: {log.read_text(errors='replace')[-500:]}"
+        yield {"DISPLAY": f":{number}"}
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        _stop(server)
 
 
-def test_scripted_app_runs_on_a_real_x_display(x_display, tmp_path):
+@pytest.fixture
+def wayland_session(tmp_path):
+    """A fresh headless Weston with its own runtime folder: the session's variables (no X server)."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    socket = runtime / "wayland-test"
+    log = tmp_path / "weston.log"
+    with open(log, "wb") as log_file:
+        server = subprocess.Popen(
+            [_installed("weston"), "--no-config", "--backend=headless-backend.so", f"--socket={socket.name}",
+             "--width=1600", "--height=1000", "--idle-time=0"],
+            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)}, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert socket.exists(), f"Weston did not start: {log.read_text(errors='replace')[-500:]}"
+        yield {"WAYLAND_DISPLAY": socket.name, "XDG_RUNTIME_DIR": str(runtime)}
+    finally:
+        _stop(server)
+
+
+@pytest.mark.parametrize("session", ["x11_session", "wayland_session"])
+def test_scripted_app_runs_on_a_real_display(session, request, tmp_path):
     screenshot, out = tmp_path / "window.png", tmp_path / "run"
-    env = {key: value for key, value in os.environ.items() if key not in _PLATFORM_VARIABLES}
-    env["DISPLAY"] = x_display
+    env = {key: value for key, value in os.environ.items() if key not in _QT_VARIABLES}
+    env.update(request.getfixturevalue(session))
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "gui", "--preset", "seed_tf_data", "--run", "--steps", str(STEPS),
          "--screenshot", str(screenshot), "--out", str(out), "--quit-after-run"],
