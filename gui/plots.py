@@ -75,7 +75,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.setMinimumSize(320, 330)  # below this the three plots' axes leave no room for data
-        self.headline = pg.LabelItem("", size="10pt", bold=True)  # in the layout only when set
+        self.headline = pg.LabelItem("", size="10pt", bold=True, color="#202020")  # in the layout only when set
         # Colour-keyed titles instead of legends: a legend box hides the newest steps.
         self.fill_plot = self.addPlot(row=1, col=0)
         self.step_plot = self.addPlot(row=2, col=0, title=(
