@@ -16,26 +16,31 @@ model_kind = MODELS.declare
 
 
 class _Adam:
-    """Adam over a fixed list of variables (a few lines, and no Keras start-up cost)."""
+    """Adam over a fixed list of variables, updated in place as tf.keras's Adam does.
+
+    In-place slot updates (assign_add/assign_sub) keep each step to one buffer per
+    variable; `assign` of a freshly computed value allocates and swaps a new one.
+    A few lines, and no Keras start-up cost.
+    """
 
     def __init__(self, variables, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-7):
         import tensorflow as tf
 
         self.variables = variables
         self.lr, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
-        self.m = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
-        self.v = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+        self.m = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
+        self.v = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
         self.t = tf.Variable(0.0, trainable=False)
 
     def apply(self, gradients):
         import tensorflow as tf
 
         self.t.assign_add(1.0)
-        correction = tf.sqrt(1.0 - self.beta2 ** self.t) / (1.0 - self.beta1 ** self.t)
+        alpha = self.lr * tf.sqrt(1.0 - self.beta2 ** self.t) / (1.0 - self.beta1 ** self.t)
         for var, grad, m, v in zip(self.variables, gradients, self.m, self.v):
-            m.assign(self.beta1 * m + (1.0 - self.beta1) * grad)
-            v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(grad))
-            var.assign_sub(self.lr * correction * m / (tf.sqrt(v) + self.epsilon))
+            m.assign_add((grad - m) * (1.0 - self.beta1))
+            v.assign_add((tf.square(grad) - v) * (1.0 - self.beta2))
+            var.assign_sub((m * alpha) / (tf.sqrt(v) + self.epsilon))
 
 
 class _TrainedModel:
@@ -58,10 +63,9 @@ class _TrainedModel:
         return loss
 
     def train_step(self, batch) -> float:
-        import tensorflow as tf
-
-        with tf.device(self.device):
-            return float(self._step(*batch).numpy())  # .numpy() waits for the device
+        # No device scope here: traced under one, every op would carry it. The variables
+        # already live on the model's device, and the placer puts the ops beside them.
+        return float(self._step(*batch).numpy())  # .numpy() waits for the device
 
 
 def _feature_size(element_spec, kind: str) -> int:
@@ -81,6 +85,7 @@ class SeedNetwork(_TrainedModel):
         import tensorflow as tf
 
         features = _feature_size(element_spec, "mlp")
+        self.features = features
         sizes = [features, *params["hidden"], 1]
         init = tf.random.stateless_normal
         with tf.device(device):
@@ -93,9 +98,11 @@ class SeedNetwork(_TrainedModel):
     def loss(self, x, y):
         import tensorflow as tf
 
-        h = tf.reshape(tf.cast(x, tf.float32), [tf.shape(x)[0], -1])
+        # A static feature size keeps every shape known to the graph optimiser; bias_add
+        # (not +) lets it fuse matmul, bias and ReLU as it does for a Keras Dense layer.
+        h = tf.reshape(tf.cast(x, tf.float32), [-1, self.features])
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = h @ w + b
+            h = tf.nn.bias_add(tf.matmul(h, w), b)
             if i < len(self.weights) - 1:
                 h = tf.nn.relu(h)
         labels = tf.reshape(tf.cast(y, tf.float32), [-1, 1])
@@ -129,7 +136,7 @@ class SmallCNN(_TrainedModel):
         h = tf.cast(x, tf.float32)
         for kernel in self.kernels:
             h = tf.nn.relu(tf.nn.conv2d(h, kernel, strides=2, padding="SAME"))
-        logits = tf.reduce_mean(h, axis=[1, 2]) @ self.dense + self.bias
+        logits = tf.nn.bias_add(tf.reduce_mean(h, axis=[1, 2]) @ self.dense, self.bias)
         labels = tf.clip_by_value(tf.cast(tf.reshape(y, [-1]), tf.int32), 0, self.classes - 1)
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
