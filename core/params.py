@@ -6,6 +6,7 @@ these declarations, so a parameter is described exactly once.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -13,7 +14,30 @@ AUTOTUNE = "AUTOTUNE"
 
 
 class SpecError(ValueError):
-    """Bad input the user can fix; the message starts with the failing path."""
+    """Bad input the user can fix; the message starts with the failing path.
+
+    `path` is that path (`stages[2].num_parallel_calls`, `stages.io.ms`, a file name; "" when the
+    message names none), `reason` the text after it, and `stage_id` the id of the stage the error
+    is about, or None. `str(error)` is the whole message.
+    """
+
+    def __init__(self, message: str, stage_id: Optional[str] = None):
+        super().__init__(message)
+        path, separator, reason = message.partition(": ")
+        self.path, self.reason = (path, reason) if separator else ("", message)
+        by_id = _STAGE_ID_PATH.match(self.path)
+        self.stage_id = stage_id if stage_id is not None else (by_id.group(1) if by_id else None)
+
+    def at_path(self, path: str, stage_id: Optional[str] = None) -> "SpecError":
+        """The same reason, said at another path (as the user wrote it)."""
+        return SpecError(f"{path}: {self.reason}", stage_id if stage_id is not None else self.stage_id)
+
+    def about_stage(self, stage_id: str) -> "SpecError":
+        """The same error, known to be about the stage `stage_id`."""
+        return SpecError(str(self), stage_id)
+
+
+_STAGE_ID_PATH = re.compile(r"^stages\.([^.\[\]]+)")
 
 
 @dataclass(frozen=True)

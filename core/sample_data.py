@@ -55,6 +55,30 @@ def write_sample_images(out: str | Path, count: int, size: tuple[int, int] = (12
     return written
 
 
+def write_sample_images_once(folder: str | Path, count: int) -> None:
+    """Make Pipescope's own sample folder, saying so on stderr in one line.
+
+    Written next to it, then renamed into place: a run stopped halfway leaves no
+    half-filled folder that later runs would take as complete.
+    """
+    import shutil
+    import tempfile
+
+    folder = Path(folder)
+    sys.stderr.write(f"making {count} sample images in {folder} (first use)\n")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        write_sample_images(partial, count)
+        try:
+            partial.rename(folder)
+        except OSError:
+            if not folder.is_dir():  # else another run made it meanwhile: use theirs
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def stderr_progress(label: str) -> Callable[[int, int], None]:
     """A progress callback that redraws one line on stderr about 50 times in all."""
 

@@ -110,12 +110,27 @@ def _files_in(folder: str, pattern: str) -> list[str]:
     return sorted(glob.glob(os.path.join(folder, pattern)) + glob.glob(os.path.join(folder, "*", pattern)))
 
 
-def ensure_sample_images(path: str, count: int) -> None:
-    """Create a sample image folder on first use, when the description asks for one."""
-    if count > 0 and not Path(path).exists():
-        from core.sample_data import write_sample_images
+# The one folder Pipescope may fill itself: folders a user names are only ever read.
+SAMPLE_IMAGES_FOLDER = "~/.cache/pipescope/sample_images"
 
-        write_sample_images(path, count=count)
+
+def _is_sample_images_folder(folder: str) -> bool:
+    own = os.path.abspath(os.path.expanduser(SAMPLE_IMAGES_FOLDER))
+    return os.path.abspath(os.path.expanduser(folder)) == own
+
+
+def ensure_image_folder(folder: str, sample_count: int) -> None:
+    """Check the source's folder exists; make Pipescope's own sample folder on first use."""
+    if os.path.isdir(folder):
+        return
+    if os.path.exists(folder):
+        raise SpecError(f"source.path: {folder} is not a folder")
+    if sample_count > 0 and _is_sample_images_folder(folder):
+        from core.sample_data import write_sample_images_once
+
+        write_sample_images_once(folder, sample_count)
+        return
+    raise SpecError(f"source.path: no such folder {folder}")
 
 
 @source_kind(
@@ -125,8 +140,9 @@ def ensure_sample_images(path: str, count: int) -> None:
         Param("path", "str", "", "The folder."),
         Param("pattern", "str", "*.jpg", "Which files, e.g. *.jpg or *.tfrecord."),
         Param("shuffle_files", "bool", False, "Shuffle the file list (list_files)."),
-        Param("sample_count", "int", 0, "If the folder is absent, first write this many sample JPEGs "
-              "into it (0: never).", min=0, max=1_000_000),
+        Param("sample_count", "int", 0, f"When path is Pipescope's own sample folder ({SAMPLE_IMAGES_FOLDER}) "
+              "and it is absent, first write this many sample JPEGs there (0: never). Folders you name "
+              "are only read.", min=0, max=1_000_000),
     ),
     label=lambda p: f"files {p['pattern']}",
 )
@@ -134,7 +150,7 @@ def _build_files(params, seed):
     import tensorflow as tf
 
     folder = os.path.expanduser(params["path"])
-    ensure_sample_images(folder, params["sample_count"])
+    ensure_image_folder(folder, params["sample_count"])
     files = _files_in(folder, params["pattern"])
     if not files:
         raise SpecError(f"source.path: no files matching {params['pattern']} in {folder or '(empty path)'}")
@@ -149,6 +165,60 @@ def _build_files(params, seed):
         return filename, table.lookup(parent)
 
     return listed.map(with_label)
+
+
+# ---------------------------------------------------------------- unreadable files
+
+
+def _decodes_with_tf(encoded: bytes) -> bool:
+    import tensorflow as tf
+
+    try:
+        tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        return True
+    except (tf.errors.InvalidArgumentError, ValueError):
+        return False
+
+
+def _decodes_with_cv2(encoded: bytes) -> bool:
+    import cv2
+    import numpy as np
+
+    return cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR) is not None
+
+
+# What each reading map function accepts, checked file by file outside the pipeline.
+_READABLE_BY = {"read_file": lambda encoded: True, "decode_tf": _decodes_with_tf, "decode_cv2": _decodes_with_cv2}
+
+
+def unreadable_files(spec, fn: str, limit: int | None = None) -> list[str]:
+    """Files of the spec's `files` source that the map function `fn` cannot read (at most `limit`).
+
+    Elements carry bytes, not names, once read; so a failure is traced back to its file
+    by checking the source's files, in the order the pipeline lists them.
+    """
+    readable = _READABLE_BY.get(fn)
+    if spec.source.kind != "files" or readable is None:
+        return []
+    found = []
+    for path in _files_in(os.path.expanduser(spec.source.params["path"]), spec.source.params["pattern"]):
+        try:
+            ok = readable(Path(path).read_bytes())
+        except OSError:
+            ok = False
+        if not ok:
+            found.append(path)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
+
+
+def skipped_files(spec) -> list[str] | None:
+    """The files that map stages with skip_corrupt leave out; None when no stage skips."""
+    skipping = [stage for stage in spec.stages if stage.kind == "map" and stage.params.get("skip_corrupt")]
+    if not skipping:
+        return None
+    return sorted({path for stage in skipping for path in unreadable_files(spec, stage.params["fn"])})
 
 
 def parse_image_example(record):

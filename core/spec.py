@@ -62,6 +62,7 @@ class PipelineSpec:
     model: Component
     run: dict
     version: int = SPEC_VERSION
+    description: str = ""  # one line for people (the app's preset menu); saved only when set
 
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:
@@ -70,7 +71,7 @@ class PipelineSpec:
         raise KeyError(stage_id)
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "version": self.version,
             "name": self.name,
             "source": _component_to_dict(self.source),
@@ -79,6 +80,9 @@ class PipelineSpec:
             "model": _component_to_dict(self.model),
             "run": dict(self.run),
         }
+        if self.description:
+            data["description"] = self.description
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -140,14 +144,21 @@ def _stages_from_list(value: Any, path: str) -> list[Stage]:
         if not is_stage_id(stage_id):
             raise SpecError(f"{item_path}.id: must be a name of letters, digits, _ or -, got {stage_id!r}")
         if stage_id in seen:
-            raise SpecError(f"{item_path}.id: duplicate stage id {stage_id!r}")
+            raise SpecError(f"{item_path}.id: duplicate stage id {stage_id!r}", stage_id)
         seen.add(stage_id)
-        if "kind" not in data:
-            raise SpecError(f"{item_path}.kind: missing (one of {', '.join(stages_registry.names())})")
-        kind = stages_registry.get(data.pop("kind"), f"{item_path}.kind")
-        stages.append(Stage(stage_id, kind.name, kind.check_params(data, item_path)))
+        try:
+            stages.append(_stage_from_dict(stage_id, data, item_path, stages_registry))
+        except SpecError as error:  # a stage inside a branch is named by the stage that holds it
+            raise error.about_stage(stage_id) from None
     _check_stage_order(stages, path)
     return stages
+
+
+def _stage_from_dict(stage_id: str, data: dict, path: str, stages_registry) -> Stage:
+    if "kind" not in data:
+        raise SpecError(f"{path}.kind: missing (one of {', '.join(stages_registry.names())})")
+    kind = stages_registry.get(data.pop("kind"), f"{path}.kind")
+    return Stage(stage_id, kind.name, kind.check_params(data, path))
 
 
 def _check_stage_order(stages: list[Stage], path: str) -> None:
@@ -157,7 +168,7 @@ def _check_stage_order(stages: list[Stage], path: str) -> None:
         if check:
             problem = check(index, len(stages))
             if problem:
-                raise SpecError(f"{path}[{index}]: {problem}")
+                raise SpecError(f"{path}[{index}]: {problem}", stage.id)
 
 
 def branch_from_dict(value: Any, path: str) -> Branch:
@@ -172,7 +183,7 @@ def branch_from_dict(value: Any, path: str) -> Branch:
     return Branch(source, _stages_from_list(data.get("stages", []), f"{path}.stages"))
 
 
-_TOP_LEVEL = ("version", "name", "source", "stages", "feeder", "model", "run")
+_TOP_LEVEL = ("version", "name", "description", "source", "stages", "feeder", "model", "run")
 
 
 def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
@@ -185,9 +196,10 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
     version = data.get("version", SPEC_VERSION)
     if version != SPEC_VERSION or isinstance(version, bool):
         raise SpecError(f"version: this Pipescope reads version {SPEC_VERSION}, got {version!r}")
-    name = data.get("name", "untitled")
-    if not isinstance(name, str):
-        raise SpecError(f"name: must be a string, got {name!r}")
+    name, description = data.get("name", "untitled"), data.get("description", "")
+    for key, text in (("name", name), ("description", description)):
+        if not isinstance(text, str):
+            raise SpecError(f"{key}: must be a string, got {text!r}")
     for required in ("source", "feeder", "model"):
         if required not in data:
             raise SpecError(f"{required}: missing")
@@ -199,15 +211,18 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
         model=_component_from_dict(data["model"], "model", models),
         run=RUN_SETTINGS.check_params(_expect_object(data.get("run", {}), "run"), "run"),
         version=version,
+        description=description,
     )
 
 
 def load_spec(path: str | Path) -> PipelineSpec:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SpecError(f"{path}: cannot read pipeline file ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not a pipeline file (binary, not UTF-8 text: byte {error.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -243,11 +258,29 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def apply_overrides(spec: PipelineSpec, assignments: list[tuple[str, Any]]) -> PipelineSpec:
-    """Return a new, re-validated spec with `feeder.x`, `stages.<id>.x`, ... set."""
+    """Return a new, re-validated spec with `feeder.x`, `stages.<id>.x`, ... set.
+
+    Errors name stages by id (`stages.io.ms`), as the assignments do, not by index.
+    """
     data = spec.to_dict()
     for path, value in assignments:
         _assign(data, path, value)
-    return spec_from_dict(data)
+    try:
+        return spec_from_dict(data)
+    except SpecError as error:
+        raise _named_by_stage_id(error, [stage.id for stage in spec.stages]) from None
+
+
+_STAGE_INDEX_PATH = re.compile(r"^stages\[(\d+)\]")
+
+
+def _named_by_stage_id(error: SpecError, stage_ids: list[str]) -> SpecError:
+    """`stages[1].ms: …` → `stages.io.ms: …`; ids from before the overrides, which may rename one."""
+    match = _STAGE_INDEX_PATH.match(error.path)
+    if not match or int(match.group(1)) >= len(stage_ids):
+        return error
+    stage_id = stage_ids[int(match.group(1))]
+    return error.at_path(f"stages.{stage_id}{error.path[match.end():]}", stage_id)
 
 
 def _assign(data: dict, path: str, value: Any) -> None:

@@ -160,6 +160,26 @@ def _named(ctx: BuildContext, fn):
     return wrapped
 
 
+_READING_FUNCTIONS = ("read_file", "decode_tf", "decode_cv2")  # those skip_corrupt applies to
+
+
+def _check_map(params, path):
+    if params["skip_corrupt"] and params["fn"] not in _READING_FUNCTIONS:
+        raise SpecError(f"{path}.skip_corrupt: only for {', '.join(_READING_FUNCTIONS)}, not {params['fn']}")
+
+
+def _name_unreadable_files(params, spec) -> Optional[str]:
+    """After this stage failed: the source's files its function cannot read, for the message."""
+    from core.sources import unreadable_files
+
+    shown = 3
+    files = unreadable_files(spec, params["fn"], limit=shown + 1)
+    if not files:
+        return None
+    more = " and more" if len(files) > shown else ""
+    return f"unreadable: {', '.join(files[:shown])}{more} (skip_corrupt skips such files)"
+
+
 @stage_kind(
     "map", "Apply a function to every element's features.",
     (
@@ -167,13 +187,18 @@ def _named(ctx: BuildContext, fn):
               "normalise to [0, 1], random flip or crop.", choices=tuple(MAP_FUNCTIONS)),
         Param("size", "int", 64, "Output side length in pixels for resize and random_crop.", min=1, max=4096),
         _parallel_calls(),
+        Param("skip_corrupt", "bool", False, "read_file and decode: skip files that cannot be read or decoded "
+              "(counted in the summary as skipped_files) instead of failing the run."),
     ),
-    label=lambda p: f"map {p['fn']}{_label_parallel(p)}",
+    label=lambda p: f"map {p['fn']}{_label_parallel(p)}{' skip' if p['skip_corrupt'] else ''}",
+    check=_check_map,
+    failure_detail=_name_unreadable_files,
 )
 def _build_map(ds, params, ctx):
     fn = MAP_FUNCTIONS[params["fn"]]
-    return ds.map(_named(ctx, lambda x, y: (fn(x, params), y)),
-                  num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))
+    mapped = ds.map(_named(ctx, lambda x, y: (fn(x, params), y)),
+                    num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))
+    return mapped.ignore_errors() if params["skip_corrupt"] else mapped
 
 
 def _batch_params(what: str) -> tuple:
