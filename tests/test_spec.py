@@ -149,8 +149,8 @@ def test_overrides_set_values_by_path_and_revalidate():
 @pytest.mark.parametrize("assignment, expected", [
     ("stages.nope.ms=1", "stages.nope.ms: no stage with id 'nope'"),
     ("feeder=3", "feeder: not a settable path"),
-    ("stages.io.ms=-1", "stages[1].ms: must be ≥ 0"),
-    ("stages.io.colour=1", "stages[1].colour: unknown parameter"),
+    ("stages.io.ms=-1", "stages.io.ms: must be ≥ 0"),  # as the user wrote it, not stages[1].ms
+    ("stages.io.colour=1", "stages.io.colour: unknown parameter"),
     ("noequals", "--set noequals: expected PATH=VALUE"),
 ])
 def test_bad_overrides_name_the_path(assignment, expected):
@@ -170,3 +170,63 @@ def test_changing_a_kind_starts_from_the_new_kinds_defaults():
     changed = apply_overrides(load_preset("whatif"), [("stages.cpu.kind", "cache"), ("model.kind", "mlp")])
     assert changed.stage("cpu").kind == "cache" and changed.stage("cpu").params == {"filename": ""}
     assert changed.model.params == {"hidden": [1024, 1024], "learning_rate": 0.01}
+
+
+def _error_from(data) -> SpecError:
+    with pytest.raises(SpecError) as caught:
+        spec_from_dict(data)
+    return caught.value
+
+
+def test_spec_errors_carry_path_stage_id_and_reason():
+    data = load_preset("whatif").to_dict()
+    data["stages"][2]["num_parallel_calls"] = 0
+    error = _error_from(data)
+    assert str(error) == f"{error.path}: {error.reason}"
+    assert (error.path, error.stage_id) == ("stages[2].num_parallel_calls", "cpu")
+    assert error.reason.startswith("must be ≥ 1")
+
+    with pytest.raises(SpecError) as caught:
+        apply_overrides(load_preset("whatif"), [("stages.io.ms", -1)])
+    assert (caught.value.path, caught.value.stage_id) == ("stages.io.ms", "io")
+
+    data = load_preset("whatif").to_dict()
+    data["model"]["step_ms"] = -1
+    error = _error_from(data)
+    assert (error.path, error.stage_id) == ("model.step_ms", None)
+
+
+def test_an_error_inside_a_branch_names_the_stage_that_holds_it():
+    data = load_preset("whatif").to_dict()
+    data["stages"].insert(1, {"id": "side", "kind": "zip", "branch": {
+        "source": {"kind": "synthetic"}, "stages": [{"id": "inner", "kind": "batch", "batch_size": 0}]}})
+    error = _error_from(data)
+    assert error.path == "stages[1].branch.stages[0].batch_size" and error.stage_id == "side"
+
+
+def test_description_is_optional_checked_and_saved_only_when_set(tmp_path):
+    spec = load_preset("whatif")
+    assert spec.description and "\n" not in spec.description
+    plain = spec_from_dict({k: v for k, v in spec.to_dict().items() if k != "description"})
+    assert plain.description == "" and "description" not in plain.to_dict()
+    save_spec(spec, tmp_path / "p.json")
+    assert load_spec(tmp_path / "p.json").description == spec.description
+    with pytest.raises(SpecError, match=r"^description: must be a string, got 3$"):
+        spec_from_dict({**spec.to_dict(), "description": 3})
+
+
+def test_every_preset_has_a_one_line_description_and_sorted_keys():
+    from core.presets import preset_path
+
+    for name in preset_names():
+        spec = load_preset(name)
+        assert spec.description and "\n" not in spec.description, name
+        text = preset_path(name).read_text()
+        assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n", name
+
+
+def test_a_binary_file_is_not_a_pipeline_file(tmp_path):
+    path = tmp_path / "image.json"
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(SpecError, match=r"image.json: not a pipeline file \(binary"):
+        load_spec(path)
