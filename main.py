@@ -38,5 +38,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def exit_now_if_work_left_in_flight(code: int) -> None:
+    """A run that ended on time or on a stop may leave an element in flight (a tf.data `next()`
+    cannot be cancelled). Its files are written by now; waiting for it, or for TensorFlow's threads
+    at interpreter shutdown, would only hang the exit."""
+    import threading
+
+    from core.runner import STEPPING_THREAD
+
+    if any(thread.name == STEPPING_THREAD and thread.is_alive() for thread in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    if "core.runner" in sys.modules:
+        exit_now_if_work_left_in_flight(exit_code)
+    sys.exit(exit_code)

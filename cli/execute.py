@@ -45,10 +45,12 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
     bar = ProgressBar(label) if show_progress else None
     interrupted = False
     threading.Thread(target=work, name="pipescope-run", daemon=True).start()
+    stalls = StallReporter(run, bar)
     try:
         while not finished.wait(timeout=0.2):
             if bar:
                 bar.update(_fraction(run), _progress_detail(run))
+            stalls.report()
     except KeyboardInterrupt:
         interrupted = True
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not lose the data
@@ -57,9 +59,32 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
             finished.wait(timeout=30.0)
         finally:
             signal.signal(signal.SIGINT, previous)
+    stalls.report()
     if bar:
         bar.finish()
     return interrupted
+
+
+class StallReporter:
+    """One stderr line when a stall begins and one when it ends, as the run's supervisor records them."""
+
+    def __init__(self, run: Run, bar):
+        self.run, self.bar = run, bar
+        self._reported: dict[int, bool] = {}  # index in run.outcome.stalls → reported as over
+
+    def report(self) -> None:
+        for index, stall in enumerate(list(self.run.outcome.stalls)):
+            over = not stall.ongoing
+            if self._reported.get(index) == over:
+                continue
+            self._reported[index] = over
+            self._write(f"stall: {stall.describe()}" + ("" if over else "; the run goes on"))
+
+    def _write(self, line: str) -> None:
+        if self.bar and self.bar.interactive:
+            sys.stderr.write("\n")  # leave the progress line in place
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def check_out_dir(out_dir) -> None:
@@ -85,9 +110,12 @@ def write_outputs(run: Run, out_dir: Path, extra: dict | None = None) -> dict:
     try:
         from gui.plots import render_timeline_png
 
+        from gui.export_actions import run_headline
+
         change_times = [change.t for change in run.outcome.changes]
-        render_timeline_png(Path(out_dir) / "timeline.png", rows, run.capacity,
-                            change_times, title=run.spec.name)
+        render_timeline_png(Path(out_dir) / "timeline.png", rows, run.capacity, change_times,
+                            title=run.spec.name, warmup_steps=run.spec.run["warmup_steps"],
+                            headline=run_headline(run.spec.name, summary))
     except Exception as error:  # a plot must never cost the user the run's data
         sys.stderr.write(f"warning: timeline.png not written ({type(error).__name__}: {error})\n")
     return summary

@@ -36,7 +36,9 @@ def dataset_options(serial: bool, autotune: bool = True, inject_prefetch: bool =
     import tensorflow as tf
 
     options = tf.data.Options()
-    options.autotune.enabled = autotune and not serial
+    # Serial pipelines set nothing to AUTOTUNE, so autotuning has nothing to change there; it stays
+    # on because it keeps tf.data's live model, which names the stage a stalled run is stuck in.
+    options.autotune.enabled = autotune
     optimization = options.experimental_optimization
     optimization.inject_prefetch = inject_prefetch and not serial
     if serial:

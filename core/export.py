@@ -31,6 +31,10 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     })
     if run.outcome.error is not None:
         summary["error"] = str(run.outcome.error)
+    if run.outcome.skipped_files is not None:
+        summary["skipped_files"] = len(run.outcome.skipped_files)
+        summary["skipped_file_names"] = run.outcome.skipped_files
+    summary["stalls"] = [stall.to_dict() for stall in run.outcome.stalls]
     summary.update(extra or {})
     return summary
 

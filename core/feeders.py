@@ -18,6 +18,7 @@ from core.params import AUTOTUNE, Param, Registry
 from core.spec import PipelineSpec
 
 FEEDERS = Registry("feeder")
+PRODUCER_JOIN_S = 0.2
 
 
 class EndOfData(Exception):
@@ -168,7 +169,9 @@ class QueueRunnerFeeder(Feeder):
     def close(self) -> None:
         self.interrupt()
         for thread in self._threads:
-            thread.join(timeout=5.0)
+            # A producer inside next() cannot be cancelled: it ends by itself once that element
+            # comes, sees the stop and enqueues nothing; the run need not wait for it.
+            thread.join(timeout=PRODUCER_JOIN_S)
         super().close()
 
 

@@ -22,7 +22,7 @@ from typing import Optional
 _MAP_NODES = {"map", "parallelmap", "mapandbatch"}
 _NODE_NAMES = {
     "map": _MAP_NODES,
-    "latency": _MAP_NODES,
+    "latency": _MAP_NODES | {"sleep"},  # one at a time it is tf.data's own sleep
     "cpu_work": _MAP_NODES,
     "batch": {"batch", "parallelbatch", "mapandbatch"},
     "padded_batch": {"paddedbatch"},
@@ -173,3 +173,48 @@ class LiveStageStats:
                 if partner is not None:
                     figures[stage_id] = dict(figures[partner], fused_with=partner)
         return figures
+
+
+def stuck_stage(iterator, spec, waited_s: float = 0.0) -> Optional[str]:
+    """The stage holding the element the consumer waits for: a stage id, "source", or None (unknown).
+
+    Walking from the consumer towards the source, the first one-to-one node
+    (map, prefetch, …) whose input has handed it more elements than it has
+    produced or buffered is working on the missing element. Nodes that group
+    or split elements (batch, unbatch) hold partial work by design and are
+    passed over. tf.data's sleep waits before it pulls its input, so it holds
+    nothing while it waits: a one-at-a-time latency stage whose wait outlasts
+    `waited_s` is the one. Otherwise the source is producing the element.
+    """
+    if iterator is None or "tensorflow" not in sys.modules:
+        return None
+    try:
+        import tensorflow as tf
+
+        chain = node_chain(tf.data.experimental.get_model_proto(iterator))
+    except Exception:  # no model for this iterator (autotune off, graph mode) or an unexpected proto
+        return None
+    stage_at = {index: stage_id for stage_id, index in align(_expected_stages(spec), chain).items()}
+    for j in range(len(chain) - 1, 0, -1):
+        node, upstream = chain[j], chain[j - 1]
+        if node.ratio == 1.0 and upstream.num_elements > node.num_elements + node.buffered_elements:
+            return _stage_owning(j, stage_at)
+    return _sleeping_stage(spec, waited_s) or "source"
+
+
+_SLEEP_SLACK_S = 0.5
+
+
+def _sleeping_stage(spec, waited_s: float) -> Optional[str]:
+    """The last one-at-a-time latency stage whose wait per element covers `waited_s`."""
+    for stage in reversed(spec.stages):
+        if (stage.kind == "latency" and stage.params["num_parallel_calls"] == 1
+                and stage.params["ms"] / 1000.0 + _SLEEP_SLACK_S >= waited_s):
+            return stage.id
+    return None
+
+
+def _stage_owning(index: int, stage_at: dict[int, str]) -> str:
+    """The stage a node belongs to: matched to it, or the nearest matched stage before it."""
+    owners = [i for i in stage_at if i <= index]
+    return stage_at[max(owners)] if owners else "source"

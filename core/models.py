@@ -5,9 +5,8 @@ result is ready (the runner's `t_done`), so its duration is the true compute.
 """
 from __future__ import annotations
 
-import time
-
 from core.params import Param, Registry, SpecError
+from core.precise_time import PreciseSleeper
 
 MODELS = Registry("model")
 
@@ -147,14 +146,10 @@ class SimulatedAccelerator:
     def __init__(self, params, device, element_spec, seed):
         self.device = device
         self.seconds = params["step_ms"] / 1000.0
+        self._sleeper = PreciseSleeper()
 
     def train_step(self, batch) -> float:
-        if self.seconds <= 0:
-            return 0.0
-        deadline = time.perf_counter() + self.seconds
-        time.sleep(self.seconds)  # the host thread waits on the "device", as it would on a GPU
-        while time.perf_counter() < deadline:  # sleep may return a hair early on some kernels
-            time.sleep(0)
+        self._sleeper.sleep(self.seconds)  # the host thread waits on the "device", as it would on a GPU
         return 0.0
 
 

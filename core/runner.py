@@ -6,6 +6,12 @@ read back). The fill level is sampled just before `t_request`, so reading it
 is not counted as waiting. A changed description is applied at a step
 boundary without stopping; `request_stop()` from any thread ends the run
 promptly. `run()` blocks: call it on a worker thread.
+
+Steps are taken on a thread of their own while `run()` supervises: it ends a
+`seconds` run on time and honours a stop even while an element is in flight
+(a tf.data `next()` cannot be cancelled, so that element is left behind), and
+it watches for stalls. The stepping thread only stamps the time of a pending
+request, so supervising costs the measured steps nothing.
 """
 from __future__ import annotations
 
@@ -17,8 +23,17 @@ from typing import Optional
 from core.build import failing_stage, summarize_error
 from core.feeders import EndOfData, build_feeder
 from core.params import SpecError
-from core.records import StepRecords
+from core.live_stats import stuck_stage
+from core.records import T_READY, StepRecords
+from core.sources import skipped_files
 from core.spec import PipelineSpec, apply_overrides, describe_change
+from core.stages import STAGES
+from core.stalls import StallWatch
+
+SUPERVISE_EVERY_S = 0.25
+# How long a stop or the end of a timed run waits for the element in flight before leaving it behind.
+IN_FLIGHT_GRACE_S = 0.2
+STEPPING_THREAD = "pipescope-steps"
 
 
 @dataclass
@@ -42,6 +57,9 @@ class RunOutcome:
     status: str = "pending"  # pending | building | running | finished | stopped | exhausted | failed
     error: Optional[BaseException] = None
     changes: list[ConfigChange] = field(default_factory=list)
+    stalls: list = field(default_factory=list)  # core.stalls.Stall, appended live
+    skipped_files: Optional[list[str]] = None  # files skip_corrupt leaves out; None when nothing skips
+    left_in_flight: bool = False  # ended while an element was still being produced
 
 
 def _feeding_part(spec: PipelineSpec) -> dict:
@@ -59,7 +77,9 @@ class Run:
         self.device: Optional[str] = None
         self.capacity: Optional[int] = 0
         self.config_version = 0
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # the user asked to stop
+        self._halt = threading.Event()  # the stepping loop must end: a stop, or the time is up
+        self._waiting_since_ns = 0  # t_request of the batch being waited for; 0 while not waiting
         self._pending_lock = threading.Lock()
         self._pending: Optional[PipelineSpec] = None
         self._feeder = None
@@ -71,6 +91,7 @@ class Run:
 
     def request_stop(self) -> None:
         self._stop.set()
+        self._halt.set()
         feeder = self._feeder
         if feeder is not None:
             feeder.interrupt()
@@ -110,7 +131,7 @@ class Run:
             self._build_model(self.spec)
             self.outcome.status = "running"
             self._start_ns = time.perf_counter_ns()
-            self._loop()
+            self._supervise_steps()
             self.outcome.status = "stopped" if self._stop.is_set() else "finished"
         except EndOfData:  # a stop closes the queue, which also ends the data
             self.outcome.status = "stopped" if self._stop.is_set() else "exhausted"
@@ -136,20 +157,77 @@ class Run:
     def _explain(self, message: str) -> RunFailure:
         stage_id = failing_stage(message, self.spec)
         where = f"stage '{stage_id}'" if stage_id else "the pipeline or model"
-        return RunFailure(f"{where} failed: {summarize_error(message)}", stage_id)
+        detail = _failure_detail(self.spec, stage_id)
+        return RunFailure(f"{where} failed: {summarize_error(message)}" + (f"; {detail}" if detail else ""), stage_id)
+
+    def _supervise_steps(self) -> None:
+        done = threading.Event()
+        failures: list[BaseException] = []
+
+        def step_until_done() -> None:
+            try:
+                self._loop()
+            except BaseException as error:  # handed to run(), which reports it
+                failures.append(error)
+            finally:
+                done.set()
+
+        watch = StallWatch(self.spec.run["stall_seconds"], self._stuck_stage)
+        self.outcome.stalls = watch.stalls
+        stepping = threading.Thread(target=step_until_done, name=STEPPING_THREAD, daemon=True)
+        stepping.start()
+        while not done.wait(timeout=self._until_next_check()):
+            self._observe(watch)
+            if self._halt.is_set() or self._time_is_up():
+                self._halt.set()
+                ended_at = self.elapsed_s()
+                self.outcome.left_in_flight = not done.wait(timeout=IN_FLIGHT_GRACE_S)
+                watch.end(ended_at)
+                break
+        else:  # the loop ended by itself: a stall still open ended with its last batch
+            self._observe(watch)
+            watch.end(self.elapsed_s())
+        if self.outcome.left_in_flight:
+            return  # whatever the stepping thread raises later is about an abandoned element
+        stepping.join()
+        if failures:
+            raise failures[0]
+
+    def _until_next_check(self) -> float:
+        _, seconds = self.target()
+        return SUPERVISE_EVERY_S if seconds is None else max(0.0, min(SUPERVISE_EVERY_S, seconds - self.elapsed_s()))
+
+    def _time_is_up(self) -> bool:
+        _, seconds = self.target()
+        return seconds is not None and self.elapsed_s() >= seconds
+
+    def _observe(self, watch: StallWatch) -> None:
+        since_ns = self._waiting_since_ns
+        waiting_since = (since_ns - self._start_ns) / 1e9 if since_ns else None
+        last = self.records.snapshot(max(0, len(self.records) - 1))
+        last_ready = float(last[0][T_READY]) if len(last) else None
+        watch.observe(self.elapsed_s(), waiting_since, last_ready)
+
+    def _stuck_stage(self, waited_s: float) -> Optional[str]:
+        return stuck_stage(getattr(self._feeder, "iterator", None), self.spec, waited_s)
 
     def _loop(self) -> None:
         clock = time.perf_counter_ns
         start = self._start_ns
         records = self.records
+        halt = self._halt
         step = 0
-        while not self._stop.is_set() and not self._reached_target(step):
+        while not halt.is_set() and not self._reached_target(step):
             self._apply_changes(step)
             feeder, model = self._feeder, self._model
             fill = feeder.fill()
             t_request = clock()
+            self._waiting_since_ns = t_request
             batch = feeder.next_batch()
             t_ready = clock()
+            self._waiting_since_ns = 0
+            if halt.is_set():
+                break  # the run ended while this batch was coming: it is not part of it
             model.train_step(batch)
             t_done = clock()
             records.append((t_request - start) / 1e9, (t_ready - start) / 1e9, (t_done - start) / 1e9,
@@ -170,6 +248,7 @@ class Run:
             self._feeder = None
         feeder = build_feeder(spec, self.device)
         self._feeder = feeder
+        self.outcome.skipped_files = skipped_files(spec)
         self.capacity = feeder.capacity
         self._batched = _yields_batches(spec)
 
@@ -207,6 +286,15 @@ class Run:
         if self._feeder is not None:
             self._feeder.close()
             self._feeder = None
+
+
+def _failure_detail(spec: PipelineSpec, stage_id: Optional[str]) -> Optional[str]:
+    """What the failed stage's kind can add about the failure (e.g. which file it could not read)."""
+    if stage_id is None:
+        return None
+    stage = spec.stage(stage_id)
+    describe = STAGES.get(stage.kind, "kind").hooks.get("failure_detail")
+    return describe(stage.params, spec) if describe else None
 
 
 def _yields_batches(spec: PipelineSpec) -> bool:

@@ -26,6 +26,8 @@ RUN_SETTINGS = Kind(
         Param("seconds", "float", None, "Run for this many seconds instead of a step count.", min=0.1, optional=True),
         Param("warmup_steps", "int", 10, "First steps (tracing, allocation) kept but left out of summaries.", min=0),
         Param("seed", "int", 0, "Seed for synthetic data, shuffles and model initialisation.", min=0),
+        Param("stall_seconds", "float", 5.0, "A request for a batch unanswered this long is reported as a "
+              "stall, naming the stage the work is stuck in.", min=0.1, max=86_400.0),
     ),
 )
 

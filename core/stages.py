@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from core.params import AUTOTUNE, Param, Registry, SpecError
+from core.precise_time import PreciseSleeper
 
 STAGES = Registry("stage")
 
@@ -441,14 +442,20 @@ def _build_prefetch_to_device(ds, params, ctx):
 # ---------------------------------------------------------------- simulated cost
 
 
+_SLEEPER = PreciseSleeper()
+
+
 def _sleep_op(ms: float):
-    """A tensor that, when computed, waits `ms` without using the CPU (as I/O does)."""
+    """A tensor that, when computed, waits `ms` without using the CPU (as I/O does).
+
+    Used where several elements wait at once; one at a time, `_build_latency` uses
+    tf.data's own sleep, which needs no hop into Python."""
     import tensorflow as tf
 
     seconds = ms / 1000.0
 
     def wait(token):
-        time.sleep(seconds)  # releases the GIL: simulated I/O really uses no CPU
+        _SLEEPER.sleep(seconds)  # releases the GIL: simulated I/O really uses no CPU
         return token
 
     return tf.numpy_function(wait, [tf.constant(0, tf.int32)], tf.int32, stateful=True)
@@ -478,7 +485,17 @@ def _pass_through_after(ds, params, ctx, make_cost):
     label=lambda p: f"latency {p['ms']:g} ms{_label_parallel(p)}",
 )
 def _build_latency(ds, params, ctx):
+    if params["ms"] > 0 and _parallelism(params["num_parallel_calls"], ctx) is None:
+        return _sleep_each_element(ds, params["ms"], ctx.stage_id)
     return _pass_through_after(ds, params, ctx, lambda: _sleep_op(params["ms"]))
+
+
+def _sleep_each_element(ds, ms: float, stage_id: str):
+    """tf.data's sleep transformation: the wait happens in C++, without the GIL or a Python call."""
+    # Private to TensorFlow but stable since 2.0; the pinned version is checked by the tests.
+    from tensorflow.python.data.experimental.ops.testing import sleep
+
+    return ds.apply(sleep(int(round(ms * 1000))))
 
 
 _BURN_WIDTH = 256
@@ -499,16 +516,20 @@ def _burn_loop(iterations):
 
 @functools.lru_cache(maxsize=1)
 def burn_iterations_per_ms() -> float:
-    """Calibrate the busy loop once per process on this machine."""
+    """Calibrate the busy loop once per process on this machine, where it will run: inside tf.data."""
     import tensorflow as tf
 
-    burn = tf.function(_burn_loop)
-    iterations, best = 2000, float("inf")
+    iterations, rounds = 2000, 4
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    burns = tf.data.Dataset.range(rounds + 1).map(lambda _: _burn_loop(tf.constant(iterations))).with_options(options)
+    best = float("inf")
     with tf.device("/CPU:0"):  # where tf.data runs it, even when a GPU is present
-        burn(tf.constant(10))  # trace before timing
-        for _ in range(3):
+        elements = iter(burns)
+        next(elements)  # the first element pays for starting the iterator
+        for _ in range(rounds):
             start = time.perf_counter()
-            burn(tf.constant(iterations)).numpy()
+            next(elements)
             best = min(best, time.perf_counter() - start)
     return iterations / (best * 1000.0)
 
@@ -522,7 +543,11 @@ def _build_cpu_work(ds, params, ctx):
     import tensorflow as tf
 
     iterations = max(1, round(params["ms"] * burn_iterations_per_ms())) if params["ms"] > 0 else 0
-    return _pass_through_after(ds, params, ctx, lambda: _burn_loop(tf.constant(iterations)))
+    with tf.device("/CPU:0"):
+        # The work's result must reach something stateful: otherwise tf.data sees a map that
+        # returns its input unchanged, prunes the loop as dead code and drops the whole stage.
+        sink = tf.Variable(0.0, trainable=False)
+    return _pass_through_after(ds, params, ctx, lambda: sink.assign_add(_burn_loop(tf.constant(iterations))))
 
 
 def stage_label(stage) -> str:

@@ -6,6 +6,8 @@ import os
 import sys
 import tempfile
 
+from core.precise_time import tighten_timer_slack
+
 
 @functools.lru_cache(maxsize=1)
 def load_tensorflow():
@@ -15,6 +17,7 @@ def load_tensorflow():
     caught there; if the import fails they are replayed before the error.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tighten_timer_slack()  # before TensorFlow starts its threads, which inherit it
     with tempfile.TemporaryFile() as captured:
         saved = os.dup(2)
         sys.stderr.flush()

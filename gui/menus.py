@@ -10,9 +10,8 @@ from core.spec import PipelineSpec
 
 def describe_pipeline(spec: PipelineSpec) -> str:
     """The file's own one-line description, else the chain it describes."""
-    description = getattr(spec, "description", "") or ""
-    if description.strip():
-        return description.strip()
+    if spec.description.strip():
+        return spec.description.strip()
     chain = " → ".join([spec.source.kind, *(stage.id for stage in spec.stages)])
     return f"{chain}; {spec.feeder.kind} feeder, {spec.model.kind} model"
 

@@ -112,6 +112,9 @@ class RunController(QtCore.QObject):
             return
         summary = self.live_view.summary.latest
         parts = [status.capitalize(), f"{len(self.live_view.buffer):,} steps"]
+        stalls = run.outcome.stalls
+        if stalls and stalls[-1].ongoing:
+            parts.insert(1, f"STALLED: {stalls[-1].describe()}")
         if final:
             parts.append(f"{summary.get('steps_per_s') or 0:.1f} steps/s")
         else:

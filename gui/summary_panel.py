@@ -7,7 +7,7 @@ from PyQt5 import QtCore, QtWidgets
 from core.metrics import summarize
 
 _FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "step p50 / p90 / p99", "wait p50 / p99",
-           "compute p50", "fill mean / max", "device", "plot redraws/s")
+           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "plot redraws/s")
 
 
 def _ms(value) -> str:
@@ -36,6 +36,9 @@ class SummaryPanel(QtWidgets.QWidget):
     def show_run(self, run, rows: np.ndarray, redraws_per_s: int) -> None:
         self.values["device"].setText(run.device or "–")
         self.values["plot redraws/s"].setText(str(redraws_per_s))
+        self.values["stalls"].setText(_stalls_text(run.outcome.stalls))
+        skipped = run.outcome.skipped_files
+        self.values["skipped files"].setText("–" if skipped is None else f"{len(skipped):,} unreadable")
         if len(rows) == 0:
             self.values["steps"].setText("0")
             return
@@ -57,3 +60,10 @@ class SummaryPanel(QtWidgets.QWidget):
         }
         for name, text in texts.items():
             self.values[name].setText(text)
+
+
+def _stalls_text(stalls: list) -> str:
+    if not stalls:
+        return "none"
+    longest = max(stalls, key=lambda stall: stall.seconds)
+    return f"{len(stalls)}; longest {longest.seconds:.1f} s {longest.where()}"

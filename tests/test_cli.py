@@ -25,7 +25,7 @@ def call(capsys, *argv):
     (["run"], "error: SPEC: give a pipeline file or --preset NAME"),
     (["run", "--preset", "nope"], "error: --preset nope: unknown preset"),
     (["run", "missing.json"], "error: missing.json: cannot read pipeline file"),
-    (["run", "--preset", "whatif", "--set", "stages.io.ms=-3"], "error: stages[1].ms: must be ≥ 0"),
+    (["run", "--preset", "whatif", "--set", "stages.io.ms=-3"], "error: stages.io.ms: must be ≥ 0"),
     (["run", "--preset", "whatif", "--set", "stages.disk.ms=3"], "error: stages.disk.ms: no stage with id 'disk'"),
     (["run", "--preset", "whatif", "--steps", "many"], "error: pipescope run: argument --steps: invalid int value"),
     (["run", "--preset", "whatif", "--steps", "0"], "error: run.steps: must be ≥ 1"),

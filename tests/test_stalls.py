@@ -1,0 +1,78 @@
+"""Runs end on time while an element is in flight; stalls are recorded naming the stuck stage.
+
+The io stage (`latency`) of `whatif` waits a known time per batch, so a stall
+of known length in a known stage is made by construction. Its waits are kept
+to a few seconds so that the element left in flight finishes long before the
+test process ends.
+"""
+import time
+
+import pytest
+
+from core.export import build_summary
+from core.runner import Run
+from core.stalls import Stall, StallWatch
+
+
+def stalled_run(whatif, feeder: str, parallel_calls: int = 1) -> Run:
+    return Run(whatif(("feeder.kind", feeder), ("stages.io.ms", 3000), ("stages.io.num_parallel_calls", parallel_calls),
+                      ("model.step_ms", 1), ("run.seconds", 1.5), ("run.stall_seconds", 0.5)))
+
+
+@pytest.mark.parametrize("feeder, parallel_calls", [
+    ("feed_dict", 1), ("queue_runner", 1), ("tf_data", 1), ("tf_data", 2),
+])
+def test_a_timed_run_ends_on_time_and_names_the_stalled_stage(whatif, feeder, parallel_calls):
+    run = stalled_run(whatif, feeder, parallel_calls)
+    run.run()
+    ended_after = run.elapsed_s()
+    assert run.outcome.status == "finished" and run.outcome.left_in_flight
+    assert 1.5 <= ended_after < 2.2, ended_after  # not the 3 s the element in flight takes
+    assert len(run.records) == 0
+    (stall,) = run.outcome.stalls
+    assert stall.stage == "io" and not stall.ongoing
+    assert stall.t < 0.1 and stall.seconds == pytest.approx(1.5, abs=0.3)
+    summary = build_summary(run)
+    assert summary["stalls"] == [stall.to_dict()]
+
+
+def test_a_stop_does_not_wait_for_the_element_in_flight(whatif):
+    import threading
+
+    run = Run(whatif(("stages.io.ms", 3000), ("model.step_ms", 1), ("run.seconds", 60)))
+    worker = threading.Thread(target=run.run)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while run.outcome.status != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.3)
+    asked = time.monotonic()
+    run.request_stop()
+    worker.join(5)
+    assert not worker.is_alive() and time.monotonic() - asked < 1.0
+    assert run.outcome.status == "stopped"
+
+
+def test_steps_go_on_after_a_stall_ends(whatif):
+    run = Run(whatif(("feeder.kind", "tf_data"), ("model.step_ms", 1), ("run.stall_seconds", 0.3), steps=40),
+              scheduled_changes={15: [("stages.io.ms", 800)], 16: [("stages.io.ms", 0)]})
+    run.run()
+    assert run.outcome.status == "finished" and len(run.records) == 40 and not run.outcome.left_in_flight
+    assert [stall.stage for stall in run.outcome.stalls] == ["io"]
+    assert run.outcome.stalls[0].seconds == pytest.approx(0.8, abs=0.25)
+
+
+def test_the_watch_opens_one_stall_per_request_and_closes_it_with_its_batch():
+    located = []
+    watch = StallWatch(1.0, lambda waited: located.append(waited) or "io")
+    watch.observe(now=0.5, waiting_since=0.0, last_ready=None)
+    assert watch.stalls == []
+    watch.observe(now=1.2, waiting_since=0.0, last_ready=None)
+    watch.observe(now=2.0, waiting_since=0.0, last_ready=None)
+    assert watch.stalls == [Stall(0.0, 2.0, "io", ongoing=True)] and located == [pytest.approx(1.2)]
+    watch.observe(now=2.6, waiting_since=None, last_ready=2.4)  # the batch came at 2.4
+    assert watch.stalls == [Stall(0.0, 2.4, "io", ongoing=False)]
+    watch.observe(now=3.0, waiting_since=2.9, last_ready=2.4)
+    watch.end(3.5)
+    assert len(watch.stalls) == 1  # the next request waited less than the threshold
