@@ -134,3 +134,19 @@ def test_an_unwritable_out_folder_is_bad_input_before_the_run(capsys, tmp_path):
     blocker.write_text("")
     code, out, err = call(capsys, "run", "--preset", "whatif", "--steps", "5", "--quiet", "--out", str(blocker / "x"))
     assert code == 2 and err.startswith(f"error: --out {blocker / 'x'}: cannot create the folder") and not out
+
+
+def test_a_stalled_timed_run_ends_on_time_reports_the_stall_and_exits(tmp_path):
+    """The batch in flight takes 30 s; the run is for 2 s: it must not wait for it, in the run or at exit."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "run", "--preset", "whatif", "--seconds", "2", "--out", str(tmp_path),
+         "--set", "stages.io.ms=30000", "--set", "run.stall_seconds=1", "--quiet"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert time.monotonic() - started < 25, "the process waited for the element in flight"
+    assert result.returncode == 0, result.stderr
+    assert "stall: no batch for 1." in result.stderr and "stuck in stage 'io'" in result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["steps"] == 0
+    assert [(stall["stage"], stall["ongoing"]) for stall in summary["stalls"]] == [("io", False)]
+    assert summary["stalls"][0]["seconds"] == pytest.approx(2.0, abs=0.4)

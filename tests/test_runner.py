@@ -164,3 +164,15 @@ def test_examples_count_batches_only_while_elements_are_batches(whatif):
     unbatched.run()
     assert set(batched.records.snapshot()[:, BATCH_SIZE]) == {32}
     assert set(unbatched.records.snapshot()[:, BATCH_SIZE]) == {1}
+
+
+def test_cpu_work_costs_the_time_it_declares(whatif):
+    """tf.data once pruned the busy loop as dead code and dropped the stage: it must cost time."""
+    def wait_p50(cpu_ms):
+        run = Run(whatif(("feeder.kind", "feed_dict"), ("stages.io.ms", 0), ("stages.cpu.ms", cpu_ms),
+                         ("model.step_ms", 0), steps=40))
+        run.run()
+        return build_summary(run)["wait_ms"]["p50"]
+
+    added = wait_p50(4) - wait_p50(0)
+    assert 2.0 <= added <= 12.0, added  # calibrated once per process: approximate on a noisy machine
