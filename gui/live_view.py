@@ -21,7 +21,7 @@ from core.records import T_DONE, StepRecords
 from gui.plots import TimelinePlots, visible_rows, warmup_end_time
 from gui.summary_panel import SummaryPanel
 
-PLOT_HZ = 20
+PLOT_HZ = 10
 SLOW_HZ = 2
 WINDOWS_S = {"2 s": 2.0, "5 s": 5.0, "10 s": 10.0, "30 s": 30.0, "60 s": 60.0, "whole run": None}
 
