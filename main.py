@@ -44,9 +44,11 @@ def exit_now_if_work_left_in_flight(code: int) -> None:
     at interpreter shutdown, would only hang the exit."""
     import threading
 
+    from core.feeders import PRODUCER_THREAD
     from core.runner import STEPPING_THREAD
 
-    if any(thread.name == STEPPING_THREAD and thread.is_alive() for thread in threading.enumerate()):
+    if any(thread.name.startswith((STEPPING_THREAD, PRODUCER_THREAD)) and thread.is_alive()
+           for thread in threading.enumerate()):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -37,7 +37,9 @@ def truth(feeder: str, io: float, model: float) -> tuple[float, float]:
 
 def by_hand(spec, model_ms: float, steps: int) -> tuple[float, float]:
     """(step ms p50, idle fraction) of the pipeline in a plain loop, timed with perf_counter."""
-    batches = iter(build_dataset(spec, serial=spec.feeder.kind == "feed_dict"))
+    # The pipeline as the feeder builds it (no injected prefetch: what is described runs), minus
+    # the feeder's own fill probe.
+    batches = iter(build_dataset(spec, serial=spec.feeder.kind == "feed_dict", inject_prefetch=False))
     sleeper, step_ms, waited, total = PreciseSleeper(), [], 0.0, 0.0
     previous = time.perf_counter()
     for index in range(steps):

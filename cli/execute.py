@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cli.progress import ProgressBar
 from core.params import SpecError
-from core.export import write_run_files
+from core.export import run_headline, write_run_files
 from core.runner import Run
 
 
@@ -109,8 +109,6 @@ def write_outputs(run: Run, out_dir: Path, extra: dict | None = None) -> dict:
         raise SpecError(f"--out {out_dir}: cannot write the run's files ({error})") from None
     try:
         from gui.plots import render_timeline_png
-
-        from gui.export_actions import run_headline
 
         change_times = [change.t for change in run.outcome.changes]
         render_timeline_png(Path(out_dir) / "timeline.png", rows, run.capacity, change_times,

@@ -17,6 +17,15 @@ def write_json(path: Path, data) -> None:
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def run_headline(name: str, summary: dict) -> str:
+    """`whatif — 400 steps · 119.3 steps/s · idle 22.4% · input-bound`, or the name before any run."""
+    if not summary.get("steps"):
+        return name
+    figures = [f"{summary['steps']:,} steps", f"{summary['steps_per_s']:.1f} steps/s",
+               f"idle {100 * summary['idle_fraction']:.1f}%", summary.get("verdict") or ""]
+    return f"{name} — {' · '.join(figure for figure in figures if figure)}"
+
+
 def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     rows = run.records.snapshot() if rows is None else rows
     summary = summarize(rows, run.spec.run["warmup_steps"], run.capacity)

@@ -18,7 +18,7 @@ from core.params import AUTOTUNE, Param, Registry
 from core.spec import PipelineSpec
 
 FEEDERS = Registry("feeder")
-PRODUCER_JOIN_S = 0.2
+PRODUCER_THREAD = "pipescope-queue-runner"
 
 
 class EndOfData(Exception):
@@ -55,9 +55,10 @@ class Feeder:
     def interrupt(self) -> None:
         """Unblock a next_batch() waiting in another thread (the run is stopping)."""
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
         """Release the iterator now: tf.data threads that run Python (numpy_function) must
-        finish while the interpreter is alive, or exiting can hang on them."""
+        finish while the interpreter is alive, or exiting can hang on them. `wait_s` bounds
+        the wait for threads of the feeder's own that are making an element."""
         self.iterator = None
         self.dataset = None
 
@@ -112,7 +113,7 @@ class QueueRunnerFeeder(Feeder):
         self._error: Optional[BaseException] = None
         self._live = params["threads"]
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._produce, name=f"queue-runner-{i}", daemon=True)
+        self._threads = [threading.Thread(target=self._produce, name=f"{PRODUCER_THREAD}-{i}", daemon=True)
                          for i in range(params["threads"])]
         for thread in self._threads:
             thread.start()
@@ -166,12 +167,12 @@ class QueueRunnerFeeder(Feeder):
         self._stop.set()
         self._close_queue(cancel=True)
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
         self.interrupt()
         for thread in self._threads:
             # A producer inside next() cannot be cancelled: it ends by itself once that element
-            # comes, sees the stop and enqueues nothing; the run need not wait for it.
-            thread.join(timeout=PRODUCER_JOIN_S)
+            # comes, sees the stop and enqueues nothing.
+            thread.join(timeout=wait_s)
         super().close()
 
 

@@ -24,15 +24,16 @@ from core.build import failing_stage, summarize_error
 from core.feeders import EndOfData, build_feeder
 from core.params import SpecError
 from core.live_stats import stuck_stage
-from core.records import T_READY, StepRecords
+from core.records import StepRecords
 from core.sources import skipped_files
 from core.spec import PipelineSpec, apply_overrides, describe_change
 from core.stages import STAGES
-from core.stalls import StallWatch
+from core.stalls import Stall, StallWatch
 
 SUPERVISE_EVERY_S = 0.25
 # How long a stop or the end of a timed run waits for the element in flight before leaving it behind.
 IN_FLIGHT_GRACE_S = 0.2
+CLOSE_WAIT_S = 5.0  # for producer threads to finish the element they are making
 STEPPING_THREAD = "pipescope-steps"
 
 
@@ -57,7 +58,7 @@ class RunOutcome:
     status: str = "pending"  # pending | building | running | finished | stopped | exhausted | failed
     error: Optional[BaseException] = None
     changes: list[ConfigChange] = field(default_factory=list)
-    stalls: list = field(default_factory=list)  # core.stalls.Stall, appended live
+    stalls: list[Stall] = field(default_factory=list)  # appended live by the run's supervisor
     skipped_files: Optional[list[str]] = None  # files skip_corrupt leaves out; None when nothing skips
     left_in_flight: bool = False  # ended while an element was still being produced
 
@@ -79,7 +80,9 @@ class Run:
         self.config_version = 0
         self._stop = threading.Event()  # the user asked to stop
         self._halt = threading.Event()  # the stepping loop must end: a stop, or the time is up
+        self._wake = threading.Event()  # the supervisor has something to look at: a stop, or the loop ended
         self._waiting_since_ns = 0  # t_request of the batch being waited for; 0 while not waiting
+        self._last_ready_ns = 0  # t_ready of the latest batch
         self._pending_lock = threading.Lock()
         self._pending: Optional[PipelineSpec] = None
         self._feeder = None
@@ -92,6 +95,7 @@ class Run:
     def request_stop(self) -> None:
         self._stop.set()
         self._halt.set()
+        self._wake.set()
         feeder = self._feeder
         if feeder is not None:
             feeder.interrupt()
@@ -129,6 +133,7 @@ class Run:
             self.device = model_device()
             self._build_feeder(self.spec)
             self._build_model(self.spec)
+            self.outcome.skipped_files = skipped_files(self.spec)
             self.outcome.status = "running"
             self._start_ns = time.perf_counter_ns()
             self._supervise_steps()
@@ -171,27 +176,37 @@ class Run:
                 failures.append(error)
             finally:
                 done.set()
+                self._wake.set()
+                if self.outcome.left_in_flight:
+                    self._close()  # a feeder a late change built after run() had closed the last one
 
         watch = StallWatch(self.spec.run["stall_seconds"], self._stuck_stage)
         self.outcome.stalls = watch.stalls
         stepping = threading.Thread(target=step_until_done, name=STEPPING_THREAD, daemon=True)
         stepping.start()
-        while not done.wait(timeout=self._until_next_check()):
+        self._supervise(watch, done)
+        if self.outcome.left_in_flight:
+            return  # whatever the stepping thread raises later is about an abandoned element
+        stepping.join()
+        if failures:
+            raise failures[0]
+
+    def _supervise(self, watch: StallWatch, done: threading.Event) -> None:
+        """Until the loop ends: watch for stalls, end on time, leave an element in flight behind."""
+        while not done.is_set():
+            self._wake.wait(timeout=self._until_next_check())
+            self._wake.clear()
+            if done.is_set():
+                break
             self._observe(watch)
             if self._halt.is_set() or self._time_is_up():
                 self._halt.set()
                 ended_at = self.elapsed_s()
                 self.outcome.left_in_flight = not done.wait(timeout=IN_FLIGHT_GRACE_S)
                 watch.end(ended_at)
-                break
-        else:  # the loop ended by itself: a stall still open ended with its last batch
-            self._observe(watch)
-            watch.end(self.elapsed_s())
-        if self.outcome.left_in_flight:
-            return  # whatever the stepping thread raises later is about an abandoned element
-        stepping.join()
-        if failures:
-            raise failures[0]
+                return
+        self._observe(watch)  # a stall still open ended with the last batch
+        watch.end(self.elapsed_s())
 
     def _until_next_check(self) -> float:
         _, seconds = self.target()
@@ -202,10 +217,9 @@ class Run:
         return seconds is not None and self.elapsed_s() >= seconds
 
     def _observe(self, watch: StallWatch) -> None:
-        since_ns = self._waiting_since_ns
+        since_ns, ready_ns = self._waiting_since_ns, self._last_ready_ns
         waiting_since = (since_ns - self._start_ns) / 1e9 if since_ns else None
-        last = self.records.snapshot(max(0, len(self.records) - 1))
-        last_ready = float(last[0][T_READY]) if len(last) else None
+        last_ready = (ready_ns - self._start_ns) / 1e9 if ready_ns else None
         watch.observe(self.elapsed_s(), waiting_since, last_ready)
 
     def _stuck_stage(self, waited_s: float) -> Optional[str]:
@@ -219,17 +233,21 @@ class Run:
         step = 0
         while not halt.is_set() and not self._reached_target(step):
             self._apply_changes(step)
+            if halt.is_set():
+                break  # the run ended while a change was being built
             feeder, model = self._feeder, self._model
             fill = feeder.fill()
             t_request = clock()
             self._waiting_since_ns = t_request
             batch = feeder.next_batch()
             t_ready = clock()
-            self._waiting_since_ns = 0
+            self._waiting_since_ns, self._last_ready_ns = 0, t_ready
             if halt.is_set():
                 break  # the run ended while this batch was coming: it is not part of it
             model.train_step(batch)
             t_done = clock()
+            if halt.is_set():
+                break  # the run ended during this step and its files may be written already
             records.append((t_request - start) / 1e9, (t_ready - start) / 1e9, (t_done - start) / 1e9,
                            fill, self.config_version, _batch_size(batch) if self._batched else 1)
             step += 1
@@ -248,7 +266,6 @@ class Run:
             self._feeder = None
         feeder = build_feeder(spec, self.device)
         self._feeder = feeder
-        self.outcome.skipped_files = skipped_files(spec)
         self.capacity = feeder.capacity
         self._batched = _yields_batches(spec)
 
@@ -283,9 +300,9 @@ class Run:
         self.outcome.changes.append(ConfigChange(step, self.elapsed_s(), self.config_version, description))
 
     def _close(self) -> None:
-        if self._feeder is not None:
-            self._feeder.close()
-            self._feeder = None
+        feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.close(wait_s=IN_FLIGHT_GRACE_S if self.outcome.left_in_flight else CLOSE_WAIT_S)
 
 
 def _failure_detail(spec: PipelineSpec, stage_id: Optional[str]) -> Optional[str]:
@@ -294,7 +311,10 @@ def _failure_detail(spec: PipelineSpec, stage_id: Optional[str]) -> Optional[str
         return None
     stage = spec.stage(stage_id)
     describe = STAGES.get(stage.kind, "kind").hooks.get("failure_detail")
-    return describe(stage.params, spec) if describe else None
+    try:
+        return describe(stage.params, spec) if describe else None
+    except Exception:  # the detail must never replace the failure it explains
+        return None
 
 
 def _yields_batches(spec: PipelineSpec) -> bool:

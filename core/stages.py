@@ -442,10 +442,7 @@ def _build_prefetch_to_device(ds, params, ctx):
 # ---------------------------------------------------------------- simulated cost
 
 
-_SLEEPER = PreciseSleeper()
-
-
-def _sleep_op(ms: float):
+def _sleep_op(ms: float, sleeper: PreciseSleeper):
     """A tensor that, when computed, waits `ms` without using the CPU (as I/O does).
 
     Used where several elements wait at once; one at a time, `_build_latency` uses
@@ -455,7 +452,7 @@ def _sleep_op(ms: float):
     seconds = ms / 1000.0
 
     def wait(token):
-        _SLEEPER.sleep(seconds)  # releases the GIL: simulated I/O really uses no CPU
+        sleeper.sleep(seconds)  # waits with the GIL released; only its last few µs spin
         return token
 
     return tf.numpy_function(wait, [tf.constant(0, tf.int32)], tf.int32, stateful=True)
@@ -486,15 +483,20 @@ def _pass_through_after(ds, params, ctx, make_cost):
 )
 def _build_latency(ds, params, ctx):
     if params["ms"] > 0 and _parallelism(params["num_parallel_calls"], ctx) is None:
-        return _sleep_each_element(ds, params["ms"], ctx.stage_id)
-    return _pass_through_after(ds, params, ctx, lambda: _sleep_op(params["ms"]))
+        sleeping = _sleep_each_element(ds, params["ms"])
+        if sleeping is not None:
+            return sleeping
+    sleeper = PreciseSleeper()
+    return _pass_through_after(ds, params, ctx, lambda: _sleep_op(params["ms"], sleeper))
 
 
-def _sleep_each_element(ds, ms: float, stage_id: str):
-    """tf.data's sleep transformation: the wait happens in C++, without the GIL or a Python call."""
-    # Private to TensorFlow but stable since 2.0; the pinned version is checked by the tests.
-    from tensorflow.python.data.experimental.ops.testing import sleep
-
+def _sleep_each_element(ds, ms: float):
+    """tf.data's sleep transformation: the wait happens in C++, without the GIL or a Python call;
+    None where this TensorFlow lacks it (it is private to TensorFlow, though there since 2.0)."""
+    try:
+        from tensorflow.python.data.experimental.ops.testing import sleep
+    except ImportError:
+        return None
     return ds.apply(sleep(int(round(ms * 1000))))
 
 

@@ -57,10 +57,14 @@ def bar_width(rows: np.ndarray, x_min: float, x_max: float, pixels: int) -> int:
 def band_image(rows: np.ndarray, x_min: float, x_max: float, pixels: int) -> np.ndarray:
     """The band over [x_min, x_max] seconds, `pixels` columns wide."""
     width = bar_width(rows, x_min, x_max, pixels)
-    bars = int(np.ceil(pixels / width))
-    seconds_per_bar = (x_max - x_min) * width / pixels
-    busy, idle = busy_idle_per_pixel(rows, x_min, x_min + bars * seconds_per_bar, bars)
-    return np.repeat(timeline_band(busy, idle), width, axis=1)[:, :pixels]
+    seconds_per_pixel = (x_max - x_min) / pixels
+    seconds_per_bar = seconds_per_pixel * width
+    # Wide bars sit on a grid of absolute time: following a run, their edges (and heights) stay put.
+    first = np.floor(x_min / seconds_per_bar) * seconds_per_bar if width > 1 else x_min
+    offset = int(round((x_min - first) / seconds_per_pixel))
+    bars = int(np.ceil((pixels + offset) / width))
+    busy, idle = busy_idle_per_pixel(rows, first, first + bars * seconds_per_bar, bars)
+    return np.repeat(timeline_band(busy, idle), width, axis=1)[:, offset:offset + pixels]
 
 
 def _at_least_one_row(share: np.ndarray) -> np.ndarray:

@@ -14,20 +14,12 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtWidgets
 
+from core.export import run_headline
 from gui import exports
 from gui.menus import add_action
 from gui.recent_files import LastFolder
 
 CONFIRMATION_MS = 20_000
-
-
-def run_headline(name: str, summary: dict) -> str:
-    """`whatif — 400 steps · 119.3 steps/s · idle 22.4% · input-bound`, or the name before any run."""
-    if not summary.get("steps"):
-        return name
-    figures = [f"{summary['steps']:,} steps", f"{summary['steps_per_s']:.1f} steps/s",
-               f"idle {100 * summary['idle_fraction']:.1f}%", summary.get("verdict") or ""]
-    return f"{name} — {' · '.join(figure for figure in figures if figure)}"
 
 
 class ExportActions(QtCore.QObject):

@@ -1,7 +1,7 @@
 """The live plots of a run: pulls new step records on a timer and draws the visible window.
 
 The runner owns the records; this view copies new rows into its own
-preallocated buffer at 20 Hz and re-plots only what is visible (a scrolling
+preallocated buffer at 10 Hz and re-plots only what is visible (a scrolling
 window of the last seconds while following, else the zoomed range), thinned to
 a few thousand steps while keeping each stretch's longest wait and compute.
 At 2 Hz it refreshes the running summary (which the main window shows in a

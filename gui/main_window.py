@@ -186,10 +186,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controller.send_change(self.document.spec())  # what-if: applied at the next step
         self._update_actions()
         self._update_title()
-        self.live_view.plots.set_first_step(self._first_step())
 
     def _first_step(self) -> str:
         """What to do first, for the empty plots."""
+        if self.controller.running:
+            return "Starting: TensorFlow loads and the pipeline is built; the first steps appear here."
         problem = self.document.first_problem()
         if problem:
             return f"Fix this first (marked in red): {problem}"
@@ -199,6 +200,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_actions(self) -> None:
         self.toolbar.show_state(self.controller.running, self.document.first_problem())
+        self.live_view.plots.set_first_step(self._first_step())
 
     def _show_status(self, text: str, progress: int, progress_words: str) -> None:
         self.status_label.setText(text)

@@ -8,7 +8,7 @@ from gui.pipeline_editor import STAGE_MIME, PipelineEditor
 
 
 class Palette(QtWidgets.QListWidget):
-    """Stage kinds to drag onto the canvas (or double-click to add after the selection)."""
+    """One item per stage kind of the registry, its description as the tooltip."""
 
     def __init__(self, editor: PipelineEditor, parent=None):
         super().__init__(parent)
@@ -29,4 +29,3 @@ class Palette(QtWidgets.QListWidget):
 
     def mimeTypes(self) -> list[str]:
         return [STAGE_MIME]
-

@@ -2,8 +2,8 @@
 
 Core's errors name a path (`stages[2].num_parallel_calls: must be ≥ 1 …`); the
 app names the block and the field (`stage 'cpu': num_parallel_calls must be
-≥ 1 …`) and marks that field. A SpecError may carry `path`, `stage_id` and
-`reason`; older ones only a message, which is parsed instead.
+≥ 1 …`) and marks that field. A SpecError carries `path`, `stage_id` and
+`reason`; other errors (a failed run's) only a message, which is parsed instead.
 """
 from __future__ import annotations
 

@@ -95,9 +95,10 @@ class RunController(QtCore.QObject):
         steps, seconds = run.target()
         if steps:
             fraction, words = len(rows) / steps, f"{len(rows):,} / {steps:,} steps"
-        else:
+        else:  # by the clock while running: a stalled run still ends on time
             recorded_s = float(rows[-1, T_DONE]) if len(rows) else 0.0
-            fraction, words = recorded_s / seconds, f"{recorded_s:.1f} / {seconds:g} s"
+            done_s = run.elapsed_s() if run.outcome.status == "running" else recorded_s
+            fraction, words = done_s / seconds, f"{done_s:.1f} / {seconds:g} s"
         if run.outcome.status == "finished":  # the target was reached; anything else shows how far
             fraction = 1.0
         return int(1000 * min(1.0, fraction)), words

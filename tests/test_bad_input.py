@@ -7,21 +7,15 @@ import json
 
 import pytest
 
-import main
 from core.presets import load_preset
 from core.sample_data import write_sample_images
 from core.sources import SAMPLE_IMAGES_FOLDER, ensure_image_folder, skipped_files
 from core.spec import apply_overrides
+from tests.test_cli import call
 
 # An images pipeline small enough to run in a few seconds.
 SMALL_IMAGES = ["--set", "stages.batch.batch_size=4", "--set", "model.filters=2", "--set", "run.warmup_steps=2",
                 "--quiet"]
-
-
-def call(capsys, *argv):
-    code = main.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_error_line(err: str, starts: str) -> None:
@@ -105,7 +99,8 @@ def test_skip_corrupt_skips_and_counts_unreadable_files(capsys, tmp_path, mixed_
                           "--set", "stages.decode.skip_corrupt=true", "--steps", "20", "--out", str(tmp_path),
                           *SMALL_IMAGES)
     assert code == 0, err
-    assert json.loads((tmp_path / "summary.json").read_text())["steps"] == 20
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 20 and summary["skipped_files"] == len(corrupt) > 0
     spec = apply_overrides(load_preset(preset), [("source.path", str(folder)), ("stages.decode.skip_corrupt", True)])
     assert skipped_files(spec) == corrupt
     assert skipped_files(load_preset(preset)) is None  # off: nothing is skipped, so nothing to count

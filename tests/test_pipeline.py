@@ -246,3 +246,13 @@ def test_failing_stage_matches_whole_ids_only():
     assert failing_stage("[[{{node s1/DecodeJpeg}}]]", spec) == "s1"
     assert failing_stage("[[{{node xs1/DecodeJpeg}}]]", spec) is None
 
+
+
+def test_latency_one_at_a_time_is_tf_datas_own_sleep_and_several_a_parallel_map(whatif):
+    """One at a time, the simulated wait needs no hop into Python (it cost ~0.5 ms a batch)."""
+    def graph(calls):
+        spec = whatif(("stages.io.ms", 2), ("stages.io.num_parallel_calls", calls))
+        return build_dataset(spec, serial=False)._as_serialized_graph().numpy().decode(errors="ignore")
+
+    assert "SleepDataset" in graph(1) and "PyFunc" not in graph(1)
+    assert "SleepDataset" not in graph(2) and "ParallelMapDataset" in graph(2)

@@ -34,7 +34,11 @@ def _installed(program: str) -> str:
 
 def _stop(server: subprocess.Popen) -> None:
     server.terminate()
-    server.wait(timeout=10)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # a server that ignores SIGTERM must not outlive the test
+        server.kill()
+        server.wait(timeout=10)
 
 
 @pytest.fixture

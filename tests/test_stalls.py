@@ -5,13 +5,26 @@ of known length in a known stage is made by construction. Its waits are kept
 to a few seconds so that the element left in flight finishes long before the
 test process ends.
 """
+import threading
 import time
 
 import pytest
 
 from core.export import build_summary
-from core.runner import Run
+from core.feeders import PRODUCER_THREAD
+from core.runner import STEPPING_THREAD, Run
 from core.stalls import Stall, StallWatch
+from tests.test_runner import wait_for
+
+
+@pytest.fixture(autouse=True)
+def elements_left_in_flight_finish():
+    """The batches these runs leave behind finish within seconds: wait, so no test inherits them."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith((STEPPING_THREAD, PRODUCER_THREAD)):
+            thread.join(timeout=10)
+            assert not thread.is_alive(), f"{thread.name} is still making an element"
 
 
 def stalled_run(whatif, feeder: str, parallel_calls: int = 1) -> Run:
@@ -27,7 +40,7 @@ def test_a_timed_run_ends_on_time_and_names_the_stalled_stage(whatif, feeder, pa
     run.run()
     ended_after = run.elapsed_s()
     assert run.outcome.status == "finished" and run.outcome.left_in_flight
-    assert 1.5 <= ended_after < 2.2, ended_after  # not the 3 s the element in flight takes
+    assert 1.5 <= ended_after < 2.7, ended_after  # not the 3 s the element in flight takes
     assert len(run.records) == 0
     (stall,) = run.outcome.stalls
     assert stall.stage == "io" and not stall.ongoing
@@ -37,16 +50,11 @@ def test_a_timed_run_ends_on_time_and_names_the_stalled_stage(whatif, feeder, pa
 
 
 def test_a_stop_does_not_wait_for_the_element_in_flight(whatif):
-    import threading
-
     run = Run(whatif(("stages.io.ms", 3000), ("model.step_ms", 1), ("run.seconds", 60)))
     worker = threading.Thread(target=run.run)
     worker.start()
-    deadline = time.monotonic() + 30
-    while run.outcome.status != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.3)
+    wait_for(lambda: run.outcome.status == "running", timeout=30)
+    wait_for(lambda: run.outcome.stalls == [] and run.elapsed_s() > 0.3)
     asked = time.monotonic()
     run.request_stop()
     worker.join(5)

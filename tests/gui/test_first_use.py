@@ -158,6 +158,15 @@ def test_first_launch_says_what_to_do_and_what_each_plot_shows(window, qapp):
     assert window.toolbar.progress.format() == "no run yet"
 
 
+def test_while_a_run_starts_the_hint_says_so_not_press_run(window, qtbot, fake_runs):
+    fake_runs.hold_at = 0
+    assert window.start_run()
+    assert "Starting" in window.live_view.plots.hint.text() and "Run (F5)" not in window.live_view.plots.hint.text()
+    window.controller.stop()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=10_000)
+    assert "Run (F5)" in window.live_view.plots.hint.text()
+
+
 def test_each_preset_is_described_in_the_menu(window):
     presets = next(action.menu() for action in window.menuBar().actions() if action.text() == "&Presets")
     texts = [action.text() for action in presets.actions()]
