@@ -106,6 +106,11 @@ class Run:
             self._pending = new_spec
 
     @property
+    def change_pending(self) -> bool:
+        """A change waits for the next step boundary (during a stall, for the stuck element)."""
+        return self._pending is not None
+
+    @property
     def feeder(self):
         """The feeder now in use (it changes when a change rebuilds the pipeline)."""
         return self._feeder

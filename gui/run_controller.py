@@ -115,7 +115,8 @@ class RunController(QtCore.QObject):
         parts = [status.capitalize(), f"{len(self.live_view.buffer):,} steps"]
         stalls = run.outcome.stalls
         if stalls and stalls[-1].ongoing:
-            parts.insert(1, f"STALLED: {stalls[-1].describe()}")
+            waiting_change = "; your change applies once that element arrives" if run.change_pending else ""
+            parts.insert(1, f"STALLED: {stalls[-1].describe()}{waiting_change}")
         if final:
             parts.append(f"{summary.get('steps_per_s') or 0:.1f} steps/s")
         else:

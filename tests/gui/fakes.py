@@ -60,6 +60,10 @@ class FakeRun:
     def request_change(self, spec) -> None:
         self.changes_requested.append(spec)
 
+    @property
+    def change_pending(self) -> bool:
+        return False
+
     def run(self) -> RunOutcome:
         self._start = time.perf_counter()
         self.outcome.status = "running"

@@ -167,6 +167,18 @@ def test_while_a_run_starts_the_hint_says_so_not_press_run(window, qtbot, fake_r
     assert "Run (F5)" in window.live_view.plots.hint.text()
 
 
+def test_a_stall_shows_in_the_status_line_and_the_summary(window, qtbot, fake_runs):
+    from core.stalls import Stall
+
+    run = run_held_at(window, qtbot, fake_runs, held_at=40, steps=500)
+    run.outcome.stalls.append(Stall(t=1.0, seconds=6.5, stage="io"))
+    qtbot.waitUntil(lambda: "STALLED" in window.status_label.text(), timeout=5_000)
+    assert "no batch for 6.5 s: the work is stuck in stage 'io'" in window.status_label.text()
+    assert window.live_view.summary.values["stalls"].text() == "1; longest 6.5 s in stage 'io'"
+    window.controller.stop()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=10_000)
+
+
 def test_each_preset_is_described_in_the_menu(window):
     presets = next(action.menu() for action in window.menuBar().actions() if action.text() == "&Presets")
     texts = [action.text() for action in presets.actions()]
