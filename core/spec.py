@@ -173,6 +173,16 @@ def _check_stage_order(stages: list[Stage], path: str) -> None:
                 raise SpecError(f"{path}[{index}]: {problem}", stage.id)
 
 
+def _check_stage_feeder(stages: list[Stage], feeder_kind: str, path: str) -> None:
+    """Stages that only work with some feeders (prefetch_to_device: tf_data) say so at their index."""
+    _, stages_registry, _, _ = _registries()
+    for index, stage in enumerate(stages):
+        check = stages_registry.get(stage.kind, "").hooks.get("check_feeder")
+        problem = check(feeder_kind) if check else None
+        if problem:
+            raise SpecError(f"{path}[{index}]: {problem}", stage.id)
+
+
 def branch_from_dict(value: Any, path: str) -> Branch:
     sources, _, _, _ = _registries()
     data = _expect_object(value, path)
@@ -205,11 +215,15 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
     for required in ("source", "feeder", "model"):
         if required not in data:
             raise SpecError(f"{required}: missing")
+    source = _component_from_dict(data["source"], "source", sources)
+    stages = _stages_from_list(data.get("stages", []), "stages")
+    feeder = _component_from_dict(data["feeder"], "feeder", feeders)
+    _check_stage_feeder(stages, feeder.kind, "stages")
     return PipelineSpec(
         name=name,
-        source=_component_from_dict(data["source"], "source", sources),
-        stages=_stages_from_list(data.get("stages", []), "stages"),
-        feeder=_component_from_dict(data["feeder"], "feeder", feeders),
+        source=source,
+        stages=stages,
+        feeder=feeder,
         model=_component_from_dict(data["model"], "model", models),
         run=RUN_SETTINGS.check_params(_expect_object(data.get("run", {}), "run"), "run"),
         version=version,

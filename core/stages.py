@@ -419,6 +419,21 @@ def _must_be_last(index: int, count: int) -> Optional[str]:
     return None if index == count - 1 else "prefetch_to_device must be the last stage"
 
 
+_HOST_SIDE_FEEDERS = {
+    "feed_dict": "feed_dict feeds each batch from the host",
+    "queue_runner": "queue_runner's queue holds batches on the host",
+}
+
+
+def _needs_tf_data_feeder(feeder_kind: str) -> Optional[str]:
+    """Only the tf_data feeder hands the model what the pipeline put on the device."""
+    if feeder_kind == "tf_data":
+        return None
+    why = _HOST_SIDE_FEEDERS.get(feeder_kind, f"{feeder_kind} takes batches on the host")
+    return (f"prefetch_to_device needs the tf_data feeder, not {feeder_kind} ({why}: every batch would be "
+            "copied to the device, back, and to the device again); use prefetch, or the tf_data feeder")
+
+
 @stage_kind(
     "prefetch_to_device", "Prefetch batches straight onto the accelerator (the last stage).",
     (
@@ -427,6 +442,7 @@ def _must_be_last(index: int, count: int) -> Optional[str]:
     ),
     label=lambda p: f"to device {p['buffer_size']}",
     check_position=_must_be_last,
+    check_feeder=_needs_tf_data_feeder,
 )
 def _build_prefetch_to_device(ds, params, ctx):
     import tensorflow as tf

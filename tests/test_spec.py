@@ -230,3 +230,45 @@ def test_a_binary_file_is_not_a_pipeline_file(tmp_path):
     path.write_bytes(bytes(range(256)))
     with pytest.raises(SpecError, match=r"image.json: not a pipeline file \(binary"):
         load_spec(path)
+
+
+# ---------------------------------------------------------------- prefetch_to_device needs the tf_data feeder
+
+TO_DEVICE = [{"id": "b", "kind": "batch", "batch_size": 2}, {"id": "to_gpu", "kind": "prefetch_to_device"}]
+
+
+@pytest.mark.parametrize("feeder", [{"kind": "feed_dict"}, {"kind": "queue_runner", "capacity": 3}])
+def test_prefetch_to_device_needs_the_tf_data_feeder(feeder):
+    error = _error_from(minimal(stages=TO_DEVICE, feeder=feeder))
+    assert (error.path, error.stage_id) == ("stages[1]", "to_gpu")
+    assert error.reason.startswith(f"prefetch_to_device needs the tf_data feeder, not {feeder['kind']} (")
+    assert "host" in error.reason
+    assert spec_from_dict(minimal(stages=TO_DEVICE)).stages[-1].kind == "prefetch_to_device"  # tf_data: fine
+
+
+def test_a_feeder_override_names_the_prefetch_to_device_stage_by_id():
+    spec = spec_from_dict(minimal(stages=TO_DEVICE))
+    with pytest.raises(SpecError) as caught:
+        apply_overrides(spec, [parse_assignment("feeder.kind=queue_runner")])
+    assert (caught.value.path, caught.value.stage_id) == ("stages.to_gpu", "to_gpu")
+    assert str(caught.value).startswith("stages.to_gpu: prefetch_to_device needs the tf_data feeder, not queue_runner")
+    with pytest.raises(SpecError, match=r"^stages\.b: prefetch_to_device needs the tf_data feeder, not feed_dict"):
+        apply_overrides(spec_from_dict(minimal(stages=TO_DEVICE[:1], feeder={"kind": "feed_dict"})),
+                        [("stages.b.kind", "prefetch_to_device")])
+
+
+def test_the_cli_rejects_prefetch_to_device_with_another_feeder(capsys, tmp_path):
+    from tests.test_cli import call
+
+    pipeline = tmp_path / "to_device.json"
+    pipeline.write_text(json.dumps(minimal(stages=TO_DEVICE, feeder={"kind": "queue_runner"})))
+    code, out, err = call(capsys, "run", str(pipeline))
+    assert code == 2 and out == ""
+    assert err.startswith("error: stages[1]: prefetch_to_device needs the tf_data feeder, not queue_runner")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+    pipeline.write_text(json.dumps(minimal(stages=TO_DEVICE)))
+    code, _, err = call(capsys, "run", str(pipeline), "--set", "feeder.kind=feed_dict")
+    assert code == 2
+    assert err.startswith("error: stages.to_gpu: prefetch_to_device needs the tf_data feeder, not feed_dict")
+    assert err.count("\n") == 1
