@@ -9,6 +9,19 @@ names; a stage fused into a neighbour shares that neighbour's node.
 
 Everything here degrades to `{}`: no model (autotune off, graph mode), an
 unknown TensorFlow, or a node chain we cannot align never raise to the caller.
+But "no figures yet" and "no figures ever" differ: when tf.data can never give
+this iterator's live model, `LiveStageStats.unavailable` (and, for the summary,
+`stage_figures_unavailable`) says why in a sentence, and the poll stops asking.
+The cases, from TensorFlow's source (2.21):
+- autotune off: `IteratorGetModelProto` fails with NotFound ("Cannot find this
+  iterator's analytical model");
+- the iterator on a GPU: `prefetch_to_device(/GPU:0)` makes the iterator from a
+  GeneratorDataset placed on the GPU (`_CopyToDeviceDataset`), so the iterator
+  resource lives there, and `IteratorGetModelProto` has a CPU kernel only;
+- prefetch_to_device on the CPU: the model exists but holds only Prefetch ←
+  Generator; the stages before it run in a host iterator the generator makes
+  inside a remote function, whose handle Python never sees, so there is no
+  host-side model to read instead.
 No Qt, and TensorFlow is only touched once the run has loaded it.
 """
 from __future__ import annotations
@@ -16,7 +29,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 # Node names (with a trailing `V2`-style version removed, lower-cased) each stage kind can become.
 _MAP_NODES = {"map", "parallelmap", "mapandbatch"}
@@ -65,10 +78,17 @@ def node_chain(model) -> list:
     return chain
 
 
+def _to_device_stage(spec) -> Optional[str]:
+    """The id of the prefetch_to_device stage (always the last one), or None."""
+    return spec.stages[-1].id if spec.stages and spec.stages[-1].kind == "prefetch_to_device" else None
+
+
 def _expected_stages(spec) -> list[tuple[str, str]]:
     """(stage id, kind) in order, with the feeder's counting map where it inserts it."""
     from core.build import last_buffer_index
 
+    if _to_device_stage(spec) is not None:  # the stages before it are out of the model's sight
+        return [(spec.stages[-1].id, spec.stages[-1].kind)]
     expected = [(stage.id, stage.kind) for stage in spec.stages]
     if spec.feeder.kind == "tf_data":
         index = last_buffer_index(spec)
@@ -127,28 +147,150 @@ def _fused_partner(index: int, expected, matched: dict, chain) -> Optional[str]:
     return None
 
 
-class LiveStageStats:
-    """Polls a run's iterator; keeps the previous counts to turn them into rates."""
+# ---------------------------------------------------------------- when there is no live model
 
-    def __init__(self):
+LIVE_MODEL_OP = "IteratorGetModelProto"
+_GIVE_UP_AFTER = 6  # unexplained failures in a row (3 s at the app's 2 Hz) before polling stops
+
+
+def iterator_device(iterator) -> Optional[str]:
+    """The device the iterator's resource lives on (`/job:…/device:GPU:0`), or None when unknown."""
+    inner = getattr(iterator, "_iterator", iterator)  # a NumpyIterator wraps the OwnedIterator
+    resource = getattr(inner, "_iterator_resource", None)
+    try:
+        return getattr(resource, "device", None) or None
+    except Exception:  # a resource of another kind: the device is unknown, not an error
+        return None
+
+
+def short_device(device: str) -> str:
+    """`/job:localhost/replica:0/task:0/device:GPU:0` → `/GPU:0`."""
+    match = re.search(r"(?:device:)?([A-Za-z_]+):(\d+)$", device)
+    return f"/{match.group(1).upper()}:{match.group(2)}" if match else device
+
+
+def _on_cpu(device: str) -> bool:
+    return short_device(device).startswith("/CPU:")
+
+
+def _autotune_off(spec) -> bool:
+    return spec.feeder.kind == "tf_data" and spec.feeder.params.get("autotune") is False
+
+
+def _autotune_reason() -> str:
+    return "autotune is off (feeder.autotune: false), and tf.data keeps its live model only while it autotunes"
+
+
+def _device_reason(device: str, spec) -> str:
+    to_device = _to_device_stage(spec)
+    how = f" (stage '{to_device}', prefetch_to_device)" if to_device else ""
+    return (f"the iterator runs on {short_device(device)}{how} and tf.data's live model "
+            f"({LIVE_MODEL_OP}) only runs on the CPU")
+
+
+def _hidden_stages_reason(spec) -> str:
+    to_device = _to_device_stage(spec)
+    return (f"only '{to_device}' has figures: the stages before it run inside prefetch_to_device's copy "
+            "iterator, which tf.data's live model does not see into")
+
+
+def stage_figures_unavailable(iterator, spec, device: Optional[str] = None) -> Optional[str]:
+    """Why this run can have no (or only some) per-stage figures, in one sentence; None when it can.
+
+    Known without asking TensorFlow, so it is cheap and safe to call from any thread, before,
+    during or after the run: autotune off, an iterator on a GPU (`device` overrides the iterator's
+    own, for tests), or a prefetch_to_device that hides the stages before it. For summary.json's
+    `stages_unavailable`.
+    """
+    no_model = _no_model_reason(spec, device or iterator_device(iterator))
+    if no_model is None and _to_device_stage(spec) is not None:
+        return _hidden_stages_reason(spec)
+    return no_model
+
+
+def _no_model_reason(spec, device: Optional[str]) -> Optional[str]:
+    if _autotune_off(spec):
+        return _autotune_reason()
+    if device is not None and not _on_cpu(device):
+        return _device_reason(device, spec)
+    return None
+
+
+def _reason_for_failure(error: BaseException, device: Optional[str], spec) -> Optional[str]:
+    """Why reading the live model failed for good, or None when the failure may pass."""
+    text = str(error)
+    if "analytical model" in text:  # NotFound: the iterator was made with autotune off
+        return _autotune_reason()
+    if device is not None and not _on_cpu(device):
+        return _device_reason(device, spec)
+    if LIVE_MODEL_OP in text and ("kernel" in text.lower() or "device" in text.lower()):
+        return _device_reason(device or "a device other than the CPU", spec)
+    if isinstance(error, ValueError):  # graph mode, or not a tf.data iterator
+        return f"tf.data's live model cannot be read for this iterator ({_first_line(text)})"
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "no message"
+
+
+def _read_model_proto(iterator):
+    import tensorflow as tf
+
+    return tf.data.experimental.get_model_proto(iterator)
+
+
+class LiveStageStats:
+    """Polls a run's iterator; keeps the previous counts to turn them into rates.
+
+    `unavailable` is None while figures may come ("nothing yet" included), or the reason they
+    never will; from then on `poll` returns {} without asking TensorFlow, until the iterator
+    changes (a rebuilt pipeline). `read_model` and `device_of` stand in for TensorFlow in tests.
+    """
+
+    def __init__(self, read_model: Callable = _read_model_proto, device_of: Callable = iterator_device):
+        self._read_model = read_model
+        self._device_of = device_of
         self._iterator_key = None
         self._previous: dict[int, tuple[float, int]] = {}
+        self._failures = 0
+        self.unavailable: Optional[str] = None
+        self.partial: Optional[str] = None  # figures for some stages only, and why
 
     def poll(self, iterator, spec, now: Optional[float] = None) -> dict:
         """{stage id: {buffered, elements_per_s, node, parameters, fused_with}}, or {} when unknown."""
         if iterator is None or "tensorflow" not in sys.modules:
             return {}  # never be the one to import TensorFlow (it would block the GUI thread)
+        if id(iterator) != self._iterator_key:  # a rebuilt pipeline starts again, counts and verdict
+            self._start(iterator, spec)
+        if self.unavailable is not None:
+            return {}
         try:
-            import tensorflow as tf
-
-            model = tf.data.experimental.get_model_proto(iterator)
-            return self._figures(model, spec, iterator, time.perf_counter() if now is None else now)
-        except Exception:  # no model for this iterator (autotune off, graph mode) or an unexpected proto
+            model = self._read_model(iterator)
+        except Exception as error:  # said once as `unavailable` when it can never work
+            self._failed(error, iterator, spec)
+            return {}
+        self._failures = 0
+        try:
+            return self._figures(model, spec, time.perf_counter() if now is None else now)
+        except Exception:  # an unexpected proto: no figures this time
             return {}
 
-    def _figures(self, model, spec, iterator, now: float) -> dict:
-        if id(iterator) != self._iterator_key:  # a rebuilt pipeline starts its counts again
-            self._iterator_key, self._previous = id(iterator), {}
+    def _start(self, iterator, spec) -> None:
+        self._iterator_key, self._previous, self._failures = id(iterator), {}, 0
+        self.unavailable = _no_model_reason(spec, self._device_of(iterator))
+        hidden = self.unavailable is None and _to_device_stage(spec) is not None
+        self.partial = _hidden_stages_reason(spec) if hidden else None
+
+    def _failed(self, error: BaseException, iterator, spec) -> None:
+        self._failures += 1
+        reason = _reason_for_failure(error, self._device_of(iterator), spec)
+        if reason is None and self._failures >= _GIVE_UP_AFTER:
+            reason = f"tf.data's live model could not be read ({_first_line(str(error))})"
+        self.unavailable = reason
+
+    def _figures(self, model, spec, now: float) -> dict:
         chain = node_chain(model)
         expected = _expected_stages(spec)
         matched = align(expected, chain)
@@ -188,11 +330,11 @@ def stuck_stage(iterator, spec, waited_s: float = 0.0) -> Optional[str]:
     """
     if iterator is None or "tensorflow" not in sys.modules:
         return None
+    if _to_device_stage(spec) is not None or stage_figures_unavailable(iterator, spec) is not None:
+        return None  # no live model, or the stages before prefetch_to_device are hidden from it
     try:
-        import tensorflow as tf
-
-        chain = node_chain(tf.data.experimental.get_model_proto(iterator))
-    except Exception:  # no model for this iterator (autotune off, graph mode) or an unexpected proto
+        chain = node_chain(_read_model_proto(iterator))
+    except Exception:  # no model for this iterator (graph mode) or an unexpected proto
         return None
     stage_at = {index: stage_id for stage_id, index in align(_expected_stages(spec), chain).items()}
     for j in range(len(chain) - 1, 0, -1):
