@@ -1,23 +1,57 @@
-"""Loading TensorFlow quietly and finding the device it will compute on."""
+"""Loading TensorFlow quietly, the device it will compute on, and why it may not be the GPU.
+
+Quiet means TensorFlow's own start-up noise (CUDA probing, plugin registration) stays
+off the terminal. What the user must know — a GPU TensorFlow cannot use, kernels it will
+JIT-compile — is worked out here from plain facts (`GpuFacts`) and returned as lines by
+`gpu_warnings()`, for the caller to print and show: it never goes through the stderr
+that is captured while TensorFlow loads.
+"""
 from __future__ import annotations
 
+import dataclasses
 import functools
+import importlib.metadata
 import os
+import platform
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
+from typing import Optional
 
 from core.precise_time import tighten_timer_slack
+
+# Read by TensorFlow's GPU allocator when it creates a device, in this process and in every
+# process it starts (they inherit the environment): memory is taken as needed, not all at once.
+# A value the user set (e.g. "false") is kept.
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+
+QUIET_LOG_LEVEL = "3"
+NVIDIA_SMI_TIMEOUT_S = 10
+# The pip distributions `tensorflow[and-cuda]` adds; TensorFlow loads CUDA from them.
+CUDA_WHEELS = ("nvidia-cuda-runtime-cu12", "nvidia-cudnn-cu12", "nvidia-cublas-cu12")
+RERUN_SETUP = "run ./run.sh again on this machine to install tensorflow[and-cuda]"
+
+Capability = tuple[int, int]
 
 
 @functools.lru_cache(maxsize=1)
 def load_tensorflow():
     """Import TensorFlow with its C++ start-up logging (CUDA probing) kept off the terminal.
 
-    The log lines come from native code writing to file descriptor 2, so they are
-    caught there; if the import fails they are replayed before the error.
+    The log lines come from native code writing to file descriptor 2, so they are caught
+    there; if the import fails they are replayed before the error. A user who lowers
+    TF_CPP_MIN_LOG_LEVEL (to read TensorFlow's own reasons) gets them uncaught.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     tighten_timer_slack()  # before TensorFlow starts its threads, which inherit it
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != QUIET_LOG_LEVEL:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+        return tf
     with tempfile.TemporaryFile() as captured:
         saved = os.dup(2)
         sys.stderr.flush()
@@ -25,7 +59,7 @@ def load_tensorflow():
         try:
             import tensorflow as tf
 
-            _grow_gpu_memory(tf)  # probing CUDA logs too; do it while quiet
+            tf.config.list_physical_devices("GPU")  # probing CUDA logs too; do it while quiet
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)
@@ -37,16 +71,198 @@ def load_tensorflow():
     return tf
 
 
-def _grow_gpu_memory(tf) -> None:
-    """Take GPU memory as needed rather than all of it, so other work can share the card."""
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised by an earlier import: keep its setting
-            pass
-
-
 def model_device() -> str:
     """The device TensorFlow places the model on: the first GPU when it sees one."""
     tf = load_tensorflow()
     return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+
+
+# ------------------------------------------------------------------ facts about the machine
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuFacts:
+    """What decides whether TensorFlow can use the GPU, gathered once (see `gather_gpu_facts`)."""
+
+    nvidia_smi_answers: bool = False
+    smi_capabilities: tuple[Optional[Capability], ...] = ()  # per card nvidia-smi lists (None: not reported)
+    visible_gpus: tuple[tuple[str, Optional[Capability]], ...] = ()  # (name, capability) TensorFlow sees
+    is_cuda_build: bool = False
+    build_capabilities: tuple[str, ...] = ()  # e.g. ("sm_80", "compute_90") from tf.sysconfig
+    cuda_wheels_installed: bool = False
+    cuda_visible_devices: Optional[str] = None
+
+
+def run_nvidia_smi(*args: str) -> Optional[str]:
+    """nvidia-smi's output when it runs and exits 0 in time, else None."""
+    executable = shutil.which("nvidia-smi")
+    if executable is None:
+        return None
+    try:
+        result = subprocess.run([executable, *args], capture_output=True, text=True,
+                                timeout=NVIDIA_SMI_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def parse_capability(text) -> Optional[Capability]:
+    """(8, 6) from "8.6", (8, 6) or "sm_86"; None for anything else."""
+    if isinstance(text, (tuple, list)) and len(text) == 2:
+        return int(text[0]), int(text[1])
+    match = re.fullmatch(r"\s*(\d+)\.(\d+)\s*", str(text))
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    match = re.fullmatch(r"(?:sm|compute)_(\d+)(\d)[a-z]?", str(text).strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def format_capability(capability: Optional[Capability]) -> Optional[str]:
+    return None if capability is None else f"{capability[0]}.{capability[1]}"
+
+
+def smi_capabilities(query_output: Optional[str]) -> tuple[Optional[Capability], ...]:
+    """Per card, from `nvidia-smi --query-gpu=compute_cap --format=csv,noheader` (older drivers lack it)."""
+    if not query_output:
+        return ()
+    return tuple(parse_capability(line) for line in query_output.splitlines() if line.strip())
+
+
+def cuda_wheels_installed() -> bool:
+    for distribution in CUDA_WHEELS:
+        try:
+            importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def gather_gpu_facts() -> GpuFacts:
+    """The facts on this machine (loads TensorFlow, runs nvidia-smi at most twice): once per process."""
+    tf = load_tensorflow()
+    answers = run_nvidia_smi() is not None
+    capabilities = smi_capabilities(run_nvidia_smi("--query-gpu=compute_cap", "--format=csv,noheader")
+                                    if answers else None)
+    visible = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = _gpu_details(tf, gpu)
+        visible.append((details.get("device_name", gpu.name),
+                        parse_capability(details.get("compute_capability"))))
+    build = dict(tf.sysconfig.get_build_info())
+    return GpuFacts(
+        nvidia_smi_answers=answers,
+        smi_capabilities=capabilities,
+        visible_gpus=tuple(visible),
+        is_cuda_build=bool(build.get("is_cuda_build")),
+        build_capabilities=tuple(build.get("cuda_compute_capabilities") or ()),
+        cuda_wheels_installed=cuda_wheels_installed(),
+        cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+    )
+
+
+def _gpu_details(tf, gpu) -> dict:
+    try:
+        return dict(tf.config.experimental.get_device_details(gpu))
+    except (ValueError, RuntimeError):  # details are best effort: the device itself works
+        return {}
+
+
+# ------------------------------------------------------------------ the warnings (pure)
+
+
+def runnable_kernels(capability: Capability, build_capabilities) -> str:
+    """How this build runs kernels on a card: "binary", "ptx" (JIT-compiled at first use) or "none".
+
+    CUDA runs a cubin built for sm_XY on a card X.Z with Z ≥ Y (same major version) and
+    JIT-compiles PTX built for compute_XY on any card at or above X.Y.
+    """
+    binary, ptx = False, False
+    for entry in build_capabilities:
+        built = parse_capability(entry)
+        if built is None:
+            continue
+        if entry.startswith("sm_") and built[0] == capability[0] and built[1] <= capability[1]:
+            binary = True
+        if entry.startswith("compute_") and built <= capability:
+            ptx = True
+    return "binary" if binary else "ptx" if ptx else "none"
+
+
+def warnings_for(facts: GpuFacts) -> list[str]:
+    """One line per problem, each with its cause; [] when TensorFlow uses the GPU as built for it."""
+    if facts.nvidia_smi_answers and not facts.visible_gpus:
+        return [f"warning: an NVIDIA GPU is present (nvidia-smi) but TensorFlow sees none: "
+                f"{_why_no_gpu(facts)}; the run uses the CPU"]
+    lines = []
+    built_for = ", ".join(facts.build_capabilities)
+    for capability in sorted({capability for _, capability in facts.visible_gpus if capability}):
+        names = sorted({name for name, card in facts.visible_gpus if card == capability})
+        cards = f"{' and '.join(names)} (compute capability {format_capability(capability)})"
+        kernels = runnable_kernels(capability, facts.build_capabilities)
+        if kernels == "ptx":
+            lines.append(f"warning: this TensorFlow has no kernels built for {cards}, only PTX "
+                         f"(built for {built_for}): they are JIT-compiled at first use, which can "
+                         f"take 30 minutes or longer (tensorflow#62320)")
+        elif kernels == "none" and facts.build_capabilities:
+            lines.append(f"warning: this TensorFlow has no kernels for {cards} (built for {built_for}): "
+                         f"operations on it will fail")
+    return lines
+
+
+def _why_no_gpu(facts: GpuFacts) -> str:
+    hidden = facts.cuda_visible_devices
+    if hidden is not None and hidden.strip() in ("", "-1"):
+        return f"CUDA_VISIBLE_DEVICES={hidden!r} hides it"
+    if not facts.is_cuda_build:
+        return f"this TensorFlow was built without CUDA support; {RERUN_SETUP}"
+    if not facts.cuda_wheels_installed:
+        return f"the CUDA libraries are not installed (plain tensorflow, not tensorflow[and-cuda]); {RERUN_SETUP}"
+    minimum = min((c for c in map(parse_capability, facts.build_capabilities) if c), default=None)
+    known = [c for c in facts.smi_capabilities if c]
+    if minimum and known and all(c < minimum for c in known):
+        return (f"its compute capability {format_capability(max(known))} is below the "
+                f"{format_capability(minimum)} this TensorFlow supports")
+    return ("TensorFlow could not initialise CUDA (a driver older than this TensorFlow's CUDA, "
+            "or broken libraries); set TF_CPP_MIN_LOG_LEVEL=0 to see its own reasons")
+
+
+def gpu_warnings() -> list[str]:
+    """One-line warnings about the GPU on this machine, to print at the start of a run and show in the app."""
+    return warnings_for(gather_gpu_facts())
+
+
+# ------------------------------------------------------------------ the device, described
+
+
+def cpu_model_name(cpuinfo: Optional[str] = None) -> str:
+    """The CPU's model, from /proc/cpuinfo on Linux, else what `platform` knows."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as file:
+                cpuinfo = file.read()
+        except OSError:
+            cpuinfo = ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Model", "Hardware", "cpu model") and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def device_details(device: str) -> dict:
+    """{"name", "compute_capability"} of a device string such as "/GPU:0" or "/CPU:0".
+
+    A GPU's capability is "8.6"-like; the CPU's is None.
+    """
+    match = re.search(r"GPU:(\d+)", device, re.IGNORECASE)
+    if not match:
+        return {"name": cpu_model_name(), "compute_capability": None}
+    tf = load_tensorflow()
+    gpus = tf.config.list_physical_devices("GPU")
+    index = int(match.group(1))
+    if index >= len(gpus):
+        return {"name": device, "compute_capability": None}
+    details = _gpu_details(tf, gpus[index])
+    return {"name": details.get("device_name", gpus[index].name),
+            "compute_capability": format_capability(parse_capability(details.get("compute_capability")))}

@@ -26,20 +26,37 @@ pipescope_system_libs() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
 }
 
+# The TensorFlow this machine needs: requirements-gpu.txt (tensorflow[and-cuda]) where nvidia-smi
+# answers, else requirements.txt (scripts/tensorflow_requirements.sh decides; PIPESCOPE_GPU=yes|no overrides).
+pipescope_tensorflow_requirements() {
+    "${BASH:-bash}" "$PIPESCOPE_ROOT/scripts/tensorflow_requirements.sh"
+}
+
 pipescope_venv() {
     local requirements="$1"
     local venv="$PIPESCOPE_ROOT/.venv"
     local stamp="$venv/.installed-$(basename "$requirements")"
+    local tensorflow
+    tensorflow="$(pipescope_tensorflow_requirements)"
     if [ ! -x "$venv/bin/python" ]; then
         echo "setup: creating $venv" >&2
         python3 -m venv "$venv"
     fi
-    # Reinstall only when a requirements file changed since the last install.
-    if [ ! -f "$stamp" ] || [ -n "$(find "$PIPESCOPE_ROOT" -maxdepth 1 -name 'requirements*.txt' -newer "$stamp")" ]; then
+    # Reinstall when a requirements file changed since the last install, or when this machine needs
+    # the other TensorFlow (the stamp holds the choice: a GPU added, or a venv moved to another machine).
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$tensorflow" ] \
+        || [ -n "$(find "$PIPESCOPE_ROOT" -maxdepth 1 -name 'requirements*.txt' -newer "$stamp")" ]; then
+        local files=(-r "$requirements")
+        if [ "$tensorflow" != "requirements.txt" ]; then
+            files+=(-r "$PIPESCOPE_ROOT/$tensorflow")
+            echo "setup: nvidia-smi answers: installing TensorFlow with CUDA ($tensorflow, a few GB)" >&2
+        elif [ -f "$stamp" ] && [ "$(cat "$stamp")" = "requirements-gpu.txt" ]; then
+            echo "setup: nvidia-smi does not answer here: TensorFlow will use the CPU" >&2
+        fi
         echo "setup: installing $(basename "$requirements") (the first time takes a few minutes)" >&2
         "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" >&2
-        touch "$stamp"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check "${files[@]}" >&2
+        echo "$tensorflow" > "$stamp"
     fi
 }
 
