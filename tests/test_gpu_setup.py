@@ -283,3 +283,12 @@ def test_memory_growth_is_set_before_tensorflow_in_every_entry_point(tmp_path):
     result = run_python(code.format(module="core.tf_runtime"), fake_bin(tmp_path / "kept", None),
                         TF_FORCE_GPU_ALLOW_GROWTH="false")
     assert result.stdout.strip() == "false"
+
+
+def test_a_user_who_lowers_the_log_level_sees_tensorflows_own_start_up_lines(tmp_path):
+    quiet = run_python("from core.tf_runtime import load_tensorflow; load_tensorflow()", fake_bin(tmp_path / "q", None))
+    loud = run_python("from core.tf_runtime import load_tensorflow; load_tensorflow()", fake_bin(tmp_path / "l", None),
+                      TF_CPP_MIN_LOG_LEVEL="0")
+    assert quiet.returncode == loud.returncode == 0, loud.stderr
+    assert quiet.stderr.strip() == ""
+    assert "cuda" in loud.stderr.lower()  # e.g. "Could not find cuda drivers on your machine"
