@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.metrics import summarize
-from core.records import CONFIG_VERSION, FILL, T_DONE, T_READY, T_REQUEST, derived
+from core.records import CONFIG_VERSION, FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST, derived
 
 
 def write_json(path: Path, data) -> None:
@@ -48,15 +48,21 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     return summary
 
 
+STEPS_CSV_COLUMNS = ("step", "t_request", "t_ready", "t_done", "wait_ms", "compute_ms", "step_ms", "fill",
+                     "config_version", "t_fetched", "input_ms", "transfer_ms", "between_ms")
+
+
 def write_steps_csv(path: Path, rows: np.ndarray) -> None:
-    timings = derived(rows) if len(rows) else {"wait_ms": [], "compute_ms": [], "step_ms": []}
+    """One row per step; the columns the contract first had keep their places, newer ones follow."""
+    timings = derived(rows)
     with open(path, "w") as out:
-        out.write("step,t_request,t_ready,t_done,wait_ms,compute_ms,step_ms,fill,config_version\n")
+        out.write(",".join(STEPS_CSV_COLUMNS) + "\n")
         for i, row in enumerate(rows):
             out.write(
                 f"{i},{row[T_REQUEST]:.6f},{row[T_READY]:.6f},{row[T_DONE]:.6f},"
                 f"{timings['wait_ms'][i]:.4f},{timings['compute_ms'][i]:.4f},{timings['step_ms'][i]:.4f},"
-                f"{int(row[FILL])},{int(row[CONFIG_VERSION])}\n"
+                f"{int(row[FILL])},{int(row[CONFIG_VERSION])},{row[T_FETCHED]:.6f},"
+                f"{timings['input_ms'][i]:.4f},{timings['transfer_ms'][i]:.4f},{timings['between_ms'][i]:.4f}\n"
             )
 
 
@@ -68,9 +74,12 @@ def trace_events(rows: np.ndarray, changes, name: str) -> list[dict]:
         {"ph": "M", "pid": 1, "tid": 1, "name": "thread_name", "args": {"name": "accelerator"}},
     ]
     for i, row in enumerate(rows):
-        t_request, t_ready, t_done = row[T_REQUEST] * us, row[T_READY] * us, row[T_DONE] * us
+        t_request, t_fetched, t_ready, t_done = (row[column] * us for column in (T_REQUEST, T_FETCHED, T_READY, T_DONE))
         events.append({"ph": "X", "pid": 1, "tid": 1, "name": "wait for input", "cat": "idle",
-                       "ts": round(t_request, 1), "dur": round(t_ready - t_request, 1), "args": {"step": i}})
+                       "ts": round(t_request, 1), "dur": round(t_fetched - t_request, 1), "args": {"step": i}})
+        if t_ready > t_fetched:
+            events.append({"ph": "X", "pid": 1, "tid": 1, "name": "copy to device", "cat": "idle",
+                           "ts": round(t_fetched, 1), "dur": round(t_ready - t_fetched, 1), "args": {"step": i}})
         events.append({"ph": "X", "pid": 1, "tid": 1, "name": "compute", "cat": "busy",
                        "ts": round(t_ready, 1), "dur": round(t_done - t_ready, 1), "args": {"step": i}})
         events.append({"ph": "C", "pid": 1, "name": "fill", "ts": round(t_request, 1),

@@ -28,17 +28,29 @@ class EndOfData(Exception):
 _register = FEEDERS.declare
 
 
-def _to_device(batch, device: str):
-    if device.startswith("/GPU"):
-        import tensorflow as tf
+def copy_to_device(batch, device: str):
+    """The batch on the model's device: copied from the host, unless it is there already."""
+    if not device.startswith("/GPU") or all(_on_device(part, device) for part in batch):
+        return batch  # on the CPU the model reads host memory; prefetch_to_device put it there
+    import tensorflow as tf
 
-        with tf.device(device):
-            return tuple(tf.identity(part) for part in batch)
-    return batch
+    with tf.device(device):
+        return tuple(tf.identity(part) for part in batch)
+
+
+def _on_device(tensor, device: str) -> bool:
+    import tensorflow as tf
+
+    where, wanted = tf.DeviceSpec.from_string(tensor.device), tf.DeviceSpec.from_string(device)
+    return where.device_type == wanted.device_type and (where.device_index or 0) == (wanted.device_index or 0)
 
 
 class Feeder:
-    """Common interface: next_batch(), fill(), capacity, close()."""
+    """Common interface: fetch() (the next batch on the host), to_device(), fill(), capacity, close().
+
+    Fetching and copying are separate steps so that the runner can time them apart:
+    the accelerator is idle through both, but only the first is the input pipeline's.
+    """
 
     capacity: Optional[int] = 0
 
@@ -46,8 +58,17 @@ class Feeder:
         self.device = device
         self.consumed = 0
 
+    def fetch(self):
+        batch = _next_or_end(self.iterator)
+        self.consumed += 1
+        return batch
+
+    def to_device(self, batch):
+        return copy_to_device(batch, self.device)
+
     def next_batch(self):
-        raise NotImplementedError
+        """fetch() then to_device(): the batch as the model receives it."""
+        return self.to_device(self.fetch())
 
     def fill(self) -> int:
         return 0
@@ -79,11 +100,6 @@ class FeedDictFeeder(Feeder):
         self.dataset = build_dataset(spec, serial=True)
         self.element_spec = self.dataset.element_spec
         self.iterator = iter(self.dataset)
-
-    def next_batch(self):
-        batch = _next_or_end(self.iterator)
-        self.consumed += 1
-        return _to_device(batch, self.device)
 
 
 @_register(
@@ -147,7 +163,7 @@ class QueueRunnerFeeder(Feeder):
         except tf.errors.OpError:
             pass
 
-    def next_batch(self):
+    def fetch(self):
         import tensorflow as tf
 
         try:
@@ -157,8 +173,7 @@ class QueueRunnerFeeder(Feeder):
                 raise self._error
             raise EndOfData() from None
         self.consumed += 1
-        batch = tf.nest.pack_sequence_as(self.element_spec, list(parts) if isinstance(parts, (list, tuple)) else [parts])
-        return _to_device(batch, self.device)
+        return tf.nest.pack_sequence_as(self.element_spec, list(parts) if isinstance(parts, (list, tuple)) else [parts])
 
     def fill(self) -> int:
         return int(self.queue.size())
@@ -219,11 +234,6 @@ class TfDataFeeder(Feeder):
                 return tf.nest.map_structure(tf.identity, element)
 
         return ds.map(counted)
-
-    def next_batch(self):
-        batch = _next_or_end(self.iterator)
-        self.consumed += 1
-        return _to_device(batch, self.device)
 
     def fill(self) -> int:
         return max(0, int(self._read_produced()) - self.consumed)

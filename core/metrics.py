@@ -9,6 +9,8 @@ import numpy as np
 
 from core.records import BATCH_SIZE, FILL, T_DONE, derived
 
+# Each {mean, p50, p90, p99} in summary.json; a step's parts add up: step = between + input + transfer + compute.
+TIMINGS = ("step_ms", "wait_ms", "input_ms", "transfer_ms", "compute_ms", "between_ms")
 COMPUTE_BOUND_BELOW = 0.05
 INPUT_BOUND_FROM = 0.20
 
@@ -39,9 +41,9 @@ def measured_rows(rows: np.ndarray, warmup_steps: int) -> np.ndarray:
 def summarize(rows: np.ndarray, warmup_steps: int, capacity) -> dict:
     """The figures of summary.json (without spec and device) for recorded rows."""
     measured = measured_rows(rows, warmup_steps)
-    timings = derived(rows)
+    timings = {name: values[len(rows) - len(measured):] for name, values in derived(rows).items()}
     first = len(rows) - len(measured)
-    wait, compute, step = (timings[k][first:] for k in ("wait_ms", "compute_ms", "step_ms"))
+    wait, step = timings["wait_ms"], timings["step_ms"]
     wall = float(step.sum()) / 1000.0 if len(measured) else 0.0
     idle = float(wait.sum()) / 1000.0 / wall if wall > 0 else 0.0
     fills = measured[:, FILL]
@@ -52,9 +54,7 @@ def summarize(rows: np.ndarray, warmup_steps: int, capacity) -> dict:
         "measured_s": round(wall, 4),
         "steps_per_s": round(len(measured) / wall, 3) if wall > 0 else 0.0,
         "examples_per_s": round(float(measured[:, BATCH_SIZE].sum()) / wall, 2) if wall > 0 else 0.0,
-        "step_ms": distribution(step),
-        "wait_ms": distribution(wait),
-        "compute_ms": distribution(compute),
+        **{name: distribution(timings[name]) for name in TIMINGS},
         "idle_fraction": round(idle, 4),
         "fill": {
             "mean": round(float(fills.mean()), 3) if len(fills) else None,

@@ -45,6 +45,8 @@ class _Adam:
 class _TrainedModel:
     """Shared training loop: a compiled step that returns the loss, read back to sync."""
 
+    reads_device_memory = True  # its batches are copied to its device first
+
     def __init__(self, device: str, variables, learning_rate: float):
         import tensorflow as tf
 
@@ -142,6 +144,8 @@ class SmallCNN(_TrainedModel):
 
 class SimulatedAccelerator:
     """A device step that takes `step_ms` and uses no host CPU: its timing is known by construction."""
+
+    reads_device_memory = False  # a copy to a real GPU would add time the truth leaves out
 
     def __init__(self, params, device, element_spec, seed):
         self.device = device

@@ -10,8 +10,9 @@ import threading
 
 import numpy as np
 
-COLUMNS = ("t_request", "t_ready", "t_done", "fill", "config_version", "batch_size")
-T_REQUEST, T_READY, T_DONE, FILL, CONFIG_VERSION, BATCH_SIZE = range(len(COLUMNS))
+# t_fetched (the batch is on the host) came later, so it comes last: the others keep their places.
+COLUMNS = ("t_request", "t_ready", "t_done", "fill", "config_version", "batch_size", "t_fetched")
+T_REQUEST, T_READY, T_DONE, FILL, CONFIG_VERSION, BATCH_SIZE, T_FETCHED = range(len(COLUMNS))
 
 
 class StepRecords:
@@ -24,10 +25,10 @@ class StepRecords:
         return self._count
 
     def append(self, t_request: float, t_ready: float, t_done: float, fill: int, config_version: int,
-               batch_size: int) -> None:
+               batch_size: int, t_fetched: float) -> None:
         if self._count == len(self._rows):
             self._grow()
-        self._rows[self._count] = (t_request, t_ready, t_done, fill, config_version, batch_size)
+        self._rows[self._count] = (t_request, t_ready, t_done, fill, config_version, batch_size, t_fetched)
         self._count += 1  # published after the row is complete
 
     def extend(self, rows: np.ndarray) -> None:
@@ -54,11 +55,18 @@ class StepRecords:
 
 
 def derived(rows: np.ndarray) -> dict:
-    """Per-step wait, compute and step durations in milliseconds."""
-    t_request, t_ready, t_done = rows[:, T_REQUEST], rows[:, T_READY], rows[:, T_DONE]
+    """Per-step durations in milliseconds, which add up: step = between + input + transfer + compute.
+
+    `between` is the runner's own time from the previous step's end to this request
+    (its record, a change applied at the boundary); wait = input + transfer.
+    """
+    t_request, t_fetched, t_ready, t_done = (rows[:, column] for column in (T_REQUEST, T_FETCHED, T_READY, T_DONE))
     previous_done = np.concatenate(([t_request[0]], t_done[:-1])) if len(rows) else t_done
     return {
+        "input_ms": (t_fetched - t_request) * 1000.0,
+        "transfer_ms": (t_ready - t_fetched) * 1000.0,
         "wait_ms": (t_ready - t_request) * 1000.0,
         "compute_ms": (t_done - t_ready) * 1000.0,
+        "between_ms": (t_request - previous_done) * 1000.0,
         "step_ms": (t_done - previous_done) * 1000.0,
     }

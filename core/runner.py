@@ -1,9 +1,11 @@
 """Run: drives training steps and timestamps each one truthfully.
 
 Per step, on one monotonic clock: `t_request` (the model asks for its next
-batch), `t_ready` (the batch is on the device), `t_done` (the step's result is
-read back). The fill level is sampled just before `t_request`, so reading it
-is not counted as waiting. A changed description is applied at a step
+batch), `t_fetched` (the batch is on the host), `t_ready` (it is on the model's
+device), `t_done` (the step's result is read back). The fill level is sampled
+just before `t_request`: reading it is the profiler's own time, which with the
+record of the step before makes up `between` (previous `t_done` → `t_request`),
+so that a step's parts add up to the step. A changed description is applied at a step
 boundary without stopping; `request_stop()` from any thread ends the run
 promptly. `run()` blocks: call it on a worker thread.
 
@@ -241,10 +243,12 @@ class Run:
             if halt.is_set():
                 break  # the run ended while a change was being built
             feeder, model = self._feeder, self._model
-            fill = feeder.fill()
+            fill = feeder.fill()  # the profiler's own time, in `between`: not the pipeline's wait
             t_request = clock()
             self._waiting_since_ns = t_request
-            batch = feeder.next_batch()
+            host_batch = feeder.fetch()
+            t_fetched = clock()
+            batch = feeder.to_device(host_batch) if model.reads_device_memory else host_batch
             t_ready = clock()
             self._waiting_since_ns, self._last_ready_ns = 0, t_ready
             if halt.is_set():
@@ -254,7 +258,8 @@ class Run:
             if halt.is_set():
                 break  # the run ended during this step and its files may be written already
             records.append((t_request - start) / 1e9, (t_ready - start) / 1e9, (t_done - start) / 1e9,
-                           fill, self.config_version, _batch_size(batch) if self._batched else 1)
+                           fill, self.config_version, _batch_size(batch) if self._batched else 1,
+                           (t_fetched - start) / 1e9)
             step += 1
 
     def _reached_target(self, step: int) -> bool:

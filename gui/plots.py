@@ -11,11 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from core.records import FILL, T_DONE, T_READY, T_REQUEST
+from core.records import FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST
 from gui.busy_band import BUSY_COLOR, IDLE_COLOR, band_image
 
 WAIT_COLOR = (230, 120, 40)
 COMPUTE_COLOR = (60, 120, 220)
+TRANSFER_COLOR = (150, 80, 190)
 WARMUP_COLOR = (150, 150, 150)
 MAX_PLOTTED_STEPS = 3000  # drawing more than the screen has pixels for only costs time
 EMPTY_X_RANGE = (0.0, 10.0)
@@ -79,7 +80,8 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         # Colour-keyed titles instead of legends: a legend box hides the newest steps.
         self.fill_plot = self.addPlot(row=1, col=0)
         self.step_plot = self.addPlot(row=2, col=0, title=(
-            f"Step time: {_colored('waiting', WAIT_COLOR)} and {_colored('whole step', COMPUTE_COLOR)}; "
+            f"Step time: {_colored('waiting', WAIT_COLOR)}, {_colored('copy', TRANSFER_COLOR)}, "
+            f"{_colored('whole step', COMPUTE_COLOR)}; "
             f"{_colored('warm-up', WARMUP_COLOR)}"))
         self.timeline_plot = self.addPlot(row=3, col=0, title=(
             f"Accelerator: {_colored('idle, waiting', IDLE_COLOR)} under {_colored('busy', BUSY_COLOR)}"))
@@ -91,7 +93,9 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.capacity_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((120, 120, 120), style=2))
         self.fill_plot.addItem(self.capacity_line)
         self.step_curve = _curve(self.step_plot, COMPUTE_COLOR, "step (waiting + compute)")
-        self.wait_curve = _curve(self.step_plot, WAIT_COLOR, "waiting", filled=True)
+        self.wait_curve = _curve(self.step_plot, WAIT_COLOR, "waiting: input + copy to device", filled=True)
+        # A line, not a third fill (each fill costs paint time); about 0 on the CPU.
+        self.transfer_curve = _curve(self.step_plot, TRANSFER_COLOR, "copy to device")
         # Warm-up steps (tracing: ~370 ms against ~25 ms) are shown but would flatten every other step.
         self.warmup_curve = _curve(self.step_plot, WARMUP_COLOR, "warm-up", ignore_bounds=True)
         self.warmup_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(*WARMUP_COLOR, 40),
@@ -185,10 +189,12 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             plot.enableAutoRange(axis="y")
 
     def _show_step_times(self, measured: np.ndarray, warmup: np.ndarray) -> None:
-        # Stacked: waiting below, compute on top (a rebuild gap between steps is neither).
-        wait_ms = (measured[:, T_READY] - measured[:, T_REQUEST]) * 1000.0
-        self.step_curve.setData(measured[:, T_DONE], (measured[:, T_DONE] - measured[:, T_REQUEST]) * 1000.0)
-        self.wait_curve.setData(measured[:, T_DONE], wait_ms)
+        # Waiting under the whole step (the runner's own time between steps, and a rebuild there,
+        # is neither: summary.json has it as between_ms); the copy to the device as its own line.
+        ends = measured[:, T_DONE]
+        self.step_curve.setData(ends, (ends - measured[:, T_REQUEST]) * 1000.0)
+        self.wait_curve.setData(ends, (measured[:, T_READY] - measured[:, T_REQUEST]) * 1000.0)
+        self.transfer_curve.setData(ends, (measured[:, T_READY] - measured[:, T_FETCHED]) * 1000.0)
         self.warmup_curve.setData(warmup[:, T_DONE], (warmup[:, T_DONE] - warmup[:, T_REQUEST]) * 1000.0)
         self.warmup_region.setVisible(len(warmup) > 0)
         if len(warmup):
@@ -196,7 +202,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
 
     def _show_empty(self) -> None:
         """No steps yet: readable axes (not pyqtgraph's −0.4…0.4) and what to do first."""
-        for curve in (self.fill_curve, self.step_curve, self.wait_curve, self.warmup_curve):
+        for curve in (self.fill_curve, self.step_curve, self.wait_curve, self.transfer_curve, self.warmup_curve):
             curve.setData([], [])
         self.timeline_image.clear()
         self.capacity_line.setVisible(False)

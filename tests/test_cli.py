@@ -56,7 +56,7 @@ def test_run_writes_the_contract_files(capsys, tmp_path):
     assert stdout.count("\n") == 1 and stdout.startswith("whatif: 40 steps on /CPU:0")
     summary = json.loads((out / "summary.json").read_text())
     for key in ("spec", "device", "steps", "warmup_steps", "wall_s", "steps_per_s", "examples_per_s", "step_ms",
-                "wait_ms", "compute_ms", "idle_fraction", "fill", "verdict"):
+                "wait_ms", "input_ms", "transfer_ms", "between_ms", "compute_ms", "idle_fraction", "fill", "verdict"):
         assert key in summary
     assert summary["steps"] == 40 and summary["device"] == "/CPU:0" and summary["spec"]["name"] == "whatif"
     assert set(summary["step_ms"]) == {"mean", "p50", "p90", "p99"}
@@ -64,11 +64,15 @@ def test_run_writes_the_contract_files(capsys, tmp_path):
     with open(out / "steps.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["step", "t_request", "t_ready", "t_done", "wait_ms", "compute_ms", "step_ms", "fill",
-                             "config_version"]
+                             "config_version", "t_fetched", "input_ms", "transfer_ms", "between_ms"]
     assert len(rows) == 40 and rows[25]["config_version"] == "1"
-    first = rows[1]
-    assert float(first["wait_ms"]) == pytest.approx(1000 * (float(first["t_ready"]) - float(first["t_request"])), abs=2e-3)
-    assert float(first["step_ms"]) == pytest.approx(1000 * (float(first["t_done"]) - float(rows[0]["t_done"])), abs=2e-3)
+    for previous, row in zip(rows, rows[1:]):
+        ms = {key: float(value) for key, value in row.items() if key.endswith("_ms")}
+        assert ms["wait_ms"] == pytest.approx(1000 * (float(row["t_ready"]) - float(row["t_request"])), abs=2e-3)
+        assert ms["step_ms"] == pytest.approx(1000 * (float(row["t_done"]) - float(previous["t_done"])), abs=2e-3)
+        assert ms["wait_ms"] == pytest.approx(ms["input_ms"] + ms["transfer_ms"], abs=2e-3)
+        assert ms["step_ms"] == pytest.approx(ms["between_ms"] + ms["wait_ms"] + ms["compute_ms"], abs=3e-3)
+        assert ms["transfer_ms"] >= 0 and ms["between_ms"] > 0  # the runner's own time is shown, not lost
     trace = json.loads((out / "trace.json").read_text())["traceEvents"]
     phases = {event["ph"] for event in trace}
     assert {"X", "C", "i", "M"} <= phases

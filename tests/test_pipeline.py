@@ -256,3 +256,32 @@ def test_latency_one_at_a_time_is_tf_datas_own_sleep_and_several_a_parallel_map(
 
     assert "SleepDataset" in graph(1) and "PyFunc" not in graph(1)
     assert "SleepDataset" not in graph(2) and "ParallelMapDataset" in graph(2)
+
+
+class _Placed:
+    """A stand-in for a tensor TensorFlow placed on `device` (there is no GPU here)."""
+
+    def __init__(self, device: str):
+        self.device = device
+
+
+def test_batches_already_on_the_models_device_are_not_copied_again():
+    from core.feeders import _on_device, copy_to_device
+
+    on_gpu = (_Placed("/job:localhost/replica:0/task:0/device:GPU:0"), _Placed("/device:GPU:0"))
+    assert copy_to_device(on_gpu, "/GPU:0") is on_gpu  # prefetch_to_device put it there
+    assert not _on_device(_Placed("/job:localhost/replica:0/task:0/device:GPU:1"), "/GPU:0")
+    host = (tf.constant([1.0]), tf.constant([0.0]))
+    assert not _on_device(host[0], "/GPU:0")
+    assert copy_to_device(host, "/CPU:0") is host  # a CPU model reads host memory
+
+
+def test_the_simulated_model_gets_no_device_copy_and_a_real_one_does(whatif, monkeypatch):
+    from core.feeders import Feeder
+
+    copies = []
+    monkeypatch.setattr(Feeder, "to_device", lambda self, batch: copies.append(1) or batch)
+    Run(whatif(("model.step_ms", 0), steps=5)).run()
+    assert copies == []
+    Run(whatif(("model.kind", "mlp"), ("model.hidden", [8]), steps=5)).run()
+    assert len(copies) == 5

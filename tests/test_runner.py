@@ -134,9 +134,9 @@ def test_a_finite_source_ends_the_run_early(whatif):
 def test_records_grow_beyond_their_estimate_and_snapshot_copies():
     records = StepRecords(capacity=16)
     for i in range(100):
-        records.append(i, i + 0.5, i + 1, i % 3, 0, 32)
+        records.append(i, i + 0.5, i + 1, i % 3, 0, 32, i + 0.25)
     snapshot = records.snapshot(90)
-    assert len(records) == 100 and snapshot.shape == (10, 6) and snapshot[0, 0] == 90
+    assert len(records) == 100 and snapshot.shape == (10, 7) and snapshot[0, 0] == 90
     snapshot[0, 0] = -1
     assert records.snapshot(90)[0, 0] == 90
 

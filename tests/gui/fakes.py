@@ -29,6 +29,7 @@ def recorded_rows(steps: int, wait_s: float = 0.004, compute_s: float = 0.006, f
     rows[:, 2] = starts + durations
     rows[:, 3] = 2
     rows[:, 5] = batch_size
+    rows[:, 6] = rows[:, 1]  # t_fetched: on the CPU the copy to the device takes no time
     return rows
 
 
