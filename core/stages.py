@@ -419,9 +419,11 @@ def _must_be_last(index: int, count: int) -> Optional[str]:
     return None if index == count - 1 else "prefetch_to_device must be the last stage"
 
 
-_HOST_SIDE_FEEDERS = {
-    "feed_dict": "feed_dict feeds each batch from the host",
-    "queue_runner": "queue_runner's queue holds batches on the host",
+_WHY_NOT_WITH = {
+    "feed_dict": "feed_dict feeds each batch from the host, made strictly before it is fed: nothing would be "
+                 "prefetched",
+    "queue_runner": "queue_runner's queue holds batches on the host: every batch would be copied to the device, "
+                    "back, and to the device again",
 }
 
 
@@ -429,13 +431,12 @@ def _needs_tf_data_feeder(feeder_kind: str) -> Optional[str]:
     """Only the tf_data feeder hands the model what the pipeline put on the device."""
     if feeder_kind == "tf_data":
         return None
-    why = _HOST_SIDE_FEEDERS.get(feeder_kind, f"{feeder_kind} takes batches on the host")
-    return (f"prefetch_to_device needs the tf_data feeder, not {feeder_kind} ({why}: every batch would be "
-            "copied to the device, back, and to the device again); use prefetch, or the tf_data feeder")
+    why = _WHY_NOT_WITH.get(feeder_kind, f"{feeder_kind} takes batches on the host")
+    return f"prefetch_to_device needs the tf_data feeder, not {feeder_kind} ({why}); use prefetch instead"
 
 
 @stage_kind(
-    "prefetch_to_device", "Prefetch batches straight onto the accelerator (the last stage).",
+    "prefetch_to_device", "Prefetch batches straight onto the accelerator (the last stage; tf_data feeder only).",
     (
         Param("buffer_size", "int", 2, "Batches buffered on the device.", min=1, max=1000),
         Param("device", "str", "auto", "Target device; auto is the model's device (/GPU:0, else /CPU:0)."),

@@ -6,7 +6,7 @@ window of the last seconds while following, else the zoomed range), thinned to
 a few thousand steps while keeping each stretch's longest wait and compute.
 At 2 Hz it refreshes the running summary (which the main window shows in a
 dock of its own, so the plots keep the window's width) and the blocks' live
-figures.
+figures, or the reason core gives for their absence (a line of the summary).
 """
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ class LiveView(QtWidgets.QWidget):
     stage_figures = QtCore.pyqtSignal(dict)
     figures_updated = QtCore.pyqtSignal()  # the summary was refreshed: the status line follows it
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, live_stats_factory=LiveStageStats):
         super().__init__(parent)
+        self.live_stats_factory = live_stats_factory  # tests hand in a LiveStageStats that fakes a GPU
         self.plots = TimelinePlots()
         self.summary = SummaryPanel()
         self.window_combo = QtWidgets.QComboBox()
@@ -47,7 +48,7 @@ class LiveView(QtWidgets.QWidget):
         self.buffer = StepRecords()
         self.run = None
         self.capacity = None
-        self._live_stats = LiveStageStats()
+        self._live_stats = live_stats_factory()
         self._drawing = False
         self._draw_times: list[float] = []
         self.plot_timer = self._timer("pipescope-plots", 1000 // PLOT_HZ, self._tick)
@@ -94,7 +95,7 @@ class LiveView(QtWidgets.QWidget):
         self.run = None
         self.buffer = StepRecords()
         self.capacity = None
-        self._live_stats = LiveStageStats()
+        self._live_stats = self.live_stats_factory()
         self.summary.clear()
         self.follow_check.setChecked(True)
         self.plots.show_rows(self.buffer.rows())
@@ -170,7 +171,10 @@ class LiveView(QtWidgets.QWidget):
         self._update_summary()
         if self.run is not None and self.run.outcome.status == "running":
             iterator = getattr(self.run.feeder, "iterator", None)
-            self.stage_figures.emit(self._live_stats.poll(iterator, self.run.spec))
+            figures = self._live_stats.poll(iterator, self.run.spec)
+            self.stage_figures.emit(figures)
+            stats = self._live_stats
+            self.summary.show_stage_figures(stats.unavailable, stats.partial, bool(figures))
 
     def _update_summary(self) -> None:
         if self.run is None:

@@ -7,7 +7,9 @@ from PyQt5 import QtCore, QtWidgets
 from core.metrics import summarize
 
 _FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "step p50 / p90 / p99", "wait p50 / p99",
-           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "plot redraws/s")
+           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "stage figures",
+           "plot redraws/s")
+_LIVE = "on the blocks (tf.data's live model)"
 
 
 def _ms(value) -> str:
@@ -26,12 +28,27 @@ class SummaryPanel(QtWidgets.QWidget):
             label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)  # so a figure can be copied
             form.addRow(f"{name}:", label)
             self.values[name] = label
+        self.values["stage figures"].setWordWrap(True)  # a reason is a sentence
         self.latest: dict = {}
 
     def clear(self) -> None:
         self.latest = {}
         for label in self.values.values():
             label.setText("–")
+            label.setToolTip("")
+
+    def show_stage_figures(self, unavailable, partial, live: bool) -> None:
+        """Whether the blocks show tf.data's live figures, and if not why (as core says it)."""
+        if unavailable:
+            text = f"unavailable — {unavailable}"
+        elif partial:
+            text = partial
+        else:
+            text = _LIVE if live or self.values["stage figures"].text() == _LIVE else "–"  # a miss is no news
+        label = self.values["stage figures"]
+        if label.text() != text:  # polled at 2 Hz: the line changes only when what it says does
+            label.setText(text)
+            label.setToolTip(text)
 
     def show_run(self, run, rows: np.ndarray, redraws_per_s: int) -> None:
         self.values["device"].setText(run.device or "–")
