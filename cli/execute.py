@@ -46,8 +46,10 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
     interrupted = False
     threading.Thread(target=work, name="pipescope-run", daemon=True).start()
     stalls = StallReporter(run, bar)
+    warned = False
     try:
         while not finished.wait(timeout=0.2):
+            warned = warned or _say_warnings(run)
             if bar:
                 bar.update(_fraction(run), _progress_detail(run))
             stalls.report()
@@ -59,10 +61,21 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
             finished.wait(timeout=30.0)
         finally:
             signal.signal(signal.SIGINT, previous)
+    if not warned:
+        _say_warnings(run)
     stalls.report()
     if bar:
         bar.finish()
     return interrupted
+
+
+def _say_warnings(run: Run) -> bool:
+    """The run's start-up warnings on stderr, once they are known; True when said."""
+    if run.outcome.status == "pending":
+        return False
+    for line in run.outcome.warnings:
+        sys.stderr.write(line + "\n")
+    return True
 
 
 class StallReporter:

@@ -32,6 +32,8 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     summary.update({
         "spec": run.spec.to_dict(),
         "device": run.device,
+        "device_details": run.device_details,
+        "warnings": run.outcome.warnings,
         "status": run.outcome.status,
         "config_changes": [
             {"step": c.step, "t": round(c.t, 6), "version": c.version, "change": c.description}

@@ -63,6 +63,7 @@ class RunOutcome:
     stalls: list[Stall] = field(default_factory=list)  # appended live by the run's supervisor
     skipped_files: Optional[list[str]] = None  # files skip_corrupt leaves out; None when nothing skips
     left_in_flight: bool = False  # ended while an element was still being produced
+    warnings: list[str] = field(default_factory=list)  # one line each, said at the start (a GPU TF cannot use)
 
 
 def _feeding_part(spec: PipelineSpec) -> dict:
@@ -78,6 +79,7 @@ class Run:
         self.records = StepRecords(capacity=(steps or 20_000) + 1)
         self.outcome = RunOutcome()
         self.device: Optional[str] = None
+        self.device_details: dict = {}  # name and, for a GPU, compute capability
         self.capacity: Optional[int] = 0
         self.config_version = 0
         self._stop = threading.Event()  # the user asked to stop
@@ -128,7 +130,7 @@ class Run:
     # ------------------------------------------------------------ the loop (worker thread)
 
     def run(self) -> RunOutcome:
-        from core.tf_runtime import load_tensorflow, model_device
+        from core.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
 
         try:
             tf = load_tensorflow()
@@ -136,8 +138,10 @@ class Run:
             self._fail(RunFailure(f"cannot load TensorFlow: {type(error).__name__}: {error}"))
             return self.outcome
         try:
+            self.outcome.warnings = gpu_warnings()  # before "building": the CLI says them once it sees that
             self.outcome.status = "building"
             self.device = model_device()
+            self.device_details = device_details(self.device)
             self._build_feeder(self.spec)
             self._build_model(self.spec)
             self.outcome.skipped_files = skipped_files(self.spec)

@@ -108,8 +108,10 @@ class RunController(QtCore.QObject):
         if run is None or self.live_view.run is not run:
             return
         status = run.outcome.status
+        warnings = " · ".join(run.outcome.warnings)  # a GPU TensorFlow cannot use: said for the whole run
         if status in ("pending", "building"):
-            self.status_changed.emit("Building the pipeline (TensorFlow loads on the worker)…", 0, "building…")
+            building = "Building the pipeline (TensorFlow loads on the worker)…"
+            self.status_changed.emit(f"{warnings} · {building}" if warnings else building, 0, "building…")
             return
         summary = self.live_view.summary.latest
         parts = [status.capitalize(), f"{len(self.live_view.buffer):,} steps"]
@@ -125,6 +127,7 @@ class RunController(QtCore.QObject):
             parts.append(f"idle {100 * summary['idle_fraction']:.1f}%")
             parts.append(summary["verdict"] or "")
         parts.append(run.device or "")
+        parts.append(warnings)
         if final and run.outcome.error is not None:
             parts.append(f"— {describe_failure(run.outcome.error)}")
         self.status_changed.emit(" · ".join(part for part in parts if part), *self._progress())

@@ -154,3 +154,11 @@ def test_a_stalled_timed_run_ends_on_time_reports_the_stall_and_exits(tmp_path):
     assert summary["status"] == "finished" and summary["steps"] == 0
     assert [(stall["stage"], stall["ongoing"]) for stall in summary["stalls"]] == [("io", False)]
     assert summary["stalls"][0]["seconds"] == pytest.approx(2.0, abs=0.4)
+
+
+def test_gpu_warnings_are_said_once_on_stderr(capsys, monkeypatch):
+    import core.tf_runtime as tf_runtime
+
+    monkeypatch.setattr(tf_runtime, "gpu_warnings", lambda: ["warning: a GPU TensorFlow cannot use"])
+    code, _, err = call(capsys, "run", "--preset", "whatif", "--steps", "5", *FAST)
+    assert code == 0 and err.count("warning: a GPU TensorFlow cannot use\n") == 1

@@ -176,3 +176,15 @@ def test_cpu_work_costs_the_time_it_declares(whatif):
 
     added = wait_p50(4) - wait_p50(0)
     assert 2.0 <= added <= 12.0, added  # calibrated once per process: approximate on a noisy machine
+
+
+def test_a_run_says_its_device_and_the_gpu_warnings_of_this_machine(whatif, monkeypatch):
+    import core.tf_runtime as tf_runtime
+
+    monkeypatch.setattr(tf_runtime, "gpu_warnings", lambda: ["warning: an NVIDIA GPU is present but TF sees none"])
+    run = Run(whatif(steps=3))
+    run.run()
+    summary = build_summary(run)
+    assert summary["warnings"] == ["warning: an NVIDIA GPU is present but TF sees none"]
+    assert summary["device"] == "/CPU:0" and summary["device_details"]["name"]
+    assert summary["device_details"]["compute_capability"] is None

@@ -42,6 +42,7 @@ class FakeRun:
         self.records = StepRecords(capacity=len(self._rows) + 1)
         self.outcome = RunOutcome()
         self.device = "/FAKE:0"
+        self.device_details = {"name": "a recorded run", "compute_capability": None}
         self.capacity = 4
         self.feeder = None
         self.changes_requested: list = []
