@@ -34,6 +34,7 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
         "device": run.device,
         "device_details": run.device_details,
         "warnings": run.outcome.warnings,
+        "stages_unavailable": run.outcome.stages_unavailable,
         "status": run.outcome.status,
         "config_changes": [
             {"step": c.step, "t": round(c.t, 6), "version": c.version, "change": c.description}

@@ -25,7 +25,7 @@ from typing import Optional
 from core.build import failing_stage, summarize_error
 from core.feeders import EndOfData, build_feeder
 from core.params import SpecError
-from core.live_stats import stuck_stage
+from core.live_stats import stage_figures_unavailable, stuck_stage
 from core.records import StepRecords
 from core.sources import skipped_files
 from core.spec import PipelineSpec, apply_overrides, describe_change
@@ -63,6 +63,7 @@ class RunOutcome:
     stalls: list[Stall] = field(default_factory=list)  # appended live by the run's supervisor
     skipped_files: Optional[list[str]] = None  # files skip_corrupt leaves out; None when nothing skips
     left_in_flight: bool = False  # ended while an element was still being produced
+    stages_unavailable: Optional[str] = None  # why tf.data's live per-stage figures cannot be read, if so
     warnings: list[str] = field(default_factory=list)  # one line each, said at the start (a GPU TF cannot use)
 
 
@@ -280,6 +281,7 @@ class Run:
             self._feeder = None
         feeder = build_feeder(spec, self.device)
         self._feeder = feeder
+        self.outcome.stages_unavailable = stage_figures_unavailable(getattr(feeder, "iterator", None), spec)
         self.capacity = feeder.capacity
         self._batched = _yields_batches(spec)
 

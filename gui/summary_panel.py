@@ -51,7 +51,7 @@ class SummaryPanel(QtWidgets.QWidget):
             label.setToolTip(text)
 
     def show_run(self, run, rows: np.ndarray, redraws_per_s: int) -> None:
-        self.values["device"].setText(run.device or "–")
+        self.values["device"].setText(_device_text(run))
         self.values["plot redraws/s"].setText(str(redraws_per_s))
         self.values["stalls"].setText(_stalls_text(run.outcome.stalls))
         skipped = run.outcome.skipped_files
@@ -84,3 +84,11 @@ def _stalls_text(stalls: list) -> str:
         return "none"
     longest = max(stalls, key=lambda stall: stall.seconds)
     return f"{len(stalls)}; longest {longest.seconds:.1f} s {longest.where()}"
+
+
+def _device_text(run) -> str:
+    """`/GPU:0 · NVIDIA A100 (compute capability 8.0)`, or the CPU's model."""
+    details = run.device_details or {}
+    name, capability = details.get("name"), details.get("compute_capability")
+    described = f"{name} (compute capability {capability})" if capability else name
+    return " · ".join(part for part in (run.device, described) if part) or "–"

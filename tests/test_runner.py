@@ -188,3 +188,12 @@ def test_a_run_says_its_device_and_the_gpu_warnings_of_this_machine(whatif, monk
     assert summary["warnings"] == ["warning: an NVIDIA GPU is present but TF sees none"]
     assert summary["device"] == "/CPU:0" and summary["device_details"]["name"]
     assert summary["device_details"]["compute_capability"] is None
+
+
+def test_the_summary_says_why_there_are_no_stage_figures(whatif):
+    run = Run(whatif(("feeder.autotune", False), steps=3))
+    run.run()
+    assert "autotune is off" in build_summary(run)["stages_unavailable"]
+    run = Run(whatif(steps=3))
+    run.run()
+    assert build_summary(run)["stages_unavailable"] is None

@@ -175,6 +175,7 @@ def test_a_stall_shows_in_the_status_line_and_the_summary(window, qtbot, fake_ru
     qtbot.waitUntil(lambda: "STALLED" in window.status_label.text(), timeout=5_000)
     assert "no batch for 6.5 s: the work is stuck in stage 'io'" in window.status_label.text()
     assert window.live_view.summary.values["stalls"].text() == "1; longest 6.5 s in stage 'io'"
+    assert window.live_view.summary.values["device"].text() == "/FAKE:0 · a recorded run"
     window.controller.stop()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=10_000)
 
