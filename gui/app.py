@@ -21,8 +21,16 @@ from core.spec import apply_overrides
 DEFAULT_PRESET = "seed_tf_data"
 
 
+# The GUI thread paints in Python holding the GIL; the run's stepping thread, wanting it back
+# after a C++ call, waits up to the switch interval (5 ms by default) — time that lands in its
+# step records. A shorter interval bounds that wait.
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
 def run_app(args) -> int:
     from gui.qt_app import ensure_qapp
+
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
     spec = resolve_spec(args, required=False)
     path = args.spec if spec is not None and args.spec else None
