@@ -14,6 +14,7 @@ import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # as in every process Pipescope starts
 import tensorflow as tf  # noqa: E402
 
 

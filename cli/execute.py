@@ -49,7 +49,7 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
     warned = False
     try:
         while not finished.wait(timeout=0.2):
-            warned = warned or _say_warnings(run)
+            warned = warned or _say_warnings(run, bar)
             if bar:
                 bar.update(_fraction(run), _progress_detail(run))
             stalls.report()
@@ -62,20 +62,28 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
         finally:
             signal.signal(signal.SIGINT, previous)
     if not warned:
-        _say_warnings(run)
+        _say_warnings(run, bar)
     stalls.report()
     if bar:
         bar.finish()
     return interrupted
 
 
-def _say_warnings(run: Run) -> bool:
+def _say_warnings(run: Run, bar) -> bool:
     """The run's start-up warnings on stderr, once they are known; True when said."""
     if run.outcome.status == "pending":
         return False
     for line in run.outcome.warnings:
-        sys.stderr.write(line + "\n")
+        say_beside(bar, line)
     return True
+
+
+def say_beside(bar, line: str) -> None:
+    """A line on stderr that a progress bar redrawn in place does not swallow."""
+    if bar and bar.interactive:
+        sys.stderr.write("\n")
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 class StallReporter:
@@ -91,13 +99,7 @@ class StallReporter:
             if self._reported.get(index) == over:
                 continue
             self._reported[index] = over
-            self._write(f"stall: {stall.describe()}" + ("" if over else "; the run goes on"))
-
-    def _write(self, line: str) -> None:
-        if self.bar and self.bar.interactive:
-            sys.stderr.write("\n")  # leave the progress line in place
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+            say_beside(self.bar, f"stall: {stall.describe()}" + ("" if over else "; the run goes on"))
 
 
 def check_out_dir(out_dir) -> None:

@@ -30,18 +30,20 @@ _register = FEEDERS.declare
 
 def copy_to_device(batch, device: str):
     """The batch on the model's device: copied from the host, unless it is there already."""
-    if not device.startswith("/GPU") or all(_on_device(part, device) for part in batch):
-        return batch  # on the CPU the model reads host memory; prefetch_to_device put it there
+    if not device.startswith("/GPU"):
+        return batch  # on the CPU the model reads host memory
     import tensorflow as tf
 
+    if all(_on_device(part, device) for part in tf.nest.flatten(batch, expand_composites=True)):
+        return batch  # prefetch_to_device put it there
     with tf.device(device):
-        return tuple(tf.identity(part) for part in batch)
+        return tf.nest.map_structure(tf.identity, batch, expand_composites=True)
 
 
 def _on_device(tensor, device: str) -> bool:
     import tensorflow as tf
 
-    where, wanted = tf.DeviceSpec.from_string(tensor.device), tf.DeviceSpec.from_string(device)
+    where, wanted = tf.DeviceSpec.from_string(getattr(tensor, "device", "")), tf.DeviceSpec.from_string(device)
     return where.device_type == wanted.device_type and (where.device_index or 0) == (wanted.device_index or 0)
 
 
@@ -66,15 +68,11 @@ class Feeder:
     def to_device(self, batch):
         return copy_to_device(batch, self.device)
 
-    def next_batch(self):
-        """fetch() then to_device(): the batch as the model receives it."""
-        return self.to_device(self.fetch())
-
     def fill(self) -> int:
         return 0
 
     def interrupt(self) -> None:
-        """Unblock a next_batch() waiting in another thread (the run is stopping)."""
+        """Unblock a fetch() waiting in another thread (the run is stopping)."""
 
     def close(self, wait_s: float = 5.0) -> None:
         """Release the iterator now: tf.data threads that run Python (numpy_function) must

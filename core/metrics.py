@@ -41,8 +41,8 @@ def measured_rows(rows: np.ndarray, warmup_steps: int) -> np.ndarray:
 def summarize(rows: np.ndarray, warmup_steps: int, capacity) -> dict:
     """The figures of summary.json (without spec and device) for recorded rows."""
     measured = measured_rows(rows, warmup_steps)
-    timings = {name: values[len(rows) - len(measured):] for name, values in derived(rows).items()}
     first = len(rows) - len(measured)
+    timings = {name: values[first:] for name, values in derived(rows).items()}
     wait, step = timings["wait_ms"], timings["step_ms"]
     wall = float(step.sum()) / 1000.0 if len(measured) else 0.0
     idle = float(wait.sum()) / 1000.0 / wall if wall > 0 else 0.0
@@ -56,6 +56,9 @@ def summarize(rows: np.ndarray, warmup_steps: int, capacity) -> dict:
         "examples_per_s": round(float(measured[:, BATCH_SIZE].sum()) / wall, 2) if wall > 0 else 0.0,
         **{name: distribution(timings[name]) for name in TIMINGS},
         "idle_fraction": round(idle, 4),
+        # The runner's own time between steps: the accelerator idles through it too, but it is the
+        # profiler's, not the input pipeline's, so it is kept out of idle_fraction and shown here.
+        "between_fraction": round(float(timings["between_ms"].sum()) / 1000.0 / wall, 4) if wall > 0 else 0.0,
         "fill": {
             "mean": round(float(fills.mean()), 3) if len(fills) else None,
             "max": int(fills.max()) if len(fills) else None,

@@ -449,7 +449,7 @@ def _build_prefetch_to_device(ds, params, ctx):
     import tensorflow as tf
 
     if ctx.serial:
-        return ds
+        return ds  # validation keeps it from feed_dict's own stages; a side branch's is left out
     device = params["device"]
     if device == "auto":
         device = "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"

@@ -36,6 +36,13 @@ RERUN_SETUP = "run ./run.sh again on this machine to install tensorflow[and-cuda
 Capability = tuple[int, int]
 
 
+def _import_and_probe():
+    import tensorflow as tf
+
+    tf.config.list_physical_devices("GPU")
+    return tf
+
+
 @functools.lru_cache(maxsize=1)
 def load_tensorflow():
     """Import TensorFlow with its C++ start-up logging (CUDA probing) kept off the terminal.
@@ -45,21 +52,15 @@ def load_tensorflow():
     TF_CPP_MIN_LOG_LEVEL (to read TensorFlow's own reasons) gets them uncaught.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
-    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     tighten_timer_slack()  # before TensorFlow starts its threads, which inherit it
     if os.environ["TF_CPP_MIN_LOG_LEVEL"] != QUIET_LOG_LEVEL:
-        import tensorflow as tf
-
-        tf.config.list_physical_devices("GPU")
-        return tf
+        return _import_and_probe()
     with tempfile.TemporaryFile() as captured:
         saved = os.dup(2)
         sys.stderr.flush()
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices("GPU")  # probing CUDA logs too; do it while quiet
+            tf = _import_and_probe()  # probing CUDA logs too; do it while quiet
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

@@ -259,6 +259,24 @@ WARN_CODE = ("import sys\n"
              "for line in gpu_warnings(): print(line, file=sys.stderr)\n")
 
 
+def _cpu_only_tensorflow() -> bool:
+    """These two tests fake a GPU next to a TensorFlow without CUDA: on a GPU machine, whose set-up
+    installed tensorflow[and-cuda], TensorFlow would see the real card instead."""
+    from importlib import metadata
+
+    from core.tf_runtime import CUDA_WHEELS
+
+    try:
+        metadata.version(CUDA_WHEELS[0])
+    except metadata.PackageNotFoundError:
+        return True
+    return False
+
+
+cpu_only = pytest.mark.skipif(not _cpu_only_tensorflow(), reason="this venv has tensorflow[and-cuda] (a GPU machine)")
+
+
+@cpu_only
 def test_a_gpu_this_tensorflow_cannot_use_is_said_in_one_line_on_stderr(tmp_path):
     result = run_python(WARN_CODE, fake_bin(tmp_path, 0))
     assert result.returncode == 0, result.stderr
@@ -269,6 +287,7 @@ def test_a_gpu_this_tensorflow_cannot_use_is_said_in_one_line_on_stderr(tmp_path
     assert "CUDA libraries are not installed" in lines[0]  # this venv has plain tensorflow
 
 
+@cpu_only
 def test_no_gpu_means_no_warning_and_no_noise(tmp_path):
     result = run_python(WARN_CODE, fake_bin(tmp_path, None))
     assert result.returncode == 0, result.stderr

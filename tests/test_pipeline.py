@@ -178,7 +178,7 @@ def test_feeders_deliver_every_batch_then_end(feeder):
         seen = []
         with pytest.raises(EndOfData):
             while True:
-                x, _ = source.next_batch()
+                x, _ = source.to_device(source.fetch())
                 seen.extend(int(v) for v in x.numpy()[:, 0])
         assert sorted(seen) == list(range(10))
         assert 0 <= source.fill() <= (source.capacity or 10)
