@@ -11,6 +11,7 @@ import numpy as np
 
 from core.metrics import summarize
 from core.records import CONFIG_VERSION, FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST, derived
+from core.step_window import sync_summary
 
 
 def write_json(path: Path, data) -> None:
@@ -35,6 +36,7 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
         "device_details": run.device_details,
         "warnings": run.outcome.warnings,
         "stages_unavailable": run.outcome.stages_unavailable,
+        "sync": sync_summary(run.spec.model.params),
         "status": run.outcome.status,
         "config_changes": [
             {"step": c.step, "t": round(c.t, 6), "version": c.version, "change": c.description}

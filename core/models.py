@@ -43,7 +43,11 @@ class _Adam:
 
 
 class _TrainedModel:
-    """Shared training loop: a compiled step that returns the loss, read back to sync."""
+    """Shared training loop: a compiled step that returns the loss; reading it back syncs.
+
+    `launch(batch)` starts a step and returns (on a GPU, before the device is done);
+    `sync()` waits for the last launched step by reading its loss.
+    """
 
     reads_device_memory = True  # its batches are copied to its device first
 
@@ -54,6 +58,7 @@ class _TrainedModel:
         self.optimizer = _Adam(variables, learning_rate)
         self.variables = variables
         self._step = tf.function(self._train_step)
+        self._last_loss = None
 
     def _train_step(self, x, y):
         import tensorflow as tf
@@ -63,10 +68,18 @@ class _TrainedModel:
         self.optimizer.apply(tape.gradient(loss, self.variables))
         return loss
 
-    def train_step(self, batch) -> float:
+    def launch(self, batch) -> None:
         # No device scope here: traced under one, every op would carry it. The variables
         # already live on the model's device, and the placer puts the ops beside them.
-        return float(self._step(*batch).numpy())  # .numpy() waits for the device
+        self._last_loss = self._step(*batch)
+
+    def sync(self) -> float:
+        loss, self._last_loss = self._last_loss, None
+        return float(loss.numpy()) if loss is not None else 0.0  # .numpy() waits for the device
+
+    def train_step(self, batch) -> float:
+        self.launch(batch)
+        return self.sync()
 
 
 def _feature_size(element_spec, kind: str) -> int:
@@ -152,17 +165,31 @@ class SimulatedAccelerator:
         self.seconds = params["step_ms"] / 1000.0
         self._sleeper = PreciseSleeper()
 
-    def train_step(self, batch) -> float:
+    def launch(self, batch) -> None:
         self._sleeper.sleep(self.seconds)  # the host thread waits on the "device", as it would on a GPU
-        return 0.0
+
+    def sync(self) -> float:
+        return 0.0  # each launch already waited for its step
+
+    def train_step(self, batch) -> float:
+        self.launch(batch)
+        return self.sync()
 
 
 _LEARNING_RATE = lambda default: Param("learning_rate", "float", default, "Adam learning rate.", min=1e-8, max=10.0)
+_SYNC = (
+    Param("sync", "choice", "every_step", "every_step: read the loss after each step (the seed's way), so each "
+          "step's compute is measured; window: launch steps without waiting and sync every sync_window steps, "
+          "so compute is a window's average and the host's launches overlap the device.",
+          choices=("every_step", "window")),
+    Param("sync_window", "int", 0, "Steps between syncs with sync: window (0: about every 50 ms).",
+          min=0, max=100_000),
+)
 
 
 @model_kind(
     "mlp", "The seed's network: dense ReLU layers then one logit, Adam, label 0/1.",
-    (Param("hidden", "int_list", [1024, 1024], "Units of each hidden layer."), _LEARNING_RATE(1e-2)),
+    (Param("hidden", "int_list", [1024, 1024], "Units of each hidden layer."), _LEARNING_RATE(1e-2), *_SYNC),
     label=lambda p: "mlp " + "-".join(map(str, p["hidden"])) + "-1",
 )
 def _build_mlp(params, device, element_spec, seed):
@@ -175,6 +202,7 @@ def _build_mlp(params, device, element_spec, seed):
         Param("filters", "int", 16, "Filters of the first convolution (the second has twice as many).", min=1, max=1024),
         Param("num_classes", "int", 2, "Classes of the labels.", min=2, max=100_000),
         _LEARNING_RATE(1e-3),
+        *_SYNC,
     ),
     label=lambda p: f"cnn {p['filters']}",
 )

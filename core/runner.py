@@ -31,6 +31,7 @@ from core.sources import skipped_files
 from core.spec import PipelineSpec, apply_overrides, describe_change
 from core.stages import STAGES
 from core.stalls import Stall, StallWatch
+from core.step_window import AUTO_WINDOW_NS, StepWindow
 
 SUPERVISE_EVERY_S = 0.25
 # How long a stop or the end of a timed run waits for the element in flight before leaving it behind.
@@ -239,14 +240,16 @@ class Run:
 
     def _loop(self) -> None:
         clock = time.perf_counter_ns
-        start = self._start_ns
-        records = self.records
         halt = self._halt
+        window = self._new_window()
         step = 0
         while not halt.is_set() and not self._reached_target(step):
-            self._apply_changes(step)
-            if halt.is_set():
-                break  # the run ended while a change was being built
+            if self._pending is not None or step in self.scheduled_changes:
+                self._sync(window)  # the steps launched so far belong to the description before the change
+                self._apply_changes(step)
+                window = self._new_window()
+                if halt.is_set():
+                    break  # the run ended while a change was being built
             feeder, model = self._feeder, self._model
             fill = feeder.fill()  # the profiler's own time, in `between`: not the pipeline's wait
             t_request = clock()
@@ -258,14 +261,31 @@ class Run:
             self._waiting_since_ns, self._last_ready_ns = 0, t_ready
             if halt.is_set():
                 break  # the run ended while this batch was coming: it is not part of it
-            model.train_step(batch)
-            t_done = clock()
-            if halt.is_set():
-                break  # the run ended during this step and its files may be written already
-            records.append((t_request - start) / 1e9, (t_ready - start) / 1e9, (t_done - start) / 1e9,
-                           fill, self.config_version, _batch_size(batch) if self._batched else 1,
-                           (t_fetched - start) / 1e9)
+            model.launch(batch)
+            t_launched = clock()
+            window.add(t_request, t_fetched, t_ready, t_launched, fill, self.config_version,
+                       _batch_size(batch) if self._batched else 1)
+            if window.due(t_launched):
+                self._sync(window)
             step += 1
+        self._sync(window)
+
+    def _new_window(self) -> StepWindow:
+        """The model's sync policy: every step (the seed's), or a window of N steps or about 50 ms."""
+        params = self.spec.model.params
+        if params.get("sync", "every_step") == "every_step":
+            return StepWindow(self.records, self._start_ns, 1, AUTO_WINDOW_NS)
+        steps = params.get("sync_window") or 0
+        return StepWindow(self.records, self._start_ns, steps or 1 << 62, AUTO_WINDOW_NS if not steps else 1 << 62)
+
+    def _sync(self, window: StepWindow) -> None:
+        """Wait for the launched steps and record them, unless the run has already ended without them."""
+        if not len(window):
+            return
+        self._model.sync()
+        t_synced = time.perf_counter_ns()
+        if not self.outcome.left_in_flight:  # else its files may be written already
+            window.flush(t_synced)
 
     def _reached_target(self, step: int) -> bool:
         steps, seconds = self.target()
