@@ -244,7 +244,7 @@ class Run:
         window = self._new_window()
         step = 0
         while not halt.is_set() and not self._reached_target(step):
-            if self._pending is not None or step in self.scheduled_changes:
+            if self._change_due(step):
                 self._sync(window)  # the steps launched so far belong to the description before the change
                 self._apply_changes(step)
                 window = self._new_window()
@@ -274,9 +274,9 @@ class Run:
         """The model's sync policy: every step (the seed's), or a window of N steps or about 50 ms."""
         params = self.spec.model.params
         if params.get("sync", "every_step") == "every_step":
-            return StepWindow(self.records, self._start_ns, 1, AUTO_WINDOW_NS)
-        steps = params.get("sync_window") or 0
-        return StepWindow(self.records, self._start_ns, steps or 1 << 62, AUTO_WINDOW_NS if not steps else 1 << 62)
+            return StepWindow(self.records, self._start_ns, max_steps=1)
+        steps = params.get("sync_window") or None
+        return StepWindow(self.records, self._start_ns, max_steps=steps, max_ns=None if steps else AUTO_WINDOW_NS)
 
     def _sync(self, window: StepWindow) -> None:
         """Wait for the launched steps and record them, unless the run has already ended without them."""
@@ -310,9 +310,10 @@ class Run:
 
         self._model = build_model(spec.model, self.device, self._feeder.element_spec, spec.run["seed"])
 
+    def _change_due(self, step: int) -> bool:
+        return self._pending is not None or step in self.scheduled_changes  # every step: no lock taken
+
     def _apply_changes(self, step: int) -> None:
-        if self._pending is None and step not in self.scheduled_changes:
-            return  # the common case, every step: no lock taken
         new_spec = None
         if step in self.scheduled_changes:
             new_spec = apply_overrides(self.spec, self.scheduled_changes.pop(step))

@@ -18,7 +18,8 @@ AUTO_WINDOW_NS = 50_000_000  # `sync_window: 0`: sync about every 50 ms
 
 
 class StepWindow:
-    def __init__(self, records: StepRecords, start_ns: int, max_steps: int, max_ns: int):
+    def __init__(self, records: StepRecords, start_ns: int, max_steps: int | None = None, max_ns: int | None = None):
+        """Due after `max_steps` steps or `max_ns` from its first request, whichever comes first (None: never)."""
         self.records, self.start_ns = records, start_ns
         self.max_steps, self.max_ns = max_steps, max_ns
         self._steps: list[tuple] = []
@@ -37,7 +38,8 @@ class StepWindow:
     def due(self, now_ns: int) -> bool:
         if not self._steps:
             return False
-        return len(self._steps) >= self.max_steps or now_ns - self._steps[0][0] >= self.max_ns
+        by_steps = self.max_steps is not None and len(self._steps) >= self.max_steps
+        return by_steps or (self.max_ns is not None and now_ns - self._steps[0][0] >= self.max_ns)
 
     def flush(self, t_synced: int) -> None:
         """The model has synced at `t_synced`: append the window's steps to the records."""

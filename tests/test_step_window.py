@@ -12,7 +12,7 @@ MS = 1_000_000  # ns
 
 def flushed(steps, t_synced, max_steps=100):
     records = StepRecords()
-    window = StepWindow(records, start_ns=0, max_steps=max_steps, max_ns=10**12)
+    window = StepWindow(records, start_ns=0, max_steps=max_steps)
     for t_request, t_fetched, t_ready, t_launched in steps:
         window.add(t_request, t_fetched, t_ready, t_launched, fill=1, version=0, batch_size=4)
     window.flush(t_synced)
@@ -53,3 +53,15 @@ def test_a_window_run_records_every_step_with_one_compute_per_window(whatif):
     summary = build_summary(run)
     assert summary["sync"]["policy"] == "window" and summary["sync"]["window_steps"] == 5
     assert summary["sync"]["device_busy_ms"] is None and "not measured" in summary["sync"]["device_busy"]
+
+
+def test_an_automatic_window_is_due_after_about_50_ms():
+    from core.step_window import AUTO_WINDOW_NS
+
+    window = StepWindow(StepRecords(), start_ns=0, max_ns=AUTO_WINDOW_NS)
+    assert not window.due(0)
+    window.add(0, 1, 2, 3, fill=0, version=0, batch_size=1)
+    assert not window.due(49 * MS) and window.due(50 * MS)
+    every_step = StepWindow(StepRecords(), start_ns=0, max_steps=1)
+    every_step.add(0, 1, 2, 3, fill=0, version=0, batch_size=1)
+    assert every_step.due(3)
