@@ -36,7 +36,7 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
         "device_details": run.device_details,
         "warnings": run.outcome.warnings,
         "stages_unavailable": run.outcome.stages_unavailable,
-        "sync": sync_summary(run.spec.model.params),
+        "sync": sync_summary(run.spec.model.params, run.outcome.device_busy, rows),
         "status": run.outcome.status,
         "config_changes": [
             {"step": c.step, "t": round(c.t, 6), "version": c.version, "change": c.description}

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from core.build import failing_stage, summarize_error
+from core.device_capture import DeviceCapture
 from core.feeders import EndOfData, build_feeder
 from core.params import SpecError
 from core.live_stats import stage_figures_unavailable, stuck_stage
@@ -66,6 +67,8 @@ class RunOutcome:
     left_in_flight: bool = False  # ended while an element was still being produced
     stages_unavailable: Optional[str] = None  # why tf.data's live per-stage figures cannot be read, if so
     warnings: list[str] = field(default_factory=list)  # one line each, said at the start (a GPU TF cannot use)
+    device_busy: dict = field(default_factory=lambda: {  # the device's own busy time, from a tf.profiler capture
+        "device_busy_ms": None, "device_busy": "not measured: the run has not started"})
 
 
 def _feeding_part(spec: PipelineSpec) -> dict:
@@ -95,6 +98,7 @@ class Run:
         self._model = None
         self._start_ns = 0
         self._batched = False
+        self._capture: Optional[DeviceCapture] = None
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -146,6 +150,7 @@ class Run:
             self.device_details = device_details(self.device)
             self._build_feeder(self.spec)
             self._build_model(self.spec)
+            self._capture = self._device_capture()
             self.outcome.skipped_files = skipped_files(self.spec)
             self.outcome.status = "running"
             self._start_ns = time.perf_counter_ns()
@@ -188,6 +193,8 @@ class Run:
             except BaseException as error:  # handed to run(), which reports it
                 failures.append(error)
             finally:
+                self._capture.finish(len(self.records))  # a profiler left running would refuse the next run's
+                self.outcome.device_busy = self._capture.result
                 done.set()
                 self._wake.set()
                 if self.outcome.left_in_flight:
@@ -286,6 +293,13 @@ class Run:
         t_synced = time.perf_counter_ns()
         if not self.outcome.left_in_flight:  # else its files may be written already
             window.flush(t_synced)
+            self._capture.after_sync(len(self.records))
+            self.outcome.device_busy = self._capture.result
+
+    def _device_capture(self) -> DeviceCapture:
+        simulated = not self._model.reads_device_memory
+        return DeviceCapture(self.device, self.spec.run["capture_steps"], not_measured=(
+            "not measured: the simulated model does no device work (its step_ms is the truth)" if simulated else None))
 
     def _reached_target(self, step: int) -> bool:
         steps, seconds = self.target()

@@ -28,6 +28,8 @@ RUN_SETTINGS = Kind(
         Param("seed", "int", 0, "Seed for synthetic data, shuffles and model initialisation.", min=0),
         Param("stall_seconds", "float", 5.0, "A request for a batch unanswered this long is reported as a "
               "stall, naming the stage the work is stuck in.", min=0.1, max=86_400.0),
+        Param("capture_steps", "int", 10, "Steps after the 20th captured with tf.profiler to measure the "
+              "device's own busy time (0: none).", min=0, max=10_000),
     ),
 )
 

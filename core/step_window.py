@@ -12,7 +12,9 @@ at the sync and every row's parts add up to its step.
 """
 from __future__ import annotations
 
-from core.records import StepRecords
+import numpy as np
+
+from core.records import StepRecords, derived
 
 AUTO_WINDOW_NS = 50_000_000  # `sync_window: 0`: sync about every 50 ms
 
@@ -66,8 +68,8 @@ class StepWindow:
         self.records.append(s(t_request), s(t_ready), s(t_done), fill, version, batch_size, s(t_fetched))
 
 
-def sync_summary(model_params: dict) -> dict:
-    """What summary.json says about how compute was measured, and that the device's own busy time was not."""
+def sync_summary(model_params: dict, capture: dict, rows: np.ndarray) -> dict:
+    """What summary.json says about how compute was measured, and the device's own busy time if captured."""
     policy = model_params.get("sync", "every_step")
     window = model_params.get("sync_window") or None
     compute = ("per step: the loss is read after each step" if policy == "every_step" else
@@ -77,6 +79,16 @@ def sync_summary(model_params: dict) -> dict:
         "window_steps": window if policy == "window" else 1,
         "compute_measured": compute + (", as the host sees it: on a GPU it includes launching the kernels"
                                        if policy == "every_step" else ", as the window's average"),
-        "device_busy_ms": None,
-        "device_busy": "not measured: no device profiler capture is taken",
+        **capture,
+        **_host_view_of_capture(capture, rows),
     }
+
+
+def _host_view_of_capture(capture: dict, rows: np.ndarray) -> dict:
+    """The host's compute over the captured steps, to set beside the device's busy time."""
+    first, last = capture.get("captured_steps") or (0, 0)
+    if last <= first or len(rows) < last:
+        return {}
+    host = float(derived(rows[first:last])["compute_ms"].mean())
+    return {"host_compute_ms_captured": round(host, 4),
+            "device_busy_share": round(capture["device_busy_ms"] / host, 4) if host > 0 else None}
