@@ -25,7 +25,7 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> int:
     from cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError, print_error
-    from core.params import SpecError
+    from core.spec.params import SpecError
 
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -45,8 +45,8 @@ def exit_now_if_work_left_in_flight(code: int) -> None:
     at interpreter shutdown, would only hang the exit."""
     import threading
 
-    from core.feeders import PRODUCER_THREAD
-    from core.runner import STEPPING_THREAD
+    from core.engine.feeders import PRODUCER_THREAD
+    from core.engine.runner import STEPPING_THREAD
 
     if any(thread.name.startswith((STEPPING_THREAD, PRODUCER_THREAD)) and thread.is_alive()
            for thread in threading.enumerate()):
@@ -57,6 +57,6 @@ def exit_now_if_work_left_in_flight(code: int) -> None:
 
 if __name__ == "__main__":
     exit_code = main()
-    if "core.runner" in sys.modules:
+    if "core.engine.runner" in sys.modules:
         exit_now_if_work_left_in_flight(exit_code)
     sys.exit(exit_code)

@@ -8,14 +8,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from core.tf_runtime import load_tensorflow  # noqa: E402
+from core.engine.tf_runtime import load_tensorflow  # noqa: E402
 
 load_tensorflow()  # quietly, before anything else imports it
 
-from core.export import build_summary  # noqa: E402
-from core.presets import load_preset  # noqa: E402
-from core.runner import Run  # noqa: E402
-from core.spec import apply_overrides  # noqa: E402
+from core.outputs.summary import build_summary  # noqa: E402
+from core.spec.presets import load_preset  # noqa: E402
+from core.engine.runner import Run  # noqa: E402
+from core.spec.pipeline import apply_overrides  # noqa: E402
 
 
 def run_summary(spec) -> dict:

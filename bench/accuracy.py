@@ -21,8 +21,8 @@ import time
 
 from _util import preset, run_summary
 
-from core.build import build_dataset
-from core.precise_time import PreciseSleeper
+from core.engine.build import build_dataset
+from core.engine.precise_time import PreciseSleeper
 
 CASES = [(2, 2), (4, 6), (8, 4), (2, 10)]  # (io_ms, model_ms): short steps first
 WARMUP = 20

@@ -8,7 +8,7 @@ import time
 
 from _util import preset, run_summary
 
-from core.build import build_dataset
+from core.engine.build import build_dataset
 
 
 def bare_loop_seconds(spec, steps: int) -> float:

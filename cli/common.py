@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.params import SpecError
-from core.presets import load_preset
-from core.spec import PipelineSpec, apply_overrides, load_spec, parse_assignment
+from core.spec.params import SpecError
+from core.spec.presets import load_preset
+from core.spec.pipeline import PipelineSpec, apply_overrides, load_spec, parse_assignment
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -5,10 +5,10 @@ import re
 import sys
 
 from cli.common import EXIT_OK
-from core.params import SpecError
-from core.presets import load_preset, preset_names, preset_path
-from core.sample_data import stderr_progress, write_sample_images
-from core.stages import stage_label
+from core.spec.params import SpecError
+from core.spec.presets import load_preset, preset_names, preset_path
+from core.engine.sample_data import stderr_progress, write_sample_images
+from core.spec.kinds.stages import stage_label
 
 
 def add_parsers(subparsers) -> None:

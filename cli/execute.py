@@ -8,18 +8,18 @@ import threading
 from pathlib import Path
 
 from cli.progress import ProgressBar
-from core.params import SpecError
-from core.export import run_headline, write_run_files
-from core.runner import Run
+from core.spec.params import SpecError
+from core.engine.outcome import RunStatus
+from core.engine.runner import Run
 
 
 def _progress_detail(run: Run) -> str:
     done = len(run.records)
     elapsed = run.elapsed_s()
     rate = done / elapsed if elapsed > 0 else 0.0
-    if run.outcome.status in ("pending", "building"):
+    if run.outcome.status in (RunStatus.PENDING, RunStatus.BUILDING):
         return "building the pipeline"
-    return f"{done} steps, {rate:.1f} steps/s" if run.outcome.status == "running" else run.outcome.status
+    return f"{done} steps, {rate:.1f} steps/s" if run.outcome.status is RunStatus.RUNNING else run.outcome.status
 
 
 def _fraction(run: Run) -> float:
@@ -38,7 +38,7 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
         try:
             run.run()
         except BaseException as error:  # Run reports failures itself; this is a last resort
-            run.outcome.status, run.outcome.error = "failed", error
+            run.outcome.status, run.outcome.error = RunStatus.FAILED, error
         finally:
             finished.set()
 
@@ -71,7 +71,7 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
 
 def _say_warnings(run: Run, bar) -> bool:
     """The run's start-up warnings on stderr, once they are known; True when said."""
-    if run.outcome.status == "pending":
+    if run.outcome.status is RunStatus.PENDING:
         return False
     for line in run.outcome.warnings:
         say_beside(bar, line)
@@ -113,25 +113,6 @@ def check_out_dir(out_dir) -> None:
         raise SpecError(f"--out {out_dir}: cannot create the folder ({error.strerror})") from None
     if not os.access(path, os.W_OK):
         raise SpecError(f"--out {out_dir}: the folder is not writable")
-
-
-def write_outputs(run: Run, out_dir: Path, extra: dict | None = None) -> dict:
-    """The contract's run files, plus timeline.png when Qt can render it."""
-    rows = run.records.snapshot()
-    try:
-        summary = write_run_files(run, out_dir, extra, rows)
-    except OSError as error:
-        raise SpecError(f"--out {out_dir}: cannot write the run's files ({error})") from None
-    try:
-        from gui.plots import render_timeline_png
-
-        change_times = [change.t for change in run.outcome.changes]
-        render_timeline_png(Path(out_dir) / "timeline.png", rows, run.capacity, change_times,
-                            title=run.spec.name, warmup_steps=run.spec.run["warmup_steps"],
-                            headline=run_headline(run.spec.name, summary))
-    except Exception as error:  # a plot must never cost the user the run's data
-        sys.stderr.write(f"warning: timeline.png not written ({type(error).__name__}: {error})\n")
-    return summary
 
 
 def summary_line(name: str, summary: dict, out_dir) -> str:

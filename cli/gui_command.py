@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from cli.common import EXIT_BAD_INPUT, add_spec_arguments
+from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, resolve_spec
 
 
 def add_parser(subparsers) -> None:
@@ -24,6 +24,10 @@ def gui_command(args) -> int:
         sys.stderr.write("error: no display found (DISPLAY is unset); run headless instead, e.g. "
                          "./run.sh run --preset seed_tf_data --steps 300\n")
         return EXIT_BAD_INPUT
-    from gui.app import run_app
+    spec = resolve_spec(args, required=False)
+    path = args.spec if spec is not None and args.spec else None
+    from gui.app import AppResult, run_app  # Qt loads only when the app is asked for
 
-    return run_app(args)
+    codes = {AppResult.DONE: EXIT_OK, AppResult.FAILED: EXIT_FAILED, AppResult.BAD_INPUT: EXIT_BAD_INPUT,
+             AppResult.INTERRUPTED: EXIT_INTERRUPTED}
+    return codes[run_app(spec, path, args)]

@@ -5,11 +5,12 @@ import sys
 
 from cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments,
                         print_error, resolve_spec)
-from cli.execute import check_out_dir, execute, summary_line, write_outputs
-from core.export import build_summary
-from core.params import SpecError
-from core.runner import Run
-from core.spec import apply_overrides, parse_assignment
+from cli.execute import check_out_dir, execute, summary_line
+from core.outputs.run_files import write_run_files
+from core.outputs.summary import build_summary
+from core.spec.params import SpecError
+from core.engine.runner import Run
+from core.spec.pipeline import apply_overrides, parse_assignment
 
 
 def add_parser(subparsers) -> None:
@@ -56,7 +57,7 @@ def run_command(args) -> int:
     run = Run(spec, scheduled_changes(spec, args.change_at))
     check_out_dir(args.out)
     interrupted = execute(run, spec.name, show_progress=not args.quiet)
-    summary = write_outputs(run, args.out) if args.out else build_summary(run)
+    summary = write_run_files(run, args.out) if args.out else build_summary(run)
     print(summary_line(spec.name, summary, args.out))
     error = run.outcome.error
     if isinstance(error, SpecError):

@@ -2,21 +2,22 @@
 
 Scripted mode (`--run [--steps N] [--screenshot FILE] [--out DIR] [--quit-after-run]`)
 starts the run at once; when it ends it saves the window screenshot and the
-run's files (summary.json with `ui_lag_ms`), then quits with the CLI's exit
-codes: 0 done, 1 the pipeline failed, 2 it cannot run as described.
+run's files (summary.json with `ui_lag_ms`), then quits. `run_app` says how it
+ended as an `AppResult`; the CLI turns that into its exit code.
 """
 from __future__ import annotations
 
+import enum
 import signal
 import sys
 import traceback
+from typing import Optional
 
 from PyQt5 import QtCore
 
-from cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, print_error, resolve_spec
-from core.params import SpecError
-from core.presets import load_preset
-from core.spec import apply_overrides
+from core.spec.params import SpecError
+from core.spec.pipeline import PipelineSpec, apply_overrides
+from core.spec.presets import load_preset
 
 DEFAULT_PRESET = "seed_tf_data"
 
@@ -27,13 +28,22 @@ DEFAULT_PRESET = "seed_tf_data"
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
-def run_app(args) -> int:
+class AppResult(enum.Enum):
+    DONE = "done"
+    FAILED = "failed"  # the pipeline failed while running
+    BAD_INPUT = "bad input"  # it cannot run as described, or its files cannot be written
+    INTERRUPTED = "interrupted"  # Ctrl-C in the terminal
+
+
+def print_error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+
+
+def run_app(spec: Optional[PipelineSpec], path: Optional[str], args) -> AppResult:
+    """The app on `spec` (read from `path`, if from a file; the default preset when None)."""
     from gui.qt_app import ensure_qapp
 
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-
-    spec = resolve_spec(args, required=False)
-    path = args.spec if spec is not None and args.spec else None
     if spec is None:
         spec = load_preset(DEFAULT_PRESET)
     if args.steps is not None:
@@ -46,8 +56,11 @@ def run_app(args) -> int:
     window.show()
     _keep_alive_on_slot_errors(window)
     interrupted = _stop_on_ctrl_c(app, window)
-    code = app.exec_() if not args.run else _run_scripted(app, window, args)
-    return EXIT_INTERRUPTED if interrupted["yes"] else code
+    if not args.run:
+        app.exec_()
+        return AppResult.INTERRUPTED if interrupted["yes"] else AppResult.DONE
+    result = _run_scripted(app, window, args)
+    return AppResult.INTERRUPTED if interrupted["yes"] else result
 
 
 def _keep_alive_on_slot_errors(window) -> None:
@@ -67,10 +80,10 @@ def _stop_on_ctrl_c(app, window) -> dict:
     def on_sigint(*_):
         interrupted["yes"] = True
         if window.controller.running:
-            window.controller.run_finished.connect(lambda _run: app.exit(EXIT_INTERRUPTED))
+            window.controller.run_finished.connect(lambda _run: app.exit())
             window.controller.stop()
         else:
-            app.exit(EXIT_INTERRUPTED)
+            app.exit()
 
     signal.signal(signal.SIGINT, on_sigint)
     # Python runs signal handlers only between bytecodes: wake it while Qt's loop waits.
@@ -81,8 +94,8 @@ def _stop_on_ctrl_c(app, window) -> dict:
     return interrupted
 
 
-def _run_scripted(app, window, args) -> int:
-    outcome = {"code": EXIT_OK}
+def _run_scripted(app, window, args) -> AppResult:
+    outcome = {"result": AppResult.DONE}
 
     def finished(run) -> None:
         app.processEvents()  # paint the final plots before the screenshot
@@ -93,20 +106,20 @@ def _run_scripted(app, window, args) -> int:
                 window.export_actions.run_files(args.out)
         except OSError as error:
             print_error(str(error))
-            outcome["code"] = EXIT_BAD_INPUT
+            outcome["result"] = AppResult.BAD_INPUT
         error = run.outcome.error
         if error is not None:
             print_error(str(error))
-            outcome["code"] = EXIT_BAD_INPUT if isinstance(error, SpecError) else EXIT_FAILED
+            outcome["result"] = AppResult.BAD_INPUT if isinstance(error, SpecError) else AppResult.FAILED
         if args.quit_after_run:
             window.document.undo_stack.setClean()  # nothing to ask about when quitting a script
             window.close()
-            app.exit(outcome["code"])
+            app.exit()
 
     window.controller.run_finished.connect(finished)
     if not window.start_run():
         print_error(window.document.first_problem() or "cannot start the run")
         window.close()
-        return EXIT_BAD_INPUT
-    code = app.exec_()
-    return outcome["code"] if args.quit_after_run else code
+        return AppResult.BAD_INPUT
+    app.exec_()
+    return outcome["result"] if args.quit_after_run else AppResult.DONE

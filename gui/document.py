@@ -12,12 +12,9 @@ from typing import Any, Optional
 
 from PyQt5 import QtCore, QtWidgets
 
-from core.feeders import FEEDERS
-from core.models import MODELS
-from core.params import SpecError
-from core.sources import SOURCES
-from core.spec import RUN_SETTINGS, PipelineSpec, spec_from_dict
-from core.stages import STAGES
+from core.spec.params import SpecError
+from core.spec.pipeline import RUN_SETTINGS, PipelineSpec, spec_from_dict
+from core.spec.kinds import FEEDERS, MODELS, SOURCES, STAGES
 from gui.problems import PIPELINE, Problem, problem_from_error
 
 SOURCE, FEEDER, MODEL = "source", "feeder", "model"

@@ -14,7 +14,7 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtWidgets
 
-from core.export import run_headline
+from core.outputs.summary import run_headline
 from gui import exports
 from gui.menus import add_action
 from gui.recent_files import LastFolder

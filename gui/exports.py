@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PyQt5 import QtWidgets
 
+from core.outputs.run_files import write_run_files
+
 
 def save_widget_png(widget: QtWidgets.QWidget, path) -> None:
     if not widget.grab().save(str(path), "PNG"):
@@ -33,6 +35,4 @@ def headed(plots, headline: str):
 
 def save_run_files(run, out_dir, ui_lag_ms: dict) -> dict:
     """summary.json (with ui_lag_ms), steps.csv, trace.json and timeline.png, as the CLI writes them."""
-    from cli.execute import write_outputs
-
-    return write_outputs(run, Path(out_dir), extra={"ui_lag_ms": ui_lag_ms})
+    return write_run_files(run, Path(out_dir), extra={"ui_lag_ms": ui_lag_ms})

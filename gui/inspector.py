@@ -12,7 +12,7 @@ from typing import Optional
 from PyQt5 import QtCore, QtWidgets
 
 from gui.document import COMPONENT_REGISTRIES, PIPELINE, PipelineDocument, stage_id_of, stage_key
-from core.spec import is_stage_id
+from core.spec.pipeline import is_stage_id
 from gui.param_widgets import make_editor
 
 

@@ -16,8 +16,9 @@ from typing import Optional
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
-from core.live_stats import LiveStageStats
-from core.records import T_DONE, StepRecords
+from core.engine.live_stats import LiveStageStats
+from core.engine.outcome import RunStatus
+from core.spec.records import T_DONE, StepRecords
 from gui.plots import TimelinePlots, visible_rows, warmup_end_time
 from gui.summary_panel import SummaryPanel
 
@@ -169,7 +170,7 @@ class LiveView(QtWidgets.QWidget):
 
     def _slow_tick(self) -> None:
         self._update_summary()
-        if self.run is not None and self.run.outcome.status == "running":
+        if self.run is not None and self.run.outcome.status is RunStatus.RUNNING:
             iterator = getattr(self.run.feeder, "iterator", None)
             figures = self._live_stats.poll(iterator, self.run.spec)
             self.stage_figures.emit(figures)

@@ -13,10 +13,10 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from core.params import SpecError
-from core.presets import load_preset
-from core.runner import RunFailure
-from core.spec import PipelineSpec, load_spec, save_spec
+from core.spec.params import SpecError
+from core.spec.presets import load_preset
+from core.engine.outcome import RunFailure
+from core.spec.pipeline import PipelineSpec, load_spec, save_spec
 from gui.document import PIPELINE, PipelineDocument, key_for_error
 from gui.export_actions import ExportActions
 from gui.inspector import Inspector

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from PyQt5 import QtGui, QtWidgets
 
-from core.params import SpecError
-from core.presets import load_preset, preset_names
-from core.spec import PipelineSpec
+from core.spec.params import SpecError
+from core.spec.presets import load_preset, preset_names
+from core.spec.pipeline import PipelineSpec
 
 
 def describe_pipeline(spec: PipelineSpec) -> str:

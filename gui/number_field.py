@@ -12,7 +12,7 @@ from typing import Any
 
 from PyQt5 import QtCore, QtWidgets
 
-from core.spec import parse_value
+from core.spec.pipeline import parse_value
 
 
 class NumberField(QtWidgets.QLineEdit):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtWidgets
 
-from core.stages import STAGES
+from core.spec.kinds import STAGES
 from gui.pipeline_editor import STAGE_MIME, PipelineEditor
 
 

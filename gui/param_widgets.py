@@ -1,4 +1,4 @@
-"""One editor widget per parameter type, generated from a core.params.Param.
+"""One editor widget per parameter type, generated from a core.spec.params.Param.
 
 Each editor emits `edited(value)` when the user commits a value and shows a
 value with `show_value()` without emitting (signals blocked), so refreshing
@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 from PyQt5 import QtCore, QtWidgets
 
-from core.params import AUTOTUNE, Param
-from core.spec import parse_value
+from core.spec.params import AUTOTUNE, Param
+from core.spec.pipeline import parse_value
 from gui.number_field import NumberField
 
 _INVALID_STYLE = "QLineEdit, QComboBox, QCheckBox { border: 2px solid #d03030; border-radius: 3px; }"

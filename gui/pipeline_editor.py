@@ -149,7 +149,7 @@ class PipelineEditor(QtWidgets.QWidget):
         kind = self.document.kind_of(key)
         block = self.document.block(key)
         try:
-            label = kind.hooks["label"]({**kind.defaults(), **block})
+            label = kind.label_for({**kind.defaults(), **block})
         except Exception:  # an invalid value cannot be labelled; the block is marked instead
             label = kind.name
         stage_id = stage_id_of(key)

@@ -1,9 +1,9 @@
 """The timeline plots: fill level, step time split into wait and compute, and the
 accelerator's busy/idle timeline, on one shared time axis.
 
-`TimelinePlots.show_rows()` takes step records (see core.records) and calls
+`TimelinePlots.show_rows()` takes step records (see core.spec.records) and calls
 setData once per curve; the live app calls it from a timer with the visible
-window only, and `render_timeline_png` uses the same widget for timeline.png.
+window only. timeline.png is drawn alike, without Qt, by core.outputs.timeline.
 """
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from core.records import FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST
-from gui.busy_band import BUSY_COLOR, IDLE_COLOR, band_image
+from core.spec.records import FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST
+from core.outputs.busy_band import band_image
+from core.outputs.palette import (BUSY_COLOR, CAPACITY_COLOR, CHANGE_COLOR, COMPUTE_COLOR, IDLE_COLOR,
+                                  TRANSFER_COLOR, WAIT_COLOR, WARMUP_COLOR)
 
-WAIT_COLOR = (230, 120, 40)
-COMPUTE_COLOR = (60, 120, 220)
-TRANSFER_COLOR = (150, 80, 190)
-WARMUP_COLOR = (150, 150, 150)
 MAX_PLOTTED_STEPS = 3000  # drawing more than the screen has pixels for only costs time
 EMPTY_X_RANGE = (0.0, 10.0)
 HINTS = (
@@ -90,7 +88,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.set_title("")
         self._set_up_axes()
         self.fill_curve = _curve(self.fill_plot, WAIT_COLOR, "fill")
-        self.capacity_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((120, 120, 120), style=2))
+        self.capacity_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(CAPACITY_COLOR, style=2))
         self.fill_plot.addItem(self.capacity_line)
         self.step_curve = _curve(self.step_plot, COMPUTE_COLOR, "step (waiting + compute)")
         self.wait_curve = _curve(self.step_plot, WAIT_COLOR, "waiting: input + copy to device", filled=True)
@@ -229,7 +227,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             self.timeline_plot.removeItem(line)
         self._change_lines = []
         for t in change_times:
-            line = pg.InfiniteLine(pos=t, angle=90, pen=pg.mkPen((140, 60, 200), width=1, style=3))
+            line = pg.InfiniteLine(pos=t, angle=90, pen=pg.mkPen(CHANGE_COLOR, width=1, style=3))
             self.timeline_plot.addItem(line)
             self._change_lines.append(line)
 
@@ -239,27 +237,3 @@ def warmup_end_time(rows: np.ndarray, warmup_steps: int):
     if warmup_steps <= 0 or len(rows) == 0:
         return None
     return float(rows[min(warmup_steps, len(rows)) - 1, T_DONE])
-
-
-def render_timeline_png(path, rows: np.ndarray, capacity=None, change_times=(), title: str = "",
-                        size=(1400, 900), warmup_steps: int = 0, headline: str = "") -> None:
-    """Write timeline.png: the app's plots rendered offscreen, `headline` above them."""
-    from gui.qt_app import ensure_qapp
-
-    app = ensure_qapp(offscreen=True)
-    plots = TimelinePlots()
-    plots.setAttribute(QtCore.Qt.WA_DontShowOnScreen, True)
-    plots.resize(*size)
-    plots.show()
-    plots.set_title("" if headline else title)
-    plots.set_headline(headline)
-    end = float(rows[-1, T_DONE]) if len(rows) else 1.0
-    plots.show_rows(visible_rows(rows, 0.0, end), capacity, change_times, x_range=(0.0, end),
-                    warmup_end=warmup_end_time(rows, warmup_steps))
-    app.processEvents()
-    try:
-        if not plots.grab().save(str(path), "PNG"):
-            raise OSError(f"{path}: cannot write PNG")
-    finally:
-        plots.close()
-        plots.deleteLater()

@@ -10,9 +10,10 @@ from typing import Optional
 
 from PyQt5 import QtCore
 
-from core.params import SpecError
-from core.records import T_DONE
-from core.spec import PipelineSpec
+from core.engine.outcome import RunStatus
+from core.spec.params import SpecError
+from core.spec.records import T_DONE
+from core.spec.pipeline import PipelineSpec
 from gui.lag_monitor import LagMonitor
 from gui.live_view import LiveView
 from gui.worker import RunWorker
@@ -97,9 +98,9 @@ class RunController(QtCore.QObject):
             fraction, words = len(rows) / steps, f"{len(rows):,} / {steps:,} steps"
         else:  # by the clock while running: a stalled run still ends on time
             recorded_s = float(rows[-1, T_DONE]) if len(rows) else 0.0
-            done_s = run.elapsed_s() if run.outcome.status == "running" else recorded_s
+            done_s = run.elapsed_s() if run.outcome.status is RunStatus.RUNNING else recorded_s
             fraction, words = done_s / seconds, f"{done_s:.1f} / {seconds:g} s"
-        if run.outcome.status == "finished":  # the target was reached; anything else shows how far
+        if run.outcome.status is RunStatus.FINISHED:  # the target was reached; anything else shows how far
             fraction = 1.0
         return int(1000 * min(1.0, fraction)), words
 
@@ -109,7 +110,7 @@ class RunController(QtCore.QObject):
             return
         status = run.outcome.status
         warnings = " · ".join(run.outcome.warnings)  # a GPU TensorFlow cannot use: said for the whole run
-        if status in ("pending", "building"):
+        if status in (RunStatus.PENDING, RunStatus.BUILDING):
             building = "Building the pipeline (TensorFlow loads on the worker)…"
             self.status_changed.emit(f"{warnings} · {building}" if warnings else building, 0, "building…")
             return

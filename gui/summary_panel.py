@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
-from core.metrics import summarize
+from core.analysis.metrics import summarize
 
 _FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "step p50 / p90 / p99", "wait p50 / p99",
            "compute p50", "fill mean / max", "stalls", "skipped files", "device", "stage figures",

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from PyQt5 import QtCore
 
-from core.runner import Run
-from core.spec import PipelineSpec
+from core.engine.outcome import RunStatus
+from core.engine.runner import Run
+from core.spec.pipeline import PipelineSpec
 
 
 class RunWorker(QtCore.QThread):
@@ -21,7 +22,7 @@ class RunWorker(QtCore.QThread):
         try:
             self.run_obj.run()
         except BaseException as error:  # Run.run reports failures itself; this is a last resort
-            self.run_obj.outcome.status = "failed"
+            self.run_obj.outcome.status = RunStatus.FAILED
             self.run_obj.outcome.error = error
 
     def stop(self, wait_ms: int = 30_000) -> bool:

@@ -9,8 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from core.presets import load_preset  # noqa: E402
-from core.spec import apply_overrides  # noqa: E402
+from core.spec.presets import load_preset  # noqa: E402
+from core.spec.pipeline import apply_overrides  # noqa: E402
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def whatif():
 
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory):
-    from core.sample_data import write_sample_images
+    from core.engine.sample_data import write_sample_images
 
     folder = tmp_path_factory.mktemp("images")
     write_sample_images(folder, count=24, size=(40, 30))
@@ -36,7 +36,7 @@ def image_folder(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def corrupt_folder(tmp_path_factory):
-    from core.sample_data import write_sample_images
+    from core.engine.sample_data import write_sample_images
 
     folder = tmp_path_factory.mktemp("corrupt")
     write_sample_images(folder, count=8, size=(40, 30), corrupt=8)

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from core.presets import load_preset
-from core.sample_data import write_sample_images
-from core.sources import SAMPLE_IMAGES_FOLDER, ensure_image_folder, skipped_files
-from core.spec import apply_overrides
+from core.spec.presets import load_preset
+from core.engine.sample_data import write_sample_images
+from core.engine.sources import ensure_image_folder, skipped_files
+from core.spec.kinds.sources import SAMPLE_IMAGES_FOLDER
+from core.spec.pipeline import apply_overrides
 from tests.test_cli import call
 
 # An images pipeline small enough to run in a few seconds.
@@ -49,7 +50,7 @@ def test_a_mistyped_data_folder_is_bad_input_and_never_created(capsys, tmp_path)
 
 
 def test_a_file_named_as_the_data_folder_is_bad_input(tmp_path):
-    from core.params import SpecError
+    from core.spec.params import SpecError
 
     a_file = tmp_path / "photos.jpg"
     a_file.write_bytes(b"")

@@ -157,7 +157,7 @@ def test_a_stalled_timed_run_ends_on_time_reports_the_stall_and_exits(tmp_path):
 
 
 def test_gpu_warnings_are_said_once_on_stderr(capsys, monkeypatch):
-    import core.tf_runtime as tf_runtime
+    import core.engine.tf_runtime as tf_runtime
 
     monkeypatch.setattr(tf_runtime, "gpu_warnings", lambda: ["warning: a GPU TensorFlow cannot use"])
     code, _, err = call(capsys, "run", "--preset", "whatif", "--steps", "5", *FAST)

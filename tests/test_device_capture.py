@@ -1,9 +1,9 @@
 """The device's own busy time: the union of what a capture shows the device doing, beside the host's view."""
 import pytest
 
-from core.device_capture import busy_ns
-from core.export import build_summary
-from core.runner import Run
+from core.engine.device_capture import busy_ns
+from core.outputs.summary import build_summary
+from core.engine.runner import Run
 
 US = 1_000_000  # ps
 

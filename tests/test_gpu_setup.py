@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.tf_runtime import (GpuFacts, cpu_model_name, device_details, parse_capability, runnable_kernels,
+from core.engine.tf_runtime import (GpuFacts, cpu_model_name, device_details, parse_capability, runnable_kernels,
                              smi_capabilities, warnings_for)
 from tests.conftest import ROOT
 
@@ -253,7 +253,7 @@ def run_python(code: str, bin_dir: Path, **env) -> subprocess.CompletedProcess:
 
 
 WARN_CODE = ("import sys\n"
-             "from core.tf_runtime import gpu_warnings, load_tensorflow, model_device\n"
+             "from core.engine.tf_runtime import gpu_warnings, load_tensorflow, model_device\n"
              "load_tensorflow()\n"
              "print('device', model_device())\n"
              "for line in gpu_warnings(): print(line, file=sys.stderr)\n")
@@ -264,7 +264,7 @@ def _cpu_only_tensorflow() -> bool:
     installed tensorflow[and-cuda], TensorFlow would see the real card instead."""
     from importlib import metadata
 
-    from core.tf_runtime import CUDA_WHEELS
+    from core.engine.tf_runtime import CUDA_WHEELS
 
     try:
         metadata.version(CUDA_WHEELS[0])
@@ -296,17 +296,17 @@ def test_no_gpu_means_no_warning_and_no_noise(tmp_path):
 
 def test_memory_growth_is_set_before_tensorflow_in_every_entry_point(tmp_path):
     code = "import os, {module}; print(os.environ['TF_FORCE_GPU_ALLOW_GROWTH'])"
-    for module in ("main", "core.tf_runtime"):
+    for module in ("main", "core.engine.tf_runtime"):
         result = run_python(code.format(module=module), fake_bin(tmp_path / module, None))
         assert result.stdout.strip() == "true", (module, result.stderr)
-    result = run_python(code.format(module="core.tf_runtime"), fake_bin(tmp_path / "kept", None),
+    result = run_python(code.format(module="core.engine.tf_runtime"), fake_bin(tmp_path / "kept", None),
                         TF_FORCE_GPU_ALLOW_GROWTH="false")
     assert result.stdout.strip() == "false"
 
 
 def test_a_user_who_lowers_the_log_level_sees_tensorflows_own_start_up_lines(tmp_path):
-    quiet = run_python("from core.tf_runtime import load_tensorflow; load_tensorflow()", fake_bin(tmp_path / "q", None))
-    loud = run_python("from core.tf_runtime import load_tensorflow; load_tensorflow()", fake_bin(tmp_path / "l", None),
+    quiet = run_python("from core.engine.tf_runtime import load_tensorflow; load_tensorflow()", fake_bin(tmp_path / "q", None))
+    loud = run_python("from core.engine.tf_runtime import load_tensorflow; load_tensorflow()", fake_bin(tmp_path / "l", None),
                       TF_CPP_MIN_LOG_LEVEL="0")
     assert quiet.returncode == loud.returncode == 0, loud.stderr
     assert quiet.stderr.strip() == ""

@@ -7,11 +7,11 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from core.feeders import build_feeder  # noqa: E402
-from core.live_stats import (  # noqa: E402
+from core.engine.feeders import build_feeder  # noqa: E402
+from core.engine.live_stats import (  # noqa: E402
     LiveStageStats, iterator_device, short_device, stage_figures_unavailable, stuck_stage,
 )
-from core.spec import spec_from_dict  # noqa: E402
+from core.spec.pipeline import spec_from_dict  # noqa: E402
 
 GPU = "/job:localhost/replica:0/task:0/device:GPU:0"
 

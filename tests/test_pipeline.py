@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from core.build import build_dataset, failing_stage
-from core.feeders import EndOfData, build_feeder
-from core.models import build_model
-from core.params import SpecError
-from core.runner import Run
-from core.spec import spec_from_dict
+from core.engine.build import build_dataset, failing_stage
+from core.engine.feeders import EndOfData, build_feeder
+from core.engine.models import build_model
+from core.spec.params import SpecError
+from core.engine.runner import Run
+from core.spec.pipeline import spec_from_dict
 
 
 def make_spec(source, stages=(), feeder=None, model=None, **run):
@@ -266,7 +266,7 @@ class _Placed:
 
 
 def test_batches_already_on_the_models_device_are_not_copied_again():
-    from core.feeders import _on_device, copy_to_device
+    from core.engine.feeders import _on_device, copy_to_device
 
     on_gpu = (_Placed("/job:localhost/replica:0/task:0/device:GPU:0"), _Placed("/device:GPU:0"))
     assert copy_to_device(on_gpu, "/GPU:0") is on_gpu  # prefetch_to_device put it there
@@ -277,7 +277,7 @@ def test_batches_already_on_the_models_device_are_not_copied_again():
 
 
 def test_the_simulated_model_gets_no_device_copy_and_a_real_one_does(whatif, monkeypatch):
-    from core.feeders import Feeder
+    from core.engine.feeders import Feeder
 
     copies = []
     monkeypatch.setattr(Feeder, "to_device", lambda self, batch: copies.append(1) or batch)

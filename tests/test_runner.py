@@ -14,9 +14,9 @@ import time
 import numpy as np
 import pytest
 
-from core.export import build_summary
-from core.records import CONFIG_VERSION, StepRecords
-from core.runner import Run
+from core.outputs.summary import build_summary
+from core.spec.records import CONFIG_VERSION, StepRecords
+from core.engine.runner import Run
 
 TRUTH = {  # feeder: (ms that 4 ms of io adds to a step, idle_fraction)
     "feed_dict": (4.0, 0.40),
@@ -146,7 +146,7 @@ def test_without_its_prefetch_stage_tf_data_overlaps_nothing(whatif):
     spec = whatif(("stages.io.ms", 4), ("model.step_ms", 6), steps=80)
     data = spec.to_dict()
     data["stages"] = [stage for stage in data["stages"] if stage["kind"] != "prefetch"]
-    from core.spec import spec_from_dict
+    from core.spec.pipeline import spec_from_dict
 
     run = Run(spec_from_dict(data))
     run.run()
@@ -156,7 +156,7 @@ def test_without_its_prefetch_stage_tf_data_overlaps_nothing(whatif):
 
 
 def test_examples_count_batches_only_while_elements_are_batches(whatif):
-    from core.records import BATCH_SIZE
+    from core.spec.records import BATCH_SIZE
 
     batched = Run(whatif(("stages.io.ms", 0), ("model.step_ms", 0), steps=5))
     batched.run()
@@ -179,7 +179,7 @@ def test_cpu_work_costs_the_time_it_declares(whatif):
 
 
 def test_a_run_says_its_device_and_the_gpu_warnings_of_this_machine(whatif, monkeypatch):
-    import core.tf_runtime as tf_runtime
+    import core.engine.tf_runtime as tf_runtime
 
     monkeypatch.setattr(tf_runtime, "gpu_warnings", lambda: ["warning: an NVIDIA GPU is present but TF sees none"])
     run = Run(whatif(steps=3))

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from core.export import build_summary
-from core.feeders import PRODUCER_THREAD
-from core.runner import STEPPING_THREAD, Run
-from core.stalls import Stall, StallWatch
+from core.outputs.summary import build_summary
+from core.engine.feeders import PRODUCER_THREAD
+from core.engine.runner import STEPPING_THREAD, Run
+from core.engine.stalls import Stall, StallWatch
 from tests.test_runner import wait_for
 
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from core.export import build_summary
-from core.records import StepRecords, derived
-from core.runner import Run
-from core.step_window import StepWindow
+from core.outputs.summary import build_summary
+from core.spec.records import StepRecords, derived
+from core.engine.runner import Run
+from core.engine.step_window import StepWindow
 
 MS = 1_000_000  # ns
 
@@ -56,7 +56,7 @@ def test_a_window_run_records_every_step_with_one_compute_per_window(whatif):
 
 
 def test_an_automatic_window_is_due_after_about_50_ms():
-    from core.step_window import AUTO_WINDOW_NS
+    from core.engine.step_window import AUTO_WINDOW_NS
 
     window = StepWindow(StepRecords(), start_ns=0, max_ns=AUTO_WINDOW_NS)
     assert not window.due(0)

@@ -59,7 +59,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, settings):
-    from core.presets import load_preset
+    from core.spec.presets import load_preset
     from gui.main_window import MainWindow
 
     main = MainWindow(settings)

@@ -1,6 +1,6 @@
 """Fake runs for GUI tests: recorded step rows replayed on the worker thread, no TensorFlow.
 
-`FakeRun` has the part of core.runner.Run the app reads (spec, records,
+`FakeRun` has the part of core.engine.runner.Run the app reads (spec, records,
 outcome, device, capacity, target, elapsed_s, request_stop, request_change).
 It replays its rows as fast as it can, then, when `hold_at` is given, holds
 there until asked to stop — so a test can stop "at step 321 of 5,000" exactly.
@@ -13,8 +13,8 @@ from typing import Optional
 
 import numpy as np
 
-from core.records import COLUMNS, StepRecords
-from core.runner import RunOutcome
+from core.spec.records import COLUMNS, StepRecords
+from core.engine.outcome import RunOutcome, RunStatus
 
 
 def recorded_rows(steps: int, wait_s: float = 0.004, compute_s: float = 0.006, first_step_s: float = 0.37,
@@ -68,12 +68,12 @@ class FakeRun:
 
     def run(self) -> RunOutcome:
         self._start = time.perf_counter()
-        self.outcome.status = "running"
+        self.outcome.status = RunStatus.RUNNING
         replayed = self._rows if self.hold_at is None else self._rows[: self.hold_at]
         self.records.extend(replayed)
         if self.hold_at is not None:
             self._stop.wait(60)
-        self.outcome.status = "stopped" if self._stop.is_set() else "finished"
+        self.outcome.status = RunStatus.STOPPED if self._stop.is_set() else RunStatus.FINISHED
         return self.outcome
 
     def finish_now(self) -> "FakeRun":

@@ -14,7 +14,7 @@ from tests.gui.conftest import ROOT, type_into
 def test_window_opens_without_tensorflow():
     code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
             "from gui.qt_app import ensure_qapp; app = ensure_qapp()\n"
-            "from gui.main_window import MainWindow; from core.presets import load_preset\n"
+            "from gui.main_window import MainWindow; from core.spec.presets import load_preset\n"
             "w = MainWindow(); w.load_spec(load_preset('seed_tf_data')); w.show(); app.processEvents()\n"
             "assert w.toolbar.run_action.isEnabled()\n"
             "print('tensorflow' in sys.modules)\n")
@@ -106,7 +106,7 @@ def test_save_open_and_recent_files(window, tmp_path):
     path = tmp_path / "mine.json"
     window.save_to(str(path))
     assert not window.document.is_modified
-    window.load_spec(__import__("core.presets").presets.load_preset("seed_tf_data"))
+    window.load_spec(__import__("core.spec.presets").spec.presets.load_preset("seed_tf_data"))
     window.open_path(str(path))
     assert "cache" in window.document.stage_ids()
     assert window.recent.paths()[0] == str(path.resolve())

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PyQt5 import QtCore, QtWidgets
 
-from core.params import SpecError
-from core.presets import load_preset
-from core.records import T_DONE
-from core.spec import apply_overrides
+from core.spec.params import SpecError
+from core.spec.presets import load_preset
+from core.spec.records import T_DONE
+from core.spec.pipeline import apply_overrides
 from gui.canvas_layout import MIN_SCALE
 from gui.document import stage_key
 from gui.plots import TimelinePlots, warmup_end_time
@@ -168,7 +168,7 @@ def test_while_a_run_starts_the_hint_says_so_not_press_run(window, qtbot, fake_r
 
 
 def test_a_stall_shows_in_the_status_line_and_the_summary(window, qtbot, fake_runs):
-    from core.stalls import Stall
+    from core.engine.stalls import Stall
 
     run = run_held_at(window, qtbot, fake_runs, held_at=40, steps=500)
     run.outcome.stalls.append(Stall(t=1.0, seconds=6.5, stage="io"))

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.live_stats import LiveStageStats
-from core.spec import apply_overrides
+from core.engine.live_stats import LiveStageStats
+from core.spec.pipeline import apply_overrides
 from gui.document import stage_key
 
 GPU = "/job:localhost/replica:0/task:0/device:GPU:0"

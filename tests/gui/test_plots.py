@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from core.records import COLUMNS
-from gui.busy_band import BAND_ROWS, BUSY_COLOR, EMPTY_COLOR, IDLE_COLOR, busy_idle_per_pixel, timeline_band
+from core.spec.records import COLUMNS
+from core.outputs.busy_band import BAND_ROWS, busy_idle_per_pixel, timeline_band
+from core.outputs.palette import BUSY_COLOR, EMPTY_COLOR, IDLE_COLOR
 from gui.plots import MAX_PLOTTED_STEPS, TimelinePlots, visible_rows
 
 
@@ -62,7 +63,7 @@ def test_a_long_run_is_drawn_from_its_visible_window(qtbot):
 
 
 def test_where_steps_are_a_few_pixels_wide_bars_span_several_steps_and_read_true():
-    from gui.busy_band import band_image
+    from core.outputs.busy_band import band_image
 
     rows = synthetic_rows(600, wait_s=0.004, compute_s=0.006)  # 6 s of 40%-idle steps
     band = band_image(rows, 0.0, 6.0, pixels=1100)  # ~1.8 pixels per step: pixels alone would flicker

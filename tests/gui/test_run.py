@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.spec import apply_overrides
+from core.spec.pipeline import apply_overrides
 from gui.document import stage_key
 from tests.gui.conftest import type_into
 
@@ -69,8 +69,8 @@ def test_stop_mid_run_and_what_if_edit(window, qtbot):
 
 
 def test_failure_names_the_stage_and_keeps_the_app_usable(window, qtbot, tmp_path):
-    from core.presets import load_preset
-    from core.sample_data import write_sample_images
+    from core.spec.presets import load_preset
+    from core.engine.sample_data import write_sample_images
 
     write_sample_images(tmp_path / "images", 6, size=(32, 24), corrupt=6)
     spec = apply_overrides(load_preset("images_tf"), [

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from core.params import Kind, Param, SpecError
+from core.spec.catalog import Batching, Kind
+from core.spec.kinds import FEEDERS, MODELS, SOURCES, STAGES
+from core.spec.params import Param, SpecError
 
 SPEC_VERSION = 1
 _STAGE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -109,17 +111,25 @@ def _param_to_json(value: Any) -> Any:
     return value
 
 
+def yields_batches(spec: PipelineSpec) -> bool:
+    """Whether elements reaching the model are batches (their first axis counts examples)."""
+    batched = False
+    for stage in spec.stages:
+        batching = STAGES.get(stage.kind, "kind").batching_for(stage.params)
+        if batching is not Batching.KEEPS:
+            batched = batching is Batching.MAKES
+    return batched
+
+
+def last_buffer_index(spec: PipelineSpec) -> Optional[int]:
+    """Index of the last stage with a buffer ahead of the consumer: the buffer the model reads from."""
+    for index in range(len(spec.stages) - 1, -1, -1):
+        if STAGES.get(spec.stages[index].kind, "kind").buffer_param:
+            return index
+    return None
+
+
 # ---------------------------------------------------------------- loading
-
-
-def _registries():
-    # Imported here: the registries import spec (for branches) and must stay TF-free.
-    from core.feeders import FEEDERS
-    from core.models import MODELS
-    from core.sources import SOURCES
-    from core.stages import STAGES
-
-    return SOURCES, STAGES, FEEDERS, MODELS
 
 
 def _expect_object(value: Any, path: str) -> dict:
@@ -137,7 +147,6 @@ def _component_from_dict(value: Any, path: str, registry) -> Component:
 
 
 def _stages_from_list(value: Any, path: str) -> list[Stage]:
-    _, stages_registry, _, _ = _registries()
     if not isinstance(value, list):
         raise SpecError(f"{path}: must be a list, got {type(value).__name__}")
     stages, seen = [], set()
@@ -151,24 +160,23 @@ def _stages_from_list(value: Any, path: str) -> list[Stage]:
             raise SpecError(f"{item_path}.id: duplicate stage id {stage_id!r}", stage_id)
         seen.add(stage_id)
         try:
-            stages.append(_stage_from_dict(stage_id, data, item_path, stages_registry))
+            stages.append(_stage_from_dict(stage_id, data, item_path))
         except SpecError as error:  # a stage inside a branch is named by the stage that holds it
             raise error.about_stage(stage_id) from None
     _check_stage_order(stages, path)
     return stages
 
 
-def _stage_from_dict(stage_id: str, data: dict, path: str, stages_registry) -> Stage:
+def _stage_from_dict(stage_id: str, data: dict, path: str) -> Stage:
     if "kind" not in data:
-        raise SpecError(f"{path}.kind: missing (one of {', '.join(stages_registry.names())})")
-    kind = stages_registry.get(data.pop("kind"), f"{path}.kind")
-    return Stage(stage_id, kind.name, kind.check_params(data, path))
+        raise SpecError(f"{path}.kind: missing (one of {', '.join(STAGES.names())})")
+    kind = STAGES.get(data.pop("kind"), f"{path}.kind")
+    return Stage(stage_id, kind.name, kind.check_params(data, path, parse_branch=branch_from_dict))
 
 
 def _check_stage_order(stages: list[Stage], path: str) -> None:
-    _, stages_registry, _, _ = _registries()
     for index, stage in enumerate(stages):
-        check = stages_registry.get(stage.kind, "").hooks.get("check_position")
+        check = STAGES.get(stage.kind, "").check_position
         if check:
             problem = check(index, len(stages))
             if problem:
@@ -177,23 +185,21 @@ def _check_stage_order(stages: list[Stage], path: str) -> None:
 
 def _check_stage_feeder(stages: list[Stage], feeder_kind: str, path: str) -> None:
     """Stages that only work with some feeders (prefetch_to_device: tf_data) say so at their index."""
-    _, stages_registry, _, _ = _registries()
     for index, stage in enumerate(stages):
-        check = stages_registry.get(stage.kind, "").hooks.get("check_feeder")
+        check = STAGES.get(stage.kind, "").check_feeder
         problem = check(feeder_kind) if check else None
         if problem:
             raise SpecError(f"{path}[{index}]: {problem}", stage.id)
 
 
 def branch_from_dict(value: Any, path: str) -> Branch:
-    sources, _, _, _ = _registries()
     data = _expect_object(value, path)
     unknown = set(data) - {"source", "stages"}
     if unknown:
         raise SpecError(f"{path}.{sorted(unknown)[0]}: unknown key (a branch has source and stages)")
     if "source" not in data:
         raise SpecError(f"{path}.source: missing")
-    source = _component_from_dict(data["source"], f"{path}.source", sources)
+    source = _component_from_dict(data["source"], f"{path}.source", SOURCES)
     return Branch(source, _stages_from_list(data.get("stages", []), f"{path}.stages"))
 
 
@@ -202,7 +208,6 @@ _TOP_LEVEL = ("version", "name", "description", "source", "stages", "feeder", "m
 
 def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
     """Validate a parsed pipeline file; raises SpecError naming the failing path."""
-    sources, _, feeders, models = _registries()
     data = _expect_object(data, where)
     for key in data:
         if key not in _TOP_LEVEL:
@@ -217,16 +222,16 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
     for required in ("source", "feeder", "model"):
         if required not in data:
             raise SpecError(f"{required}: missing")
-    source = _component_from_dict(data["source"], "source", sources)
+    source = _component_from_dict(data["source"], "source", SOURCES)
     stages = _stages_from_list(data.get("stages", []), "stages")
-    feeder = _component_from_dict(data["feeder"], "feeder", feeders)
+    feeder = _component_from_dict(data["feeder"], "feeder", FEEDERS)
     _check_stage_feeder(stages, feeder.kind, "stages")
     return PipelineSpec(
         name=name,
         source=source,
         stages=stages,
         feeder=feeder,
-        model=_component_from_dict(data["model"], "model", models),
+        model=_component_from_dict(data["model"], "model", MODELS),
         run=RUN_SETTINGS.check_params(_expect_object(data.get("run", {}), "run"), "run"),
         version=version,
         description=description,

@@ -13,19 +13,19 @@ import functools
 import threading
 from typing import Optional
 
-from core.build import build_dataset, last_buffer_index
-from core.params import AUTOTUNE, Param, Registry
-from core.spec import PipelineSpec
+from core.engine.build import build_dataset
+from core.engine.builders import Builders
+from core.spec.kinds.feeders import FEEDERS
+from core.spec.params import AUTOTUNE
+from core.spec.pipeline import PipelineSpec, last_buffer_index
 
-FEEDERS = Registry("feeder")
+FEEDER_BUILDERS = Builders(FEEDERS)
+builds = FEEDER_BUILDERS.builds
 PRODUCER_THREAD = "pipescope-queue-runner"
 
 
 class EndOfData(Exception):
     """The pipeline has no more elements."""
-
-
-_register = FEEDERS.declare
 
 
 def copy_to_device(batch, device: str):
@@ -89,7 +89,7 @@ def _next_or_end(iterator):
         raise EndOfData() from None
 
 
-@_register("feed_dict", "Produce a batch, then feed it: strictly serial, as the seed's feed_dict.")
+@builds("feed_dict")
 class FeedDictFeeder(Feeder):
     capacity = 0
 
@@ -100,14 +100,7 @@ class FeedDictFeeder(Feeder):
         self.iterator = iter(self.dataset)
 
 
-@_register(
-    "queue_runner", "Producer threads fill a FIFOQueue while the model dequeues (the seed's QueueRunner).",
-    (
-        Param("capacity", "int", 5, "Batches the queue holds.", min=1, max=100_000),
-        Param("threads", "int", 1, "Producer threads enqueueing batches.", min=1, max=64),
-    ),
-    label=lambda p: f"queue {p['capacity']} · {p['threads']} thread{'s' if p['threads'] > 1 else ''}",
-)
+@builds("queue_runner")
 class QueueRunnerFeeder(Feeder):
     def __init__(self, spec, device):
         import tensorflow as tf
@@ -189,15 +182,7 @@ class QueueRunnerFeeder(Feeder):
         super().close()
 
 
-@_register(
-    "tf_data", "The model iterates the tf.data pipeline itself (prefetch overlaps input and compute).",
-    (
-        Param("autotune", "bool", True, "Let tf.data tune parallelism and buffer sizes set to AUTOTUNE."),
-        Param("inject_prefetch", "bool", False, "Let tf.data add a prefetch of its own at the end (its default); "
-              "off, only the prefetch stages described overlap input and compute."),
-    ),
-    label=lambda p: "tf.data" + ("" if p["autotune"] else " (no autotune)"),
-)
+@builds("tf_data")
 class TfDataFeeder(Feeder):
     def __init__(self, spec, device):
         import tensorflow as tf
@@ -238,4 +223,4 @@ class TfDataFeeder(Feeder):
 
 
 def build_feeder(spec: PipelineSpec, device: str) -> Feeder:
-    return FEEDERS.get(spec.feeder.kind, "feeder.kind").hooks["build"](spec, device)
+    return FEEDER_BUILDERS.build_for(spec.feeder.kind, "feeder.kind")(spec, device)

@@ -1,8 +1,7 @@
-"""Typed parameters and kind registries shared by sources, stages, feeders and models.
+"""Typed parameters and the errors bad values raise.
 
-A `Kind` names one choosable thing (a stage kind, a feeder, ...) and lists its
-`Param`s. Validation, the editor's inspector and the code generator all read
-these declarations, so a parameter is described exactly once.
+A `Param` says a parameter's type, default, range and help once; validation,
+the editor's inspector and the code generator all read it.
 """
 from __future__ import annotations
 
@@ -58,6 +57,8 @@ class Param:
             return None
         if self.autotune and (value == AUTOTUNE or value == -1):
             return AUTOTUNE
+        if self.type == "branch":
+            raise TypeError(f"{path}: a branch is a pipeline of its own; the catalog's Kind checks it")
         checker = _CHECKERS[self.type]
         return checker(self, value, path)
 
@@ -132,12 +133,6 @@ def _check_int_list(param: Param, value: Any, path: str) -> list:
     return list(value)
 
 
-def _check_branch(param: Param, value: Any, path: str) -> Any:
-    from core.spec import branch_from_dict  # a branch is a small pipeline of its own
-
-    return branch_from_dict(value, path)
-
-
 _CHECKERS: dict[str, Callable[[Param, Any, str], Any]] = {
     "int": _check_int,
     "float": _check_float,
@@ -145,80 +140,4 @@ _CHECKERS: dict[str, Callable[[Param, Any, str], Any]] = {
     "str": _check_str,
     "choice": _check_choice,
     "int_list": _check_int_list,
-    "branch": _check_branch,
 }
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One choosable kind: its parameters, a one-line description, and behaviour hooks."""
-
-    name: str
-    help: str
-    params: tuple[Param, ...] = ()
-    hooks: dict = field(default_factory=dict, compare=False, hash=False)
-
-    def param(self, name: str) -> Param:
-        for param in self.params:
-            if param.name == name:
-                return param
-        raise KeyError(name)
-
-    def defaults(self) -> dict:
-        return {param.name: param.default for param in self.params}
-
-    def check_params(self, values: dict, path: str) -> dict:
-        """Validate a params mapping; unknown names and bad values name their path."""
-        known = {param.name for param in self.params}
-        for key in values:
-            if key not in known:
-                allowed = ", ".join(sorted(known)) or "none"
-                raise SpecError(f"{path}.{key}: unknown parameter for kind '{self.name}' (known: {allowed})")
-        checked = {}
-        for param in self.params:
-            value = values.get(param.name, param.default)
-            checked[param.name] = param.check(value, f"{path}.{param.name}")
-        cross_check = self.hooks.get("check")
-        if cross_check:
-            cross_check(checked, path)
-        return checked
-
-
-class Registry:
-    """An ordered, named collection of kinds of one category (stages, sources, ...)."""
-
-    def __init__(self, category: str):
-        self.category = category
-        self._kinds: dict[str, Kind] = {}
-
-    def register(self, kind: Kind) -> Kind:
-        if kind.name in self._kinds:
-            raise ValueError(f"{self.category} kind '{kind.name}' registered twice")
-        self._kinds[kind.name] = kind
-        return kind
-
-    def declare(self, name: str, help: str, params=(), label=None, **hooks):
-        """Decorator: register a kind built by the decorated function (or class)."""
-
-        def register(build):
-            kind_hooks = {"build": build, "label": label or (lambda values: name)}
-            kind_hooks.update({key: hook for key, hook in hooks.items() if hook is not None})
-            self.register(Kind(name, help, tuple(params), kind_hooks))
-            return build
-
-        return register
-
-    def get(self, name: Any, path: str) -> Kind:
-        if name not in self._kinds:
-            known = ", ".join(self._kinds)
-            raise SpecError(f"{path}: unknown {self.category} kind {name!r} (known: {known})")
-        return self._kinds[name]
-
-    def names(self) -> list[str]:
-        return list(self._kinds)
-
-    def kinds(self) -> list[Kind]:
-        return list(self._kinds.values())
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._kinds

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.records import T_DONE, T_READY, T_REQUEST
+from core.outputs.palette import BUSY_COLOR, EMPTY_COLOR, IDLE_COLOR
+from core.spec.records import T_DONE, T_READY, T_REQUEST
 
-BUSY_COLOR = (70, 170, 90)
-IDLE_COLOR = (220, 50, 50)
-EMPTY_COLOR = (255, 255, 255)
 BAND_ROWS = 40  # vertical resolution of the bars: 2.5% of a column's time per row
 NOISE_SHARE = 1e-3  # shares below this are float noise of the interpolation, not a gap
 STEPS_PER_BAR = 8  # a bar this many steps wide is off its true share by at most about 1/8

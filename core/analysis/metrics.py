@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.records import BATCH_SIZE, FILL, T_DONE, derived
+from core.spec.records import BATCH_SIZE, FILL, T_DONE, derived
 
 # Each {mean, p50, p90, p99} in summary.json; a step's parts add up: step = between + input + transfer + compute.
 TIMINGS = ("step_ms", "wait_ms", "input_ms", "transfer_ms", "compute_ms", "between_ms")

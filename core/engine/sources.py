@@ -10,29 +10,16 @@ import glob
 import os
 from pathlib import Path
 
-from core.params import AUTOTUNE, Param, Registry, SpecError
+from core.engine.builders import Builders
+from core.spec.kinds.sources import SAMPLE_IMAGES_FOLDER, SOURCES
+from core.spec.params import AUTOTUNE, SpecError
 
-SOURCES = Registry("source")
+SOURCE_BUILDERS = Builders(SOURCES)
+builds = SOURCE_BUILDERS.builds
 SYNTHETIC_BLOCK = 256
 
 
-source_kind = SOURCES.declare
-
-
-def _shape_param(default) -> Param:
-    return Param("shape", "int_list", default, "Shape of one element's features.")
-
-
-def _count_param(default, infinite=True) -> Param:
-    return Param("count", "int", default, "Number of elements" + ("; −1 for endless." if infinite else "."),
-                 min=-1 if infinite else 1)
-
-
-@source_kind(
-    "synthetic", "Random normal features made in the pipeline, labelled sum > 0 (the seed's data).",
-    (_shape_param([1024]), _count_param(-1)),
-    label=lambda p: f"synthetic {'×'.join(map(str, p['shape']))}",
-)
+@builds("synthetic")
 def _build_synthetic(params, seed):
     import tensorflow as tf
 
@@ -59,22 +46,14 @@ def _random_arrays(shape, count, seed):
     return x, y
 
 
-@source_kind(
-    "tensors", "In-memory NumPy arrays sliced into elements (from_tensor_slices).",
-    (_shape_param([32]), _count_param(1024, infinite=False)),
-    label=lambda p: f"tensors {p['count']}",
-)
+@builds("tensors")
 def _build_tensors(params, seed):
     import tensorflow as tf
 
     return tf.data.Dataset.from_tensor_slices(_random_arrays(params["shape"], params["count"], seed))
 
 
-@source_kind(
-    "range", "The integers 0, 1, 2, … as one-value features; label is the parity.",
-    (_count_param(1000),),
-    label=lambda p: f"range {p['count']}",
-)
+@builds("range")
 def _build_range(params, seed):
     import tensorflow as tf
 
@@ -83,11 +62,7 @@ def _build_range(params, seed):
     return ds.map(lambda i: (tf.cast(tf.reshape(i, [1]), tf.float32), tf.cast(i % 2, tf.float32)))
 
 
-@source_kind(
-    "generator", "A Python generator yielding NumPy arrays (from_generator; runs under the GIL).",
-    (_shape_param([32]), _count_param(-1)),
-    label=lambda p: "generator",
-)
+@builds("generator")
 def _build_generator(params, seed):
     import numpy as np
     import tensorflow as tf
@@ -111,7 +86,6 @@ def _files_in(folder: str, pattern: str) -> list[str]:
 
 
 # The one folder Pipescope may fill itself: folders a user names are only ever read.
-SAMPLE_IMAGES_FOLDER = "~/.cache/pipescope/sample_images"
 
 
 def _is_sample_images_folder(folder: str) -> bool:
@@ -126,26 +100,14 @@ def ensure_image_folder(folder: str, sample_count: int) -> None:
     if os.path.exists(folder):
         raise SpecError(f"source.path: {folder} is not a folder")
     if sample_count > 0 and _is_sample_images_folder(folder):
-        from core.sample_data import write_sample_images_once
+        from core.engine.sample_data import write_sample_images_once
 
         write_sample_images_once(folder, sample_count)
         return
     raise SpecError(f"source.path: no such folder {folder}")
 
 
-@source_kind(
-    "files", "Files in a folder (and its class subfolders), as (path, class index); read them with "
-    "map read_file or interleave.",
-    (
-        Param("path", "str", "", "The folder."),
-        Param("pattern", "str", "*.jpg", "Which files, e.g. *.jpg or *.tfrecord."),
-        Param("shuffle_files", "bool", False, "Shuffle the file list (list_files)."),
-        Param("sample_count", "int", 0, f"When path is Pipescope's own sample folder ({SAMPLE_IMAGES_FOLDER}) "
-              "and it is absent, first write this many sample JPEGs there (0: never). Folders you name "
-              "are only read.", min=0, max=1_000_000),
-    ),
-    label=lambda p: f"files {p['pattern']}",
-)
+@builds("files")
 def _build_files(params, seed):
     import tensorflow as tf
 
@@ -232,15 +194,7 @@ def parse_image_example(record):
     return features["image"], tf.cast(features["label"], tf.int32)
 
 
-@source_kind(
-    "tfrecord", "TFRecord files of tf.train.Example records with `image` bytes and an int `label`.",
-    (
-        Param("path", "str", "", "A file or glob pattern, e.g. data/*.tfrecord."),
-        Param("num_parallel_reads", "int", 1, "Files read at once.", min=1, max=256, autotune=True),
-        Param("compression", "choice", "none", "Compression of the files.", choices=("none", "GZIP", "ZLIB")),
-    ),
-    label=lambda p: "tfrecord",
-)
+@builds("tfrecord")
 def _build_tfrecord(params, seed):
     import tensorflow as tf
 
@@ -255,5 +209,5 @@ def _build_tfrecord(params, seed):
 
 
 def build_source(component, seed: int):
-    return SOURCES.get(component.kind, "source.kind").hooks["build"](component.params, seed)
+    return SOURCE_BUILDERS.build_for(component.kind, "source.kind")(component.params, seed)
 

@@ -1,12 +1,8 @@
-"""The ONE registry of stage kinds.
+"""How each stage kind becomes tf.data: one builder per kind the catalog declares.
 
-Each kind declares its typed parameters (type, default, range, help) and how it
-becomes tf.data (`build`) and a short block label (`label`). Validation, the
-pipeline builder, and the editor's palette and inspector all read `STAGES`.
-Elements flowing between stages are `(features, label)` pairs.
-
-TensorFlow is imported inside the build functions so that reading the registry
-(the GUI at start-up, validation) stays fast.
+Elements flowing between stages are `(features, label)` pairs. Every
+transformation is named after its stage id (`name=`) where tf.data takes one,
+and its functions run in a name scope of that id, so failures name the stage.
 """
 from __future__ import annotations
 
@@ -15,10 +11,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from core.params import AUTOTUNE, Param, Registry, SpecError
-from core.precise_time import PreciseSleeper
+from core.engine.builders import Builders
+from core.engine.precise_time import PreciseSleeper
+from core.spec.kinds.stages import STAGES
+from core.spec.params import AUTOTUNE, SpecError
 
-STAGES = Registry("stage")
+STAGE_BUILDERS = Builders(STAGES)
+builds = STAGE_BUILDERS.builds
 
 
 @dataclass
@@ -43,22 +42,6 @@ def _buffer(value):
     import tensorflow as tf
 
     return tf.data.AUTOTUNE if value == AUTOTUNE else value
-
-
-def _parallel_calls(default=AUTOTUNE) -> Param:
-    return Param(
-        "num_parallel_calls", "int", default,
-        "Elements processed at once (AUTOTUNE lets tf.data choose; feed_dict runs everything serially).",
-        min=1, max=256, autotune=True,
-    )
-
-
-def _label_parallel(params: dict) -> str:
-    calls = params.get("num_parallel_calls")
-    return "" if calls in (None, 1) else f" ×{'auto' if calls == AUTOTUNE else calls}"
-
-
-stage_kind = STAGES.declare
 
 
 # ---------------------------------------------------------------- map functions
@@ -161,17 +144,9 @@ def _named(ctx: BuildContext, fn):
     return wrapped
 
 
-_READING_FUNCTIONS = ("read_file", "decode_tf", "decode_cv2")  # those skip_corrupt applies to
-
-
-def _check_map(params, path):
-    if params["skip_corrupt"] and params["fn"] not in _READING_FUNCTIONS:
-        raise SpecError(f"{path}.skip_corrupt: only for {', '.join(_READING_FUNCTIONS)}, not {params['fn']}")
-
-
 def _name_unreadable_files(params, spec) -> Optional[str]:
     """After this stage failed: the source's files its function cannot read, for the message."""
-    from core.sources import unreadable_files
+    from core.engine.sources import unreadable_files
 
     shown = 3
     files = unreadable_files(spec, params["fn"], limit=shown + 1)
@@ -181,20 +156,7 @@ def _name_unreadable_files(params, spec) -> Optional[str]:
     return f"unreadable: {', '.join(files[:shown])}{more} (skip_corrupt skips such files)"
 
 
-@stage_kind(
-    "map", "Apply a function to every element's features.",
-    (
-        Param("fn", "choice", "normalize", "The function: read a file, decode (tf.image or OpenCV), resize, "
-              "normalise to [0, 1], random flip or crop.", choices=tuple(MAP_FUNCTIONS)),
-        Param("size", "int", 64, "Output side length in pixels for resize and random_crop.", min=1, max=4096),
-        _parallel_calls(),
-        Param("skip_corrupt", "bool", False, "read_file and decode: skip files that cannot be read or decoded "
-              "(counted in the summary as skipped_files) instead of failing the run."),
-    ),
-    label=lambda p: f"map {p['fn']}{_label_parallel(p)}{' skip' if p['skip_corrupt'] else ''}",
-    check=_check_map,
-    failure_detail=_name_unreadable_files,
-)
+@builds("map", failure_detail=_name_unreadable_files)
 def _build_map(ds, params, ctx):
     fn = MAP_FUNCTIONS[params["fn"]]
     mapped = ds.map(_named(ctx, lambda x, y: (fn(x, params), y)),
@@ -202,43 +164,19 @@ def _build_map(ds, params, ctx):
     return mapped.ignore_errors() if params["skip_corrupt"] else mapped
 
 
-def _batch_params(what: str) -> tuple:
-    return (
-        Param("batch_size", "int", 32, "Elements per batch.", min=1, max=1_000_000),
-        Param("drop_remainder", "bool", True, f"Drop a last, smaller batch ({what})."),
-    )
-
-
-@stage_kind(
-    "batch", "Group consecutive elements into batches.",
-    (*_batch_params("keeps shapes static"),
-     Param("num_parallel_calls", "int", None, "Batches assembled at once (empty: one at a time).",
-           min=1, max=256, autotune=True, optional=True)),
-    label=lambda p: f"batch {p['batch_size']}{_label_parallel(p)}",
-)
+@builds("batch")
 def _build_batch(ds, params, ctx):
     calls = params["num_parallel_calls"]
     return ds.batch(params["batch_size"], drop_remainder=params["drop_remainder"],
                     num_parallel_calls=None if calls is None else _parallelism(calls, ctx))
 
 
-@stage_kind(
-    "padded_batch", "Batch elements of different shapes, padding each to the largest.",
-    _batch_params("the padding is then uniform"),
-    label=lambda p: f"padded_batch {p['batch_size']}",
-)
+@builds("padded_batch")
 def _build_padded_batch(ds, params, ctx):
     return ds.padded_batch(params["batch_size"], drop_remainder=params["drop_remainder"])
 
 
-@stage_kind(
-    "shuffle", "Shuffle elements through a buffer.",
-    (
-        Param("buffer_size", "int", 1024, "Elements held and sampled from.", min=1, max=10_000_000),
-        Param("reshuffle_each_iteration", "bool", True, "A new order on every pass over the data."),
-    ),
-    label=lambda p: f"shuffle {p['buffer_size']}",
-)
+@builds("shuffle")
 def _build_shuffle(ds, params, ctx):
     return ds.shuffle(params["buffer_size"], seed=ctx.seed,
                       reshuffle_each_iteration=params["reshuffle_each_iteration"])
@@ -259,30 +197,17 @@ def _keep_finite(x, y):
 FILTER_PREDICATES = {"label_positive": _keep_label_positive, "finite": _keep_finite}
 
 
-@stage_kind(
-    "filter", "Keep only the elements that satisfy a predicate.",
-    (Param("predicate", "choice", "finite", "Keep elements whose label is positive, or whose features "
-           "are all finite.", choices=tuple(FILTER_PREDICATES)),),
-    label=lambda p: f"filter {p['predicate']}",
-)
+@builds("filter")
 def _build_filter(ds, params, ctx):
     return ds.filter(_named(ctx, FILTER_PREDICATES[params["predicate"]]))
 
 
-@stage_kind(
-    "repeat", "Repeat the data set (−1: forever).",
-    (Param("count", "int", -1, "Passes over the data; −1 repeats forever.", min=-1),),
-    label=lambda p: "repeat" if p["count"] == -1 else f"repeat {p['count']}",
-)
+@builds("repeat")
 def _build_repeat(ds, params, ctx):
     return ds.repeat(None if params["count"] == -1 else params["count"])
 
 
-@stage_kind(
-    "cache", "Cache elements in memory (empty filename) or in a file after the first pass.",
-    (Param("filename", "str", "", "Cache file path prefix; empty caches in memory."),),
-    label=lambda p: "cache" + (" (file)" if p["filename"] else " (memory)"),
-)
+@builds("cache")
 def _build_cache(ds, params, ctx):
     return ds.cache(params["filename"])
 
@@ -296,7 +221,7 @@ def _read_one_file(x, y):
 def _read_tfrecord_file(x, y):
     import tensorflow as tf
 
-    from core.sources import parse_image_example
+    from core.engine.sources import parse_image_example
 
     return tf.data.TFRecordDataset(x).map(parse_image_example)
 
@@ -304,17 +229,7 @@ def _read_tfrecord_file(x, y):
 INTERLEAVE_FUNCTIONS = {"read_file": _read_one_file, "tfrecord_file": _read_tfrecord_file}
 
 
-@stage_kind(
-    "interleave", "Read several files at once: each element names a file whose contents are interleaved.",
-    (
-        Param("fn", "choice", "read_file", "read_file: an image file's bytes; tfrecord_file: the records "
-              "of a TFRecord file.", choices=tuple(INTERLEAVE_FUNCTIONS)),
-        Param("cycle_length", "int", AUTOTUNE, "Files open at once.", min=1, max=1024, autotune=True),
-        Param("block_length", "int", 1, "Consecutive elements taken from each file.", min=1),
-        _parallel_calls(),
-    ),
-    label=lambda p: f"interleave {p['fn']}{_label_parallel(p)}",
-)
+@builds("interleave")
 def _build_interleave(ds, params, ctx):
     cycle = params["cycle_length"]
     cycle = 1 if ctx.serial else _buffer(cycle)
@@ -323,15 +238,7 @@ def _build_interleave(ds, params, ctx):
                          num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))
 
 
-@stage_kind(
-    "flat_map", "Turn each element into several: split its first axis (unbatch) or repeat it n times.",
-    (
-        Param("fn", "choice", "unbatch", "unbatch: one element per row; repeat_element: n copies.",
-              choices=("unbatch", "repeat_element")),
-        Param("n", "int", 2, "Copies per element for repeat_element.", min=1, max=100_000),
-    ),
-    label=lambda p: f"flat_map {p['fn']}",
-)
+@builds("flat_map")
 def _build_flat_map(ds, params, ctx):
     import tensorflow as tf
 
@@ -341,29 +248,9 @@ def _build_flat_map(ds, params, ctx):
     return ds.flat_map(lambda x, y: tf.data.Dataset.from_tensors((x, y)).repeat(copies))
 
 
-def _check_shard(params, path):
-    if params["index"] >= params["num_shards"]:
-        raise SpecError(f"{path}.index: must be < num_shards ({params['num_shards']}), got {params['index']}")
-
-
-@stage_kind(
-    "shard", "Keep every num_shards-th element, starting at index (one worker's share).",
-    (
-        Param("num_shards", "int", 2, "Number of shards.", min=1),
-        Param("index", "int", 0, "Which shard this pipeline reads.", min=0),
-    ),
-    label=lambda p: f"shard {p['index']}/{p['num_shards']}",
-    check=_check_shard,
-)
+@builds("shard")
 def _build_shard(ds, params, ctx):
     return ds.shard(params["num_shards"], params["index"])
-
-
-_DEFAULT_BRANCH = {"source": {"kind": "synthetic"}, "stages": []}
-
-
-def _branch_param() -> Param:
-    return Param("branch", "branch", _DEFAULT_BRANCH, "A second input: a source with its own stages.")
 
 
 def _combine_with_branch(ds, params, ctx, what: str, combine):
@@ -386,65 +273,24 @@ def _zip_concatenating_features(main, branch):
     return tf.data.Dataset.zip((main, branch)).map(merge)
 
 
-@stage_kind(
-    "zip", "Pair each element with one from a side branch; features are concatenated on the last axis.",
-    (_branch_param(),),
-    label=lambda p: "zip",
-)
+@builds("zip")
 def _build_zip(ds, params, ctx):
     return _combine_with_branch(ds, params, ctx, "zip", _zip_concatenating_features)
 
 
-@stage_kind(
-    "concatenate", "Append the side branch's elements after the main pipeline's.",
-    (_branch_param(),),
-    label=lambda p: "concatenate",
-)
+@builds("concatenate")
 def _build_concatenate(ds, params, ctx):
     return _combine_with_branch(ds, params, ctx, "concatenate", lambda main, branch: main.concatenate(branch))
 
 
-@stage_kind(
-    "prefetch", "Produce elements ahead of the consumer into a buffer (the overlap of input and compute).",
-    (Param("buffer_size", "int", AUTOTUNE, "Elements buffered ahead.", min=0, max=100_000, autotune=True),),
-    label=lambda p: f"prefetch {'auto' if p['buffer_size'] == AUTOTUNE else p['buffer_size']}",
-)
+@builds("prefetch")
 def _build_prefetch(ds, params, ctx):
     if ctx.serial:
         return ds
     return ds.prefetch(_buffer(params["buffer_size"]))
 
 
-def _must_be_last(index: int, count: int) -> Optional[str]:
-    return None if index == count - 1 else "prefetch_to_device must be the last stage"
-
-
-_WHY_NOT_WITH = {
-    "feed_dict": "feed_dict feeds each batch from the host, made strictly before it is fed: nothing would be "
-                 "prefetched",
-    "queue_runner": "queue_runner's queue holds batches on the host: every batch would be copied to the device, "
-                    "back, and to the device again",
-}
-
-
-def _needs_tf_data_feeder(feeder_kind: str) -> Optional[str]:
-    """Only the tf_data feeder hands the model what the pipeline put on the device."""
-    if feeder_kind == "tf_data":
-        return None
-    why = _WHY_NOT_WITH.get(feeder_kind, f"{feeder_kind} takes batches on the host")
-    return f"prefetch_to_device needs the tf_data feeder, not {feeder_kind} ({why}); use prefetch instead"
-
-
-@stage_kind(
-    "prefetch_to_device", "Prefetch batches straight onto the accelerator (the last stage; tf_data feeder only).",
-    (
-        Param("buffer_size", "int", 2, "Batches buffered on the device.", min=1, max=1000),
-        Param("device", "str", "auto", "Target device; auto is the model's device (/GPU:0, else /CPU:0)."),
-    ),
-    label=lambda p: f"to device {p['buffer_size']}",
-    check_position=_must_be_last,
-    check_feeder=_needs_tf_data_feeder,
-)
+@builds("prefetch_to_device")
 def _build_prefetch_to_device(ds, params, ctx):
     import tensorflow as tf
 
@@ -475,10 +321,6 @@ def _sleep_op(ms: float, sleeper: PreciseSleeper):
     return tf.numpy_function(wait, [tf.constant(0, tf.int32)], tf.int32, stateful=True)
 
 
-def _cost_params(help: str) -> tuple:
-    return (Param("ms", "float", 5.0, help, min=0.0, max=60_000.0), _parallel_calls(1))
-
-
 def _pass_through_after(ds, params, ctx, make_cost):
     """Elements unchanged, each only once the op from `make_cost()` has run (a simulated cost)."""
     import tensorflow as tf
@@ -493,11 +335,7 @@ def _pass_through_after(ds, params, ctx, make_cost):
     return ds.map(_named(ctx, delayed), num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))
 
 
-@stage_kind(
-    "latency", "Simulated I/O: wait ms per element without using the CPU.",
-    _cost_params("Milliseconds of waiting per element."),
-    label=lambda p: f"latency {p['ms']:g} ms{_label_parallel(p)}",
-)
+@builds("latency")
 def _build_latency(ds, params, ctx):
     if params["ms"] > 0 and _parallelism(params["num_parallel_calls"], ctx) is None:
         sleeping = _sleep_each_element(ds, params["ms"])
@@ -553,11 +391,7 @@ def burn_iterations_per_ms() -> float:
     return iterations / (best * 1000.0)
 
 
-@stage_kind(
-    "cpu_work", "Simulated CPU cost: ms of busy computation per element (calibrated on this machine).",
-    _cost_params("Milliseconds of CPU work per element on an idle core."),
-    label=lambda p: f"cpu {p['ms']:g} ms{_label_parallel(p)}",
-)
+@builds("cpu_work")
 def _build_cpu_work(ds, params, ctx):
     import tensorflow as tf
 
@@ -567,7 +401,3 @@ def _build_cpu_work(ds, params, ctx):
         # returns its input unchanged, prunes the loop as dead code and drops the whole stage.
         sink = tf.Variable(0.0, trainable=False)
     return _pass_through_after(ds, params, ctx, lambda: sink.assign_add(_burn_loop(tf.constant(iterations))))
-
-
-def stage_label(stage) -> str:
-    return STAGES.get(stage.kind, "kind").hooks["label"](stage.params)

@@ -31,27 +31,10 @@ import sys
 import time
 from typing import Callable, Optional
 
-# Node names (with a trailing `V2`-style version removed, lower-cased) each stage kind can become.
-_MAP_NODES = {"map", "parallelmap", "mapandbatch"}
-_NODE_NAMES = {
-    "map": _MAP_NODES,
-    "latency": _MAP_NODES | {"sleep"},  # one at a time it is tf.data's own sleep
-    "cpu_work": _MAP_NODES,
-    "batch": {"batch", "parallelbatch", "mapandbatch"},
-    "padded_batch": {"paddedbatch"},
-    "shuffle": {"shuffle", "shuffleandrepeat"},
-    "filter": {"filter", "parallelfilter"},
-    "repeat": {"repeat", "shuffleandrepeat"},
-    "cache": {"cache", "memorycache"},
-    "interleave": {"interleave", "parallelinterleave", "legacyparallelinterleave"},
-    "flat_map": {"flatmap"},
-    "shard": {"shard"},
-    "zip": {"zip"},
-    "concatenate": {"concatenate"},
-    "prefetch": {"prefetch"},
-    "prefetch_to_device": {"prefetch"},
-    "tf_data_service": {"dataservice"},
-}
+from core.spec.catalog import Batching
+from core.spec.kinds import STAGES
+from core.spec.pipeline import last_buffer_index
+
 # The tf_data feeder counts produced elements with a map just before the last buffer.
 _PROBE = ("", "map")
 
@@ -61,7 +44,9 @@ def node_base_name(name: str) -> str:
 
 
 def compatible(kind: str, node_name: str) -> bool:
-    return node_base_name(node_name) in _NODE_NAMES.get(kind, ())
+    """Whether a stage of `kind` may be this node (the catalog's node names; "" is the feeder's probe)."""
+    names = STAGES.get(kind, "kind").node_names if kind in STAGES else ()
+    return node_base_name(node_name) in names
 
 
 def node_chain(model) -> list:
@@ -85,8 +70,6 @@ def _to_device_stage(spec) -> Optional[str]:
 
 def _expected_stages(spec) -> list[tuple[str, str]]:
     """(stage id, kind) in order, with the feeder's counting map where it inserts it."""
-    from core.build import last_buffer_index
-
     if _to_device_stage(spec) is not None:  # the stages before it are out of the model's sight
         return [(spec.stages[-1].id, spec.stages[-1].kind)]
     expected = [(stage.id, stage.kind) for stage in spec.stages]
@@ -103,7 +86,8 @@ def match_weight(expected_id: str, kind: str, node_name: str) -> int:
     if kind == _PROBE[1] and expected_id == _PROBE[0]:
         return 3  # the feeder's own counting map is certainly there: anchor on it
     # A map is only the junior partner of MapAndBatch: the node is the batch's.
-    return 1 if kind in ("map", "latency", "cpu_work") and node_base_name(node_name) == "mapandbatch" else 2
+    fused = node_base_name(node_name) == "mapandbatch"
+    return 1 if fused and STAGES.get(kind, "kind").batching is Batching.KEEPS else 2
 
 
 def align(expected: list[tuple[str, str]], chain: list) -> dict[str, int]:

@@ -5,13 +5,13 @@ result is ready (the runner's `t_done`), so its duration is the true compute.
 """
 from __future__ import annotations
 
-from core.params import Param, Registry, SpecError
-from core.precise_time import PreciseSleeper
+from core.engine.builders import Builders
+from core.engine.precise_time import PreciseSleeper
+from core.spec.kinds.models import MODELS
+from core.spec.params import SpecError
 
-MODELS = Registry("model")
-
-
-model_kind = MODELS.declare
+MODEL_BUILDERS = Builders(MODELS)
+builds = MODEL_BUILDERS.builds
 
 
 class _Adam:
@@ -176,48 +176,20 @@ class SimulatedAccelerator:
         return self.sync()
 
 
-_LEARNING_RATE = lambda default: Param("learning_rate", "float", default, "Adam learning rate.", min=1e-8, max=10.0)
-_SYNC = (
-    Param("sync", "choice", "every_step", "every_step: read the loss after each step (the seed's way), so each "
-          "step's compute is measured; window: launch steps without waiting and sync every sync_window steps, "
-          "so compute is a window's average and the host's launches overlap the device.",
-          choices=("every_step", "window")),
-    Param("sync_window", "int", 0, "Steps between syncs with sync: window (0: about every 50 ms).",
-          min=0, max=100_000),
-)
-
-
-@model_kind(
-    "mlp", "The seed's network: dense ReLU layers then one logit, Adam, label 0/1.",
-    (Param("hidden", "int_list", [1024, 1024], "Units of each hidden layer."), _LEARNING_RATE(1e-2), *_SYNC),
-    label=lambda p: "mlp " + "-".join(map(str, p["hidden"])) + "-1",
-)
+@builds("mlp")
 def _build_mlp(params, device, element_spec, seed):
     return SeedNetwork(params, device, element_spec, seed)
 
 
-@model_kind(
-    "cnn", "A small convolutional network for image batches.",
-    (
-        Param("filters", "int", 16, "Filters of the first convolution (the second has twice as many).", min=1, max=1024),
-        Param("num_classes", "int", 2, "Classes of the labels.", min=2, max=100_000),
-        _LEARNING_RATE(1e-3),
-        *_SYNC,
-    ),
-    label=lambda p: f"cnn {p['filters']}",
-)
+@builds("cnn")
 def _build_cnn(params, device, element_spec, seed):
     return SmallCNN(params, device, element_spec, seed)
 
 
-@model_kind(
-    "simulated", "A simulated accelerator: each step takes step_ms and uses no host CPU.",
-    (Param("step_ms", "float", 6.0, "Milliseconds per training step.", min=0.0, max=60_000.0),),
-    label=lambda p: f"simulated {p['step_ms']:g} ms",
-)
+@builds("simulated")
 def _build_simulated(params, device, element_spec, seed):
     return SimulatedAccelerator(params, device, element_spec, seed)
 
 
 def build_model(component, device: str, element_spec, seed: int):
-    return MODELS.get(component.kind, "model.kind").hooks["build"](component.params, device, element_spec, seed)
+    return MODEL_BUILDERS.build_for(component.kind, "model.kind")(component.params, device, element_spec, seed)

@@ -19,56 +19,26 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Optional
 
-from core.build import failing_stage, summarize_error
-from core.device_capture import DeviceCapture
-from core.feeders import EndOfData, build_feeder
-from core.params import SpecError
-from core.live_stats import stage_figures_unavailable, stuck_stage
-from core.records import StepRecords
-from core.sources import skipped_files
-from core.spec import PipelineSpec, apply_overrides, describe_change
-from core.stages import STAGES
-from core.stalls import Stall, StallWatch
-from core.step_window import AUTO_WINDOW_NS, StepWindow
+from core.engine.build import failing_stage, summarize_error
+from core.engine.device_capture import DeviceCapture
+from core.engine.feeders import EndOfData, build_feeder
+from core.engine.live_stats import stage_figures_unavailable, stuck_stage
+from core.engine.outcome import ConfigChange, RunFailure, RunOutcome, RunStatus
+from core.engine.sources import skipped_files
+from core.engine.stages import STAGE_BUILDERS
+from core.engine.stalls import StallWatch
+from core.engine.step_window import AUTO_WINDOW_NS, StepWindow
+from core.spec.params import SpecError
+from core.spec.pipeline import PipelineSpec, apply_overrides, describe_change, yields_batches
+from core.spec.records import StepRecords
 
 SUPERVISE_EVERY_S = 0.25
 # How long a stop or the end of a timed run waits for the element in flight before leaving it behind.
 IN_FLIGHT_GRACE_S = 0.2
 CLOSE_WAIT_S = 5.0  # for producer threads to finish the element they are making
 STEPPING_THREAD = "pipescope-steps"
-
-
-@dataclass
-class ConfigChange:
-    step: int
-    t: float
-    version: int
-    description: str
-
-
-class RunFailure(Exception):
-    """The pipeline or the model failed while running; names the stage when it can."""
-
-    def __init__(self, message: str, stage_id: Optional[str] = None):
-        super().__init__(message)
-        self.stage_id = stage_id
-
-
-@dataclass
-class RunOutcome:
-    status: str = "pending"  # pending | building | running | finished | stopped | exhausted | failed
-    error: Optional[BaseException] = None
-    changes: list[ConfigChange] = field(default_factory=list)
-    stalls: list[Stall] = field(default_factory=list)  # appended live by the run's supervisor
-    skipped_files: Optional[list[str]] = None  # files skip_corrupt leaves out; None when nothing skips
-    left_in_flight: bool = False  # ended while an element was still being produced
-    stages_unavailable: Optional[str] = None  # why tf.data's live per-stage figures cannot be read, if so
-    warnings: list[str] = field(default_factory=list)  # one line each, said at the start (a GPU TF cannot use)
-    device_busy: dict = field(default_factory=lambda: {  # the device's own busy time, from a tf.profiler capture
-        "device_busy_ms": None, "device_busy": "not measured: the run has not started"})
 
 
 def _feeding_part(spec: PipelineSpec) -> dict:
@@ -136,7 +106,7 @@ class Run:
     # ------------------------------------------------------------ the loop (worker thread)
 
     def run(self) -> RunOutcome:
-        from core.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
+        from core.engine.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
 
         try:
             tf = load_tensorflow()
@@ -145,26 +115,26 @@ class Run:
             return self.outcome
         try:
             self.outcome.warnings = gpu_warnings()  # before "building": the CLI says them once it sees that
-            self.outcome.status = "building"
+            self.outcome.status = RunStatus.BUILDING
             self.device = model_device()
             self.device_details = device_details(self.device)
             self._build_feeder(self.spec)
             self._build_model(self.spec)
             self._capture = self._device_capture()
             self.outcome.skipped_files = skipped_files(self.spec)
-            self.outcome.status = "running"
+            self.outcome.status = RunStatus.RUNNING
             self._start_ns = time.perf_counter_ns()
             self._supervise_steps()
-            self.outcome.status = "stopped" if self._stop.is_set() else "finished"
+            self.outcome.status = RunStatus.STOPPED if self._stop.is_set() else RunStatus.FINISHED
         except EndOfData:  # a stop closes the queue, which also ends the data
-            self.outcome.status = "stopped" if self._stop.is_set() else "exhausted"
+            self.outcome.status = RunStatus.STOPPED if self._stop.is_set() else RunStatus.EXHAUSTED
         except SpecError as error:
             self._fail(error)
         except RunFailure as error:
             self._fail(error)
         except tf.errors.OpError as error:
             if self._stop.is_set():
-                self.outcome.status = "stopped"
+                self.outcome.status = RunStatus.STOPPED
             else:
                 self._fail(self._explain(f"{type(error).__name__}: {error.message}"))
         except Exception as error:  # a failure in the pipeline's Python code (numpy_function, generator)
@@ -174,7 +144,7 @@ class Run:
         return self.outcome
 
     def _fail(self, error: BaseException) -> None:
-        self.outcome.status = "failed"
+        self.outcome.status = RunStatus.FAILED
         self.outcome.error = error
 
     def _explain(self, message: str) -> RunFailure:
@@ -317,10 +287,10 @@ class Run:
         self._feeder = feeder
         self.outcome.stages_unavailable = stage_figures_unavailable(getattr(feeder, "iterator", None), spec)
         self.capacity = feeder.capacity
-        self._batched = _yields_batches(spec)
+        self._batched = yields_batches(spec)
 
     def _build_model(self, spec: PipelineSpec) -> None:
-        from core.models import build_model
+        from core.engine.models import build_model
 
         self._model = build_model(spec.model, self.device, self._feeder.element_spec, spec.run["seed"])
 
@@ -361,22 +331,14 @@ def _failure_detail(spec: PipelineSpec, stage_id: Optional[str]) -> Optional[str
     if stage_id is None:
         return None
     stage = spec.stage(stage_id)
-    describe = STAGES.get(stage.kind, "kind").hooks.get("failure_detail")
+    describe = STAGE_BUILDERS.failure_detail(stage.kind)
     try:
         return describe(stage.params, spec) if describe else None
     except Exception:  # the detail must never replace the failure it explains
         return None
 
 
-def _yields_batches(spec: PipelineSpec) -> bool:
-    """Whether elements reaching the model are batches (their first axis counts examples)."""
-    batched = False
-    for stage in spec.stages:
-        if stage.kind in ("batch", "padded_batch"):
-            batched = True
-        elif stage.kind == "flat_map" and stage.params["fn"] == "unbatch":
-            batched = False
-    return batched
+
 
 
 def _batch_size(batch) -> int:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from typing import Optional
 
-from core.precise_time import tighten_timer_slack
+from core.engine.precise_time import tighten_timer_slack
 
 # Read by TensorFlow's GPU allocator when it creates a device, in this process and in every
 # process it starts (they inherit the environment): memory is taken as needed, not all at once.

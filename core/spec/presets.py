@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.params import SpecError
-from core.spec import PipelineSpec, load_spec
+from core.spec.params import SpecError
+from core.spec.pipeline import PipelineSpec, load_spec
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[2] / "resources" / "presets"
 
 
 def preset_names() -> list[str]:

@@ -12,9 +12,7 @@ at the sync and every row's parts add up to its step.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from core.records import StepRecords, derived
+from core.spec.records import StepRecords
 
 AUTO_WINDOW_NS = 50_000_000  # `sync_window: 0`: sync about every 50 ms
 
@@ -66,29 +64,3 @@ class StepWindow:
     def _append(self, t_request, t_fetched, t_ready, t_done, fill, version, batch_size) -> None:
         s = lambda ns: (ns - self.start_ns) / 1e9  # noqa: E731 - seconds from the run's start
         self.records.append(s(t_request), s(t_ready), s(t_done), fill, version, batch_size, s(t_fetched))
-
-
-def sync_summary(model_params: dict, capture: dict, rows: np.ndarray) -> dict:
-    """What summary.json says about how compute was measured, and the device's own busy time if captured."""
-    policy = model_params.get("sync", "every_step")
-    window = model_params.get("sync_window") or None
-    compute = ("per step: the loss is read after each step" if policy == "every_step" else
-               f"per window of {window} steps" if window else "per window of about 50 ms")
-    return {
-        "policy": policy,
-        "window_steps": window if policy == "window" else 1,
-        "compute_measured": compute + (", as the host sees it: on a GPU it includes launching the kernels"
-                                       if policy == "every_step" else ", as the window's average"),
-        **capture,
-        **_host_view_of_capture(capture, rows),
-    }
-
-
-def _host_view_of_capture(capture: dict, rows: np.ndarray) -> dict:
-    """The host's compute over the captured steps, to set beside the device's busy time."""
-    first, last = capture.get("captured_steps") or (0, 0)
-    if last <= first or len(rows) < last:
-        return {}
-    host = float(derived(rows[first:last])["compute_ms"].mean())
-    return {"host_compute_ms_captured": round(host, 4),
-            "device_busy_share": round(capture["device_busy_ms"] / host, 4) if host > 0 else None}

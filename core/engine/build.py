@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from core.params import SpecError
-from core.sources import build_source
-from core.spec import Branch, PipelineSpec, Stage
-from core.stages import STAGES, BuildContext
+from core.spec.params import SpecError
+from core.engine.sources import build_source
+from core.spec.pipeline import Branch, PipelineSpec, Stage
+from core.engine.stages import STAGE_BUILDERS, BuildContext
 
 
 def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
@@ -23,9 +23,9 @@ def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
     for index, stage in enumerate(stages):
         if probe is not None and index == probe_index:
             ds = probe(ds)
-        kind = STAGES.get(stage.kind, f"stages[{index}].kind")
+        build = STAGE_BUILDERS.build_for(stage.kind, f"stages[{index}].kind")
         ctx = BuildContext(stage_id=stage.id, seed=seed, serial=serial, build_branch=build_branch)
-        ds = kind.hooks["build"](ds, stage.params, ctx)
+        ds = build(ds, stage.params, ctx)
     if probe is not None and probe_index == len(stages):
         ds = probe(ds)
     return ds
@@ -66,14 +66,6 @@ def build_dataset(spec: PipelineSpec, *, serial: bool, autotune: bool = True, in
     except tf.errors.OpError as error:
         raise SpecError(f"stages: cannot build the pipeline ({_first_line(error.message)})") from None
     return ds
-
-
-def last_buffer_index(spec: PipelineSpec) -> Optional[int]:
-    """Index of the last prefetch-like stage: the buffer the model reads from."""
-    for index in range(len(spec.stages) - 1, -1, -1):
-        if spec.stages[index].kind in ("prefetch", "prefetch_to_device"):
-            return index
-    return None
 
 
 def _first_line(error) -> str:

@@ -1,0 +1,10 @@
+"""The colours of the timeline plots, shared by the app and timeline.png so both look alike."""
+WAIT_COLOR = (230, 120, 40)
+COMPUTE_COLOR = (60, 120, 220)
+TRANSFER_COLOR = (150, 80, 190)
+WARMUP_COLOR = (150, 150, 150)
+BUSY_COLOR = (70, 170, 90)
+IDLE_COLOR = (220, 50, 50)
+EMPTY_COLOR = (255, 255, 255)
+CAPACITY_COLOR = (120, 120, 120)
+CHANGE_COLOR = (140, 60, 200)

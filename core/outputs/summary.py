@@ -1,0 +1,78 @@
+"""summary.json: a run's figures, how they were measured, and what it noticed on the way.
+
+All JSON is written with sorted keys and indentation so runs diff cleanly.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.analysis.metrics import summarize
+from core.spec.records import derived
+
+
+def write_json(path: Path, data) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def run_headline(name: str, summary: dict) -> str:
+    """`whatif — 400 steps · 119.3 steps/s · idle 22.4% · input-bound`, or the name before any run."""
+    if not summary.get("steps"):
+        return name
+    figures = [f"{summary['steps']:,} steps", f"{summary['steps_per_s']:.1f} steps/s",
+               f"idle {100 * summary['idle_fraction']:.1f}%", summary.get("verdict") or ""]
+    return f"{name} — {' · '.join(figure for figure in figures if figure)}"
+
+
+def build_summary(run, extra: dict | None = None, rows=None) -> dict:
+    rows = run.records.snapshot() if rows is None else rows
+    summary = summarize(rows, run.spec.run["warmup_steps"], run.capacity)
+    summary.update({
+        "spec": run.spec.to_dict(),
+        "device": run.device,
+        "device_details": run.device_details,
+        "warnings": run.outcome.warnings,
+        "stages_unavailable": run.outcome.stages_unavailable,
+        "sync": sync_summary(run.spec.model.params, run.outcome.device_busy, rows),
+        "status": run.outcome.status,
+        "config_changes": [
+            {"step": c.step, "t": round(c.t, 6), "version": c.version, "change": c.description}
+            for c in run.outcome.changes
+        ],
+    })
+    if run.outcome.error is not None:
+        summary["error"] = str(run.outcome.error)
+    if run.outcome.skipped_files is not None:
+        summary["skipped_files"] = len(run.outcome.skipped_files)
+        summary["skipped_file_names"] = run.outcome.skipped_files
+    summary["stalls"] = [stall.to_dict() for stall in run.outcome.stalls]
+    summary.update(extra or {})
+    return summary
+
+
+def sync_summary(model_params: dict, capture: dict, rows: np.ndarray) -> dict:
+    """What summary.json says about how compute was measured, and the device's own busy time if captured."""
+    policy = model_params.get("sync", "every_step")
+    window = model_params.get("sync_window") or None
+    compute = ("per step: the loss is read after each step" if policy == "every_step" else
+               f"per window of {window} steps" if window else "per window of about 50 ms")
+    return {
+        "policy": policy,
+        "window_steps": window if policy == "window" else 1,
+        "compute_measured": compute + (", as the host sees it: on a GPU it includes launching the kernels"
+                                       if policy == "every_step" else ", as the window's average"),
+        **capture,
+        **_host_view_of_capture(capture, rows),
+    }
+
+
+def _host_view_of_capture(capture: dict, rows: np.ndarray) -> dict:
+    """The host's compute over the captured steps, to set beside the device's busy time."""
+    first, last = capture.get("captured_steps") or (0, 0)
+    if last <= first or len(rows) < last:
+        return {}
+    host = float(derived(rows[first:last])["compute_ms"].mean())
+    return {"host_compute_ms_captured": round(host, 4),
+            "device_busy_share": round(capture["device_busy_ms"] / host, 4) if host > 0 else None}

@@ -1,0 +1,100 @@
+"""What a kind is: the one typed declaration of a source, stage, feeder or model kind.
+
+A `Kind` says everything about a kind that is not TensorFlow: its parameters,
+its block label, the checks across its parameters and its place in a pipeline,
+whether it makes or unmakes batches, which parameter sizes its buffer, the
+tf.data node names it becomes (so live figures can find it), and room for its
+code snippet. The editor, validation, live figures and code generation read it;
+the engine looks up a builder by the kind's name (`core.engine.builders`).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+from core.spec.params import Param, SpecError
+
+
+class Batching(enum.Enum):
+    KEEPS = "keeps"  # elements leave as they came: batches stay batches
+    MAKES = "makes"  # elements leave grouped into batches
+    UNMAKES = "unmakes"  # batches leave split into their examples
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    help: str
+    params: tuple[Param, ...] = ()
+    label: Optional[Callable[[dict], str]] = None  # the block's text; the kind's name when None
+    check: Optional[Callable[[dict, str], None]] = None  # across parameters: raises SpecError at the path
+    check_position: Optional[Callable[[int, int], Optional[str]]] = None  # (index, count) -> why not here
+    check_feeder: Optional[Callable[[str], Optional[str]]] = None  # feeder kind -> why not with it
+    batching: Union[Batching, Callable[[dict], Batching]] = Batching.KEEPS
+    buffer_param: Optional[str] = None  # sizes a buffer elements wait in ahead of the consumer
+    node_names: frozenset = frozenset()  # tf.data node names it becomes, lower-case, without `V2`
+    snippet: Optional[str] = None  # its tf.data code, for code generation
+
+    def param(self, name: str) -> Param:
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+    def defaults(self) -> dict:
+        return {param.name: param.default for param in self.params}
+
+    def label_for(self, params: dict) -> str:
+        return self.label(params) if self.label else self.name
+
+    def batching_for(self, params: dict) -> Batching:
+        return self.batching(params) if callable(self.batching) else self.batching
+
+    def check_params(self, values: dict, path: str, parse_branch: Optional[Callable[[Any, str], Any]] = None) -> dict:
+        """Validate a params mapping; unknown names and bad values name their path.
+
+        `parse_branch(value, path)` reads a branch parameter (a pipeline of its own)."""
+        known = {param.name for param in self.params}
+        for key in values:
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                raise SpecError(f"{path}.{key}: unknown parameter for kind '{self.name}' (known: {allowed})")
+        checked = {}
+        for param in self.params:
+            value = values.get(param.name, param.default)
+            param_path = f"{path}.{param.name}"
+            checked[param.name] = parse_branch(value, param_path) if param.type == "branch" else param.check(
+                value, param_path)
+        if self.check:
+            self.check(checked, path)
+        return checked
+
+
+class Registry:
+    """The kinds of one category (stages, sources, ...), in the order they were declared."""
+
+    def __init__(self, category: str):
+        self.category = category
+        self._kinds: dict[str, Kind] = {}
+
+    def add(self, kind: Kind) -> Kind:
+        if kind.name in self._kinds:
+            raise ValueError(f"{self.category} kind '{kind.name}' declared twice")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def get(self, name: Any, path: str) -> Kind:
+        if name not in self._kinds:
+            known = ", ".join(self._kinds)
+            raise SpecError(f"{path}: unknown {self.category} kind {name!r} (known: {known})")
+        return self._kinds[name]
+
+    def names(self) -> list[str]:
+        return list(self._kinds)
+
+    def kinds(self) -> list[Kind]:
+        return list(self._kinds.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._kinds
