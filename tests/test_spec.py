@@ -275,3 +275,21 @@ def test_the_cli_rejects_prefetch_to_device_with_another_feeder(capsys, tmp_path
     assert code == 2
     assert err.startswith("error: stages.to_gpu: prefetch_to_device needs the tf_data feeder, not feed_dict")
     assert err.count("\n") == 1
+
+
+def test_spec_errors_carry_their_path_as_parts_and_as_the_user_writes_it():
+    data = load_preset("whatif").to_dict()
+    data["stages"][2]["num_parallel_calls"] = 0
+    error = _error_from(data)
+    assert error.parts == ("stages", 2, "num_parallel_calls")
+    assert (error.block, error.param, error.user_path) == ("stages", "num_parallel_calls",
+                                                           "stages.cpu.num_parallel_calls")
+    data = load_preset("whatif").to_dict()
+    data["stages"].insert(0, {"id": "z", "kind": "zip", "branch": {"source": {"kind": "range"},
+                                                                   "stages": [{"id": "b", "kind": "latency", "ms": -1}]}})
+    error = _error_from(data)
+    assert error.parts == ("stages", 0, "branch", "stages", 0, "ms") and error.stage_id == "z"
+    assert (error.param, error.user_path) == ("branch", "stages.z.branch.stages[0].ms")
+    for not_a_pipeline_path in ("/tmp/x.json: not valid JSON", "--out x: not writable", "no path here"):
+        error = SpecError(not_a_pipeline_path)
+        assert error.parts == () and error.block is None and error.user_path == error.path

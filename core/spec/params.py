@@ -5,7 +5,6 @@ the editor's inspector and the code generator all read it.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -13,19 +12,39 @@ AUTOTUNE = "AUTOTUNE"
 
 
 class SpecError(ValueError):
-    """Bad input the user can fix; the message starts with the failing path.
+    """Bad input the user can fix: one line that starts with the failing path, then the reason.
 
-    `path` is that path (`stages[2].num_parallel_calls`, `stages.io.ms`, a file name; "" when the
-    message names none), `reason` the text after it, and `stage_id` the id of the stage the error
-    is about, or None. `str(error)` is the whole message.
+    `path` is that path as written (`stages[2].num_parallel_calls`, `stages.io.ms`, a file name;
+    "" when the message names none) and `reason` the text after it; `str(error)` is the whole
+    line. Where the path is a pipeline file's, `parts` holds it as parts (`("stages", 2,
+    "num_parallel_calls")`), `block` the top-level key it is in and `param` the parameter of that
+    block; `stage_id` is the stage the error is about, or None; `user_path` says it as `--set`
+    does (`stages.cpu.num_parallel_calls`) once the stage is known.
     """
 
     def __init__(self, message: str, stage_id: Optional[str] = None):
         super().__init__(message)
         path, separator, reason = message.partition(": ")
         self.path, self.reason = (path, reason) if separator else ("", message)
-        by_id = _STAGE_ID_PATH.match(self.path)
-        self.stage_id = stage_id if stage_id is not None else (by_id.group(1) if by_id else None)
+        self.parts = path_parts(self.path)
+        named = self.parts[1] if self.block == "stages" and len(self.parts) > 1 else None
+        self.stage_id = stage_id if stage_id is not None else (named if isinstance(named, str) else None)
+
+    @property
+    def block(self) -> Optional[str]:
+        return self.parts[0] if self.parts else None
+
+    @property
+    def param(self) -> Optional[str]:
+        """The parameter of its block (a stage's, or the source's, feeder's, model's or run's)."""
+        at = 2 if self.block == "stages" else 1
+        return self.parts[at] if len(self.parts) > at and isinstance(self.parts[at], str) else None
+
+    @property
+    def user_path(self) -> str:
+        if self.block != "stages" or self.stage_id is None or len(self.parts) < 2:
+            return self.path
+        return ".".join(["stages", self.stage_id, *(_part_text(part) for part in self.parts[2:])]).replace(".[", "[")
 
     def at_path(self, path: str, stage_id: Optional[str] = None) -> "SpecError":
         """The same reason, said at another path (as the user wrote it)."""
@@ -36,7 +55,24 @@ class SpecError(ValueError):
         return SpecError(str(self), stage_id)
 
 
-_STAGE_ID_PATH = re.compile(r"^stages\.([^.\[\]]+)")
+PIPELINE_KEYS = ("version", "name", "description", "source", "stages", "feeder", "model", "run")
+
+
+def path_parts(path: str) -> tuple:
+    """`stages[2].branch.stages[0].ms` → ("stages", 2, "branch", "stages", 0, "ms"); () for a path
+    that is not a pipeline file's (a file name, `--out DIR`)."""
+    parts: list = []
+    for name in path.split("."):
+        name, *indices = name.split("[")
+        if not name or not all(index.endswith("]") and index[:-1].isdigit() for index in indices):
+            return ()
+        parts.append(name)
+        parts.extend(int(index[:-1]) for index in indices)
+    return tuple(parts) if parts and parts[0] in PIPELINE_KEYS else ()
+
+
+def _part_text(part) -> str:
+    return f"[{part}]" if isinstance(part, int) else part
 
 
 @dataclass(frozen=True)

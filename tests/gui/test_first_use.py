@@ -121,8 +121,7 @@ def test_problems_use_a_spec_errors_structured_fields_when_it_has_them():
     data = load_preset("whatif").to_dict()
     error = SpecError("stages[1].ms: must be ≥ 0, got -2")
     assert problem_from_error(error, data).text == "stage 'io': ms must be ≥ 0, got -2"
-    error.path, error.stage_id, error.reason = "stages.io.ms", "io", "must be ≥ 0, got -3"
-    problem = problem_from_error(error, data)
+    problem = problem_from_error(SpecError("stages.io.ms: must be ≥ 0, got -3"), data)
     assert (problem.key, problem.param, problem.text) == ("stages.io", "ms", "stage 'io': ms must be ≥ 0, got -3")
 
 
