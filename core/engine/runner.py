@@ -32,7 +32,7 @@ from core.engine.stalls import StallWatch
 from core.engine.step_window import AUTO_WINDOW_NS, StepWindow
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec, apply_overrides, describe_change, yields_batches
-from core.spec.records import StepRecords
+from core.spec.records import StageRecords, StepRecords
 
 SUPERVISE_EVERY_S = 0.25
 # How long a stop or the end of a timed run waits for the element in flight before leaving it behind.
@@ -52,6 +52,7 @@ class Run:
         self.scheduled_changes = dict(scheduled_changes or {})
         steps = None if spec.run["seconds"] else spec.run["steps"]
         self.records = StepRecords(capacity=(steps or 20_000) + 1)
+        self.stage_records = StageRecords()  # per-stage samples of tf.data's live model and the queue's fill
         self.outcome = RunOutcome()
         self.device: Optional[str] = None
         self.device_details: dict = {}  # name and, for a GPU, compute capability
