@@ -1,7 +1,8 @@
-"""The live plots of a run: pulls new step records on a timer and draws the visible window.
+"""The plots of the run history's current run: pulls new step records on a timer and draws the visible window.
 
-The runner owns the records; this view copies new rows into its own
-preallocated buffer at 10 Hz and re-plots only what is visible (a scrolling
+The main window hands it the history's current entry (`show_entry`). While
+that run goes, this view pulls its new rows (into the entry's own copy) at
+10 Hz and re-plots only what is visible (a scrolling
 window of the last seconds while following, else the zoomed range), thinned to
 a few thousand steps while keeping each stretch's longest wait and compute.
 At 2 Hz it refreshes the running summary (which the main window shows in a
@@ -13,7 +14,6 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
 from core.engine.live_stats import LiveStageStats
@@ -29,7 +29,7 @@ WINDOWS_S = {"2 s": 2.0, "5 s": 5.0, "10 s": 10.0, "30 s": 30.0, "60 s": 60.0, "
 
 class LiveView(QtWidgets.QWidget):
     stage_figures = QtCore.pyqtSignal(dict)
-    figures_updated = QtCore.pyqtSignal()  # the summary was refreshed: the status line follows it
+    figures_updated = QtCore.pyqtSignal(dict)  # the summary shown was refreshed: the status line follows it
 
     def __init__(self, parent=None, live_stats_factory=LiveStageStats):
         super().__init__(parent)
@@ -46,6 +46,7 @@ class LiveView(QtWidgets.QWidget):
         self.follow_check.setToolTip("Scroll with the run; zooming or panning a plot turns this off")
         self.follow_check.toggled.connect(lambda _on: self.redraw())
         self._build_layout()
+        self.entry = None  # the history's entry shown; `run` is its run, `buffer` its pulled steps
         self.buffer = StepRecords()
         self.run = None
         self.capacity = None
@@ -80,9 +81,15 @@ class LiveView(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ a run's life
 
-    def start(self, run) -> None:
-        self._forget_run()
-        self.run = run
+    def show_entry(self, entry) -> None:
+        """Show a run of the history: followed while it goes, whole once it has ended; None shows none."""
+        self.clear()
+        if entry is None:
+            return
+        self.entry, self.run, self.buffer = entry, entry.run, entry.steps
+        if entry.ended:  # a run recorded on disk, or one picked again from the history
+            self.finish()
+            return
         self.plot_timer.start()
         self.slow_timer.start()
 
@@ -93,7 +100,7 @@ class LiveView(QtWidgets.QWidget):
         self._forget_run()
 
     def _forget_run(self) -> None:
-        self.run = None
+        self.entry = self.run = None
         self.buffer = StepRecords()
         self.capacity = None
         self._live_stats = self.live_stats_factory()
@@ -120,16 +127,12 @@ class LiveView(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ drawing
 
-    def _pull(self) -> None:
-        new = self.run.records.snapshot(start=len(self.buffer))
-        if len(new):
-            self.buffer.extend(new)
+    def _pull(self) -> int:
         self.capacity = self.run.capacity
+        return self.entry.pull()
 
     def _tick(self) -> None:
-        before = len(self.buffer)
-        self._pull()
-        if len(self.buffer) != before:  # nothing new, nothing to paint: the CPU is the run's
+        if self._pull():  # nothing new, nothing to paint: the CPU is the run's
             self.redraw()
 
     def follow_range(self) -> tuple[float, float]:
@@ -181,13 +184,4 @@ class LiveView(QtWidgets.QWidget):
         if self.run is None:
             return
         self.summary.show_run(self.run, self.buffer.rows(), len(self._draw_times))
-        self.figures_updated.emit()
-
-    def recent_steps_per_s(self, seconds: float = 2.0) -> float:
-        rows = self.buffer.rows()
-        if len(rows) < 2:
-            return 0.0
-        end = rows[-1, T_DONE]
-        first = int(np.searchsorted(rows[:, T_DONE], end - seconds))
-        span = end - rows[first, T_DONE]
-        return (len(rows) - 1 - first) / span if span > 0 else 0.0
+        self.figures_updated.emit(self.summary.latest)

@@ -38,8 +38,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document = PipelineDocument(self)
         self.editor = PipelineEditor(self.document)
         self.inspector = Inspector(self.document)
+        self.controller = RunController(self)
         self.live_view = LiveView()
-        self.controller = RunController(self.live_view, self)
         self.last_folder = LastFolder(settings)
         self.recent = RecentFiles(settings, self._open_recent, self)
         self.toolbar = RunToolbar(self.document, self)
@@ -55,6 +55,8 @@ class MainWindow(QtWidgets.QMainWindow):
         build_menus(self)
         self.editor.block_selected.connect(self.inspector.show_block)
         self.live_view.stage_figures.connect(self.editor.show_live)
+        self.controller.current_changed.connect(self.live_view.show_entry)  # the view shows the history's current run
+        self.live_view.figures_updated.connect(self.controller.report_status)  # one count of steps for both
         self.document.changed.connect(self._document_changed)
         self.document.path_changed.connect(self._update_title)
         self.controller.state_changed.connect(self._update_actions)
@@ -207,6 +209,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.toolbar.show_progress(progress, progress_words)
 
     def _run_finished(self, run) -> None:
+        self.live_view.finish()  # connected first, so whatever else hears of the end sees the final plots
         error = run.outcome.error
         if error is None:
             return

@@ -1,8 +1,10 @@
-"""Starting, watching and stopping runs: the worker, the live view, the status line.
+"""Starting, stopping and keeping runs: the worker, the session's run history, the status line.
 
-One run at a time. Edits made while it runs are sent to it as what-if changes
-(applied at the next step boundary). When it ends, its records stay for the
-plots and the exports, whether it finished, was stopped or failed.
+One run at a time. The controller owns the session's `RunHistory` and holds no
+widget: views read the history's current run (the main window wires them).
+Edits made while a run goes are sent to it as what-if changes (applied at the
+next step boundary). When it ends it stays in the history, with its records,
+for the plots, the exports and comparing, whether it finished, stopped or failed.
 """
 from __future__ import annotations
 
@@ -11,49 +13,60 @@ from typing import Optional
 from PyQt5 import QtCore
 
 from core.engine.outcome import RunStatus
+from core.experiments.history import RecordedRun, RunEntry, RunHistory
 from core.spec.params import SpecError
-from core.spec.records import T_DONE
 from core.spec.pipeline import PipelineSpec
+from core.spec.records import T_DONE
 from gui.lag_monitor import LagMonitor
-from gui.live_view import LiveView
 from gui.worker import RunWorker
 
 
 class RunController(QtCore.QObject):
     state_changed = QtCore.pyqtSignal()
     status_changed = QtCore.pyqtSignal(str, int, str)  # status line, progress 0–1000, progress in words
+    current_changed = QtCore.pyqtSignal(object)  # the history's current RunEntry, or None
     run_finished = QtCore.pyqtSignal(object)  # the core Run
 
-    def __init__(self, live_view: LiveView, parent=None):
+    def __init__(self, parent=None, history: Optional[RunHistory] = None):
         super().__init__(parent)
-        self.live_view = live_view
+        self.history = history if history is not None else RunHistory()
         self.worker: Optional[RunWorker] = None
-        self.last_run = None
         self.lag = LagMonitor(self)
-        # The status line is written when the summary is: both count the same recorded steps.
-        live_view.figures_updated.connect(self._report_status)
 
     @property
     def running(self) -> bool:
         return self.worker is not None
+
+    @property
+    def last_run(self) -> Optional[RecordedRun]:
+        """The run the plots show (going or ended); None before any, or once another pipeline is loaded."""
+        current = self.history.current
+        return current.run if current is not None else None
 
     def start(self, spec: PipelineSpec) -> None:
         if self.running:
             return
         self.worker = RunWorker(spec)
         self.worker.finished.connect(self._finished)
-        self.last_run = self.worker.run_obj
-        self.live_view.start(self.last_run)
+        self.current_changed.emit(self.history.add(self.worker.run_obj))
         self.lag.start()
         self.worker.start()
         self.status_changed.emit("Starting: loading TensorFlow and building the pipeline…", 0, "starting…")
         self.state_changed.emit()
 
+    def show_recorded(self, run: RecordedRun, origin: str) -> RunEntry:
+        """Keep a run recorded on disk (from folder `origin`) and show it as a finished run."""
+        if self.running:
+            raise RuntimeError("show_recorded() while running: stop the run first")
+        entry = self.history.add(run, origin)
+        self.current_changed.emit(entry)
+        return entry
+
     def stop(self) -> None:
         """Ask the run to stop; `run_finished` follows when the worker has ended."""
         if self.worker is not None:
             self.worker.run_obj.request_stop()
-            self.status_changed.emit("Stopping…", *self._progress())
+            self.status_changed.emit("Stopping…", *self._progress(self.history.current, None))
 
     def send_change(self, spec: PipelineSpec) -> None:
         if self.worker is not None:
@@ -66,17 +79,36 @@ class RunController(QtCore.QObject):
             self._finished()
 
     def forget_run(self) -> None:
-        """Another pipeline was loaded: the last run, its plots and figures were the old one's."""
+        """Another pipeline was loaded: the plots stop showing the last run (the history keeps it)."""
         if self.running:
             raise RuntimeError("forget_run() while running: stop the run first")
-        self.last_run = None
-        self.live_view.clear()
+        self.history.forget_current()
+        self.current_changed.emit(None)
         self.status_changed.emit("Ready", 0, "no run yet")
 
     def ui_lag_ms(self) -> dict:
         return self.lag.summary()
 
+    def report_status(self, summary: dict) -> None:
+        """Say in the status line how the current run is going, from the figures its view just showed
+        (`summary`, from its pulled rows): the status line and the summary panel count the same steps."""
+        entry = self.history.current
+        if entry is None:
+            return
+        run, status = entry.run, entry.status
+        warnings = " · ".join(run.outcome.warnings)  # a GPU TensorFlow cannot use: said for the whole run
+        if status in (RunStatus.PENDING, RunStatus.BUILDING):
+            building = "Building the pipeline (TensorFlow loads on the worker)…"
+            self.status_changed.emit(f"{warnings} · {building}" if warnings else building, 0, "building…")
+            return
+        self.status_changed.emit(_status_line(entry, summary, final=self._has_ended(entry), warnings=warnings),
+                                 *self._progress(entry, summary))
+
     # ------------------------------------------------------------ internals
+
+    def _has_ended(self, entry: RunEntry) -> bool:
+        """Ended for the user: its status says so and its worker (if it was ours) is done."""
+        return entry.ended and not (self.running and self.worker.run_obj is entry.run)
 
     def _finished(self) -> None:
         worker, self.worker = self.worker, None
@@ -84,54 +116,48 @@ class RunController(QtCore.QObject):
             return  # already handled (shutdown waited, then the queued signal arrived)
         worker.wait()
         self.lag.stop()
-        self.live_view.finish()
-        self._report_status(final=True)
         worker.deleteLater()
         self.state_changed.emit()
-        self.run_finished.emit(self.last_run)
+        self.run_finished.emit(worker.run_obj)
 
-    def _progress(self) -> tuple[int, str]:
-        """How far the run got, from the steps the view has pulled: (0–1000, words for the bar)."""
-        run, rows = self.last_run, self.live_view.buffer.rows()
-        steps, seconds = run.target()
+    def _progress(self, entry: Optional[RunEntry], summary: Optional[dict]) -> tuple[int, str]:
+        """How far the run got, from the steps pulled so far: (0–1000, words for the bar)."""
+        if entry is None:
+            return 0, "no run yet"
+        run, rows = entry.run, entry.rows()
+        steps, seconds = entry.target()
+        recorded = len(rows)
         if steps:
-            fraction, words = len(rows) / steps, f"{len(rows):,} / {steps:,} steps"
+            fraction, words = recorded / steps, f"{recorded:,} / {steps:,} steps"
         else:  # by the clock while running: a stalled run still ends on time
-            recorded_s = float(rows[-1, T_DONE]) if len(rows) else 0.0
-            done_s = run.elapsed_s() if run.outcome.status is RunStatus.RUNNING else recorded_s
+            recorded_s = float(rows[-1, T_DONE]) if recorded else 0.0
+            done_s = run.elapsed_s() if entry.status is RunStatus.RUNNING else recorded_s
             fraction, words = done_s / seconds, f"{done_s:.1f} / {seconds:g} s"
-        if run.outcome.status is RunStatus.FINISHED:  # the target was reached; anything else shows how far
+        if entry.status is RunStatus.FINISHED:  # the target was reached; anything else shows how far
             fraction = 1.0
         return int(1000 * min(1.0, fraction)), words
 
-    def _report_status(self, final: bool = False) -> None:
-        run = self.last_run
-        if run is None or self.live_view.run is not run:
-            return
-        status = run.outcome.status
-        warnings = " · ".join(run.outcome.warnings)  # a GPU TensorFlow cannot use: said for the whole run
-        if status in (RunStatus.PENDING, RunStatus.BUILDING):
-            building = "Building the pipeline (TensorFlow loads on the worker)…"
-            self.status_changed.emit(f"{warnings} · {building}" if warnings else building, 0, "building…")
-            return
-        summary = self.live_view.summary.latest
-        parts = [status.capitalize(), f"{len(self.live_view.buffer):,} steps"]
-        stalls = run.outcome.stalls
-        if stalls and stalls[-1].ongoing:
-            waiting_change = "; your change applies once that element arrives" if run.change_pending else ""
-            parts.insert(1, f"STALLED: {stalls[-1].describe()}{waiting_change}")
-        if final:
-            parts.append(f"{summary.get('steps_per_s') or 0:.1f} steps/s")
-        else:
-            parts.append(f"{self.live_view.recent_steps_per_s():.1f} steps/s in the last 2 s")
-        if summary:
-            parts.append(f"idle {100 * summary['idle_fraction']:.1f}%")
-            parts.append(summary["verdict"] or "")
-        parts.append(run.device or "")
-        parts.append(warnings)
-        if final and run.outcome.error is not None:
-            parts.append(f"— {describe_failure(run.outcome.error)}")
-        self.status_changed.emit(" · ".join(part for part in parts if part), *self._progress())
+
+def _status_line(entry: RunEntry, summary: dict, final: bool, warnings: str) -> str:
+    run, status = entry.run, entry.status
+    parts = [status.capitalize(), f"{len(entry.rows()):,} steps"]
+    stalls = run.outcome.stalls
+    if stalls and stalls[-1].ongoing:
+        waiting_change = "; your change applies once that element arrives" if getattr(run, "change_pending", False) \
+            else ""
+        parts.insert(1, f"STALLED: {stalls[-1].describe()}{waiting_change}")
+    if final:
+        parts.append(f"{summary.get('steps_per_s') or 0:.1f} steps/s")
+    else:
+        parts.append(f"{entry.recent_steps_per_s():.1f} steps/s in the last 2 s")
+    if summary:
+        parts.append(f"idle {100 * summary['idle_fraction']:.1f}%")
+        parts.append(summary["verdict"] or "")
+    parts.append(run.device or "")
+    parts.append(warnings)
+    if final and run.outcome.error is not None:
+        parts.append(f"— {describe_failure(run.outcome.error)}")
+    return " · ".join(part for part in parts if part)
 
 
 def describe_failure(error: BaseException) -> str:

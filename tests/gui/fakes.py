@@ -1,7 +1,8 @@
 """Fake runs for GUI tests: recorded step rows replayed on the worker thread, no TensorFlow.
 
 `FakeRun` has the part of core.engine.runner.Run the app reads (spec, records,
-outcome, device, capacity, target, elapsed_s, request_stop, request_change).
+stage_records, outcome, device, capacity, target, elapsed_s, request_stop,
+request_change).
 It replays its rows as fast as it can, then, when `hold_at` is given, holds
 there until asked to stop — so a test can stop "at step 321 of 5,000" exactly.
 """
@@ -13,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from core.spec.records import COLUMNS, StepRecords
+from core.spec.records import COLUMNS, StageRecords, StepRecords
 from core.engine.outcome import RunOutcome, RunStatus
 
 
@@ -40,6 +41,7 @@ class FakeRun:
         self._rows = rows if rows is not None else recorded_rows(steps or 200)
         self.hold_at = hold_at
         self.records = StepRecords(capacity=len(self._rows) + 1)
+        self.stage_records = StageRecords()
         self.outcome = RunOutcome()
         self.device = "/FAKE:0"
         self.device_details = {"name": "a recorded run", "compute_capability": None}
