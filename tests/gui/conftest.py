@@ -1,7 +1,6 @@
-"""GUI tests run offscreen; any test that leaves a run thread or one of our timers going fails."""
+"""GUI tests run offscreen; a test that leaves any thread or timer running fails, naming where it was started."""
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
@@ -14,24 +13,7 @@ if str(ROOT) not in sys.path:
 import pytest  # noqa: E402
 from PyQt5 import QtCore  # noqa: E402
 
-
-def _running_threads() -> list:
-    return [obj for obj in gc.get_objects() if isinstance(obj, QtCore.QThread) and _alive(obj) and obj.isRunning()]
-
-
-def _active_timers() -> list:
-    return [obj.objectName() for obj in gc.get_objects()
-            if isinstance(obj, QtCore.QTimer) and _alive(obj) and obj.objectName().startswith("pipescope")
-            and obj.isActive()]
-
-
-def _alive(obj) -> bool:
-    import sip
-
-    try:
-        return not sip.isdeleted(obj)
-    except TypeError:
-        return False
+from tests.leak_guard import watch_qt  # noqa: E402
 
 
 def pytest_collection_modifyitems(items):
@@ -41,15 +23,11 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
-def no_leftover_threads_or_timers(qapp):
+def no_leftover_threads_or_timers(qapp, leak_guard, monkeypatch):
+    """Every GUI test is guarded: Qt's timers and threads too, with pending events run before the check."""
+    leak_guard.settle = qapp.processEvents
+    watch_qt(leak_guard, monkeypatch)
     yield
-    qapp.processEvents()
-    threads, timers = _running_threads(), _active_timers()
-    for thread in threads:  # leave the next test a clean process, then fail this one
-        thread.run_obj.request_stop() if hasattr(thread, "run_obj") else None
-        thread.wait(30_000)
-    assert not threads, f"a test left {len(threads)} QThread(s) running"
-    assert not timers, f"a test left timers active: {timers}"
 
 
 @pytest.fixture
