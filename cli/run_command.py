@@ -6,7 +6,7 @@ import sys
 from cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments,
                         print_error, resolve_spec)
 from cli.execute import check_out_dir, execute, summary_line
-from core.outputs.run_files import write_run_files
+from core.outputs.run_files import start_streaming, write_run_files
 from core.outputs.summary import build_summary
 from core.spec.params import SpecError
 from core.engine.runner import Run
@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
     length.add_argument("--seconds", type=float, metavar="S", help="run for S seconds instead")
     parser.add_argument("--change-at", nargs=2, action="append", default=[], metavar=("STEP", "PATH=VALUE"),
                         help="apply a change at that step without stopping (repeatable)")
-    parser.add_argument("--out", metavar="DIR", help="write summary.json, steps.csv, trace.json, timeline.png")
+    parser.add_argument("--out", metavar="DIR", help="stream steps.csv, stages.csv, trace.json and run.json there as "
+                                                     "the run goes, then write summary.json and timeline.png")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(handler=run_command)
 
@@ -56,8 +57,9 @@ def run_command(args) -> int:
     spec = apply_overrides(spec, length_overrides(args))
     run = Run(spec, scheduled_changes(spec, args.change_at))
     check_out_dir(args.out)
+    stream = start_streaming(run, args.out) if args.out else None
     interrupted = execute(run, spec.name, show_progress=not args.quiet)
-    summary = write_run_files(run, args.out) if args.out else build_summary(run)
+    summary = write_run_files(run, args.out, stream=stream) if args.out else build_summary(run)
     print(summary_line(spec.name, summary, args.out))
     error = run.outcome.error
     if isinstance(error, SpecError):
