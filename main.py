@@ -12,13 +12,14 @@ os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # GPU memory as need
 
 
 def build_parser():
-    from cli import data_commands, gui_command, run_command
+    from cli import data_commands, gui_command, report_command, run_command
     from cli.common import OneLineParser
 
     parser = OneLineParser(prog="pipescope", description="Profile TensorFlow input pipelines.")
     subparsers = parser.add_subparsers(dest="command", parser_class=OneLineParser)
     gui_command.add_parser(subparsers)
     run_command.add_parser(subparsers)
+    report_command.add_parser(subparsers)
     data_commands.add_parsers(subparsers)
     return parser
 
