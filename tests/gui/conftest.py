@@ -57,15 +57,16 @@ def type_into(field, text: str) -> None:
 
 @pytest.fixture
 def fake_runs(monkeypatch):
-    """Runs replay recorded steps instead of training: `fake_runs.hold_at = N` holds a run at step N."""
+    """Runs replay recorded steps instead of training. Options for the runs started next: `rows`,
+    `hold_at = N` (hold at step N until stopped), `realtime`, `fail_with`; `made` lists the runs."""
     from types import SimpleNamespace
 
     from tests.gui import fakes
 
-    options = SimpleNamespace(hold_at=None, rows=None, made=[])
+    options = SimpleNamespace(hold_at=None, rows=None, realtime=False, fail_with=None, made=[])
 
     def make_run(spec):
-        run = fakes.FakeRun(spec, options.rows, options.hold_at)
+        run = fakes.FakeRun(spec, options.rows, options.hold_at, options.realtime, options.fail_with)
         options.made.append(run)
         return run
 

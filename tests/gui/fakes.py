@@ -2,9 +2,11 @@
 
 `FakeRun` has the part of core.engine.runner.Run the app reads (spec, records,
 stage_records, outcome, device, capacity, target, elapsed_s, request_stop,
-request_change).
-It replays its rows as fast as it can, then, when `hold_at` is given, holds
-there until asked to stop — so a test can stop "at step 321 of 5,000" exactly.
+request_change, change_pending). It replays its rows as fast as it can, or,
+`realtime`, as its clock reaches each step's end (so a view sees the run grow);
+then, when `hold_at` is given, holds there until asked to stop — so a test can
+stop "at step 321 of 5,000" exactly — and, given `fail_with`, fails with that
+error. A what-if change is applied at once, at the step reached.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from typing import Optional
 
 import numpy as np
 
-from core.spec.records import COLUMNS, StageRecords, StepRecords
-from core.engine.outcome import RunOutcome, RunStatus
+from core.engine.outcome import ConfigChange, RunOutcome, RunStatus
+from core.spec.pipeline import describe_change
+from core.spec.records import COLUMNS, T_DONE, StageRecords, StepRecords
 
 
 def recorded_rows(steps: int, wait_s: float = 0.004, compute_s: float = 0.006, first_step_s: float = 0.37,
@@ -35,11 +38,14 @@ def recorded_rows(steps: int, wait_s: float = 0.004, compute_s: float = 0.006, f
 
 
 class FakeRun:
-    def __init__(self, spec, rows: Optional[np.ndarray] = None, hold_at: Optional[int] = None):
+    def __init__(self, spec, rows: Optional[np.ndarray] = None, hold_at: Optional[int] = None,
+                 realtime: bool = False, fail_with: Optional[BaseException] = None):
         self.spec = spec
         steps, seconds = self.target()
         self._rows = rows if rows is not None else recorded_rows(steps or 200)
         self.hold_at = hold_at
+        self.realtime = realtime
+        self.fail_with = fail_with
         self.records = StepRecords(capacity=len(self._rows) + 1)
         self.stage_records = StageRecords()
         self.outcome = RunOutcome()
@@ -63,6 +69,11 @@ class FakeRun:
 
     def request_change(self, spec) -> None:
         self.changes_requested.append(spec)
+        description = describe_change(self.spec, spec)
+        if description is not None:
+            version = len(self.outcome.changes) + 1
+            self.outcome.changes.append(ConfigChange(len(self.records), self.elapsed_s(), version, description))
+            self.spec = spec
 
     @property
     def change_pending(self) -> bool:
@@ -71,12 +82,28 @@ class FakeRun:
     def run(self) -> RunOutcome:
         self._start = time.perf_counter()
         self.outcome.status = RunStatus.RUNNING
-        replayed = self._rows if self.hold_at is None else self._rows[: self.hold_at]
-        self.records.extend(replayed)
+        self._replay(self._rows if self.hold_at is None else self._rows[: self.hold_at])
         if self.hold_at is not None:
             self._stop.wait(60)
-        self.outcome.status = RunStatus.STOPPED if self._stop.is_set() else RunStatus.FINISHED
+        if self._stop.is_set():
+            self.outcome.status = RunStatus.STOPPED
+        elif self.fail_with is not None:
+            self.outcome.status, self.outcome.error = RunStatus.FAILED, self.fail_with
+        else:
+            self.outcome.status = RunStatus.FINISHED
         return self.outcome
+
+    def _replay(self, rows: np.ndarray) -> None:
+        if not self.realtime:
+            self.records.extend(rows)
+            return
+        written = 0
+        while written < len(rows) and not self._stop.is_set():
+            due = int(np.searchsorted(rows[:, T_DONE], self.elapsed_s(), side="right"))
+            if due > written:
+                self.records.extend(rows[written:due])
+                written = due
+            self._stop.wait(0.005)
 
     def finish_now(self) -> "FakeRun":
         """Replay on the calling thread (for views fed without a worker)."""
