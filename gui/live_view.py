@@ -16,7 +16,6 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtWidgets
 
-from core.engine.live_stats import LiveStageStats
 from core.engine.outcome import RunStatus
 from core.spec.records import T_DONE, StepRecords
 from gui.plots import TimelinePlots, visible_rows, warmup_end_time
@@ -31,9 +30,8 @@ class LiveView(QtWidgets.QWidget):
     stage_figures = QtCore.pyqtSignal(dict)
     figures_updated = QtCore.pyqtSignal(dict)  # the summary shown was refreshed: the status line follows it
 
-    def __init__(self, parent=None, live_stats_factory=LiveStageStats):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.live_stats_factory = live_stats_factory  # tests hand in a LiveStageStats that fakes a GPU
         self.plots = TimelinePlots()
         self.summary = SummaryPanel()
         self.window_combo = QtWidgets.QComboBox()
@@ -50,7 +48,6 @@ class LiveView(QtWidgets.QWidget):
         self.buffer = StepRecords()
         self.run = None
         self.capacity = None
-        self._live_stats = live_stats_factory()
         self._drawing = False
         self._draw_times: list[float] = []
         self.plot_timer = self._timer("pipescope-plots", 1000 // PLOT_HZ, self._tick)
@@ -89,6 +86,7 @@ class LiveView(QtWidgets.QWidget):
         self.entry, self.run, self.buffer = entry, entry.run, entry.steps
         if entry.ended:  # a run recorded on disk, or one picked again from the history
             self.finish()
+            self._show_stage_figures()  # as they were at its end
             return
         self.plot_timer.start()
         self.slow_timer.start()
@@ -103,7 +101,6 @@ class LiveView(QtWidgets.QWidget):
         self.entry = self.run = None
         self.buffer = StepRecords()
         self.capacity = None
-        self._live_stats = self.live_stats_factory()
         self.summary.clear()
         self.follow_check.setChecked(True)
         self.plots.show_rows(self.buffer.rows())
@@ -174,11 +171,12 @@ class LiveView(QtWidgets.QWidget):
     def _slow_tick(self) -> None:
         self._update_summary()
         if self.run is not None and self.run.outcome.status is RunStatus.RUNNING:
-            iterator = getattr(self.run.feeder, "iterator", None)
-            figures = self._live_stats.poll(iterator, self.run.spec)
-            self.stage_figures.emit(figures)
-            stats = self._live_stats
-            self.summary.show_stage_figures(stats.unavailable, stats.partial, bool(figures))
+            self._show_stage_figures()
+
+    def _show_stage_figures(self) -> None:
+        latest = self.run.stage_records.latest()  # the run's probes sampled them: no TensorFlow here
+        self.stage_figures.emit(latest.figures)
+        self.summary.show_stage_figures(latest.unavailable, latest.partial, bool(latest.figures))
 
     def _update_summary(self) -> None:
         if self.run is None:

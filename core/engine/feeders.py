@@ -71,6 +71,10 @@ class Feeder:
     def fill(self) -> int:
         return 0
 
+    def buffer_fill(self) -> Optional[tuple[int, int]]:
+        """(buffered, produced so far) of a buffer of the feeder's own, for the probes; None without one."""
+        return None
+
     def interrupt(self) -> None:
         """Unblock a fetch() waiting in another thread (the run is stopping)."""
 
@@ -168,6 +172,10 @@ class QueueRunnerFeeder(Feeder):
 
     def fill(self) -> int:
         return int(self.queue.size())
+
+    def buffer_fill(self) -> tuple[int, int]:
+        size = int(self.queue.size())
+        return size, self.consumed + size  # what entered the queue: taken out, or still in it
 
     def interrupt(self) -> None:
         self._stop.set()

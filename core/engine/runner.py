@@ -24,8 +24,9 @@ from typing import Optional
 from core.engine.build import failing_stage, summarize_error
 from core.engine.device_capture import DeviceCapture
 from core.engine.feeders import EndOfData, build_feeder
-from core.engine.live_stats import stage_figures_unavailable, stuck_stage
+from core.engine.live_model import stage_figures_unavailable, stuck_stage
 from core.engine.outcome import ConfigChange, RunFailure, RunOutcome, RunStatus
+from core.engine.probes import ProbeSampler, ProbeTarget
 from core.engine.sources import skipped_files
 from core.engine.stages import STAGE_BUILDERS
 from core.engine.stalls import StallWatch
@@ -70,6 +71,7 @@ class Run:
         self._start_ns = 0
         self._batched = False
         self._capture: Optional[DeviceCapture] = None
+        self._probe_target: Optional[ProbeTarget] = None  # what the probes sample: set whole, never edited
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -121,6 +123,7 @@ class Run:
             self.device_details = device_details(self.device)
             self._build_feeder(self.spec)
             self._build_model(self.spec)
+            self._publish_probe_target()
             self._capture = self._device_capture()
             self.outcome.skipped_files = skipped_files(self.spec)
             self.outcome.status = RunStatus.RUNNING
@@ -173,9 +176,15 @@ class Run:
 
         watch = StallWatch(self.spec.run["stall_seconds"], self._stuck_stage)
         self.outcome.stalls = watch.stalls
+        probes = ProbeSampler(self.stage_records, lambda: self._probe_target, self._start_ns)
+        probes.start()
         stepping = threading.Thread(target=step_until_done, name=STEPPING_THREAD, daemon=True)
         stepping.start()
-        self._supervise(watch, done)
+        try:
+            self._supervise(watch, done)
+        finally:
+            probes.stop()
+            self.outcome.stages_unavailable = self.outcome.stages_unavailable or self.stage_records.unavailable
         if self.outcome.left_in_flight:
             return  # whatever the stepping thread raises later is about an abandoned element
         stepping.join()
@@ -319,7 +328,11 @@ class Run:
             self._build_model(new_spec)
         self.spec = new_spec
         self.config_version += 1
+        self._publish_probe_target()
         self.outcome.changes.append(ConfigChange(step, self.elapsed_s(), self.config_version, description))
+
+    def _publish_probe_target(self) -> None:
+        self._probe_target = ProbeTarget(self._feeder, self.spec, self.config_version)
 
     def _close(self) -> None:
         feeder, self._feeder = self._feeder, None

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis.metrics import summarize
-from core.spec.records import derived
+from core.analysis.metrics import measured_rows, summarize
+from core.spec.records import SAMPLE_BUFFERED, SAMPLE_T, T_REQUEST, StageRecords, derived, fused_with_id, stage_rate
 
 
 def write_json(path: Path, data) -> None:
@@ -35,6 +35,7 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
         "device_details": run.device_details,
         "warnings": run.outcome.warnings,
         "stages_unavailable": run.outcome.stages_unavailable,
+        "stages": stages_summary(run.stage_records, rows, run.spec.run["warmup_steps"]),
         "sync": sync_summary(run.spec.model.params, run.outcome.device_busy, rows),
         "status": run.outcome.status,
         "config_changes": [
@@ -76,3 +77,28 @@ def _host_view_of_capture(capture: dict, rows: np.ndarray) -> dict:
     host = float(derived(rows[first:last])["compute_ms"].mean())
     return {"host_compute_ms_captured": round(host, 4),
             "device_busy_share": round(capture["device_busy_ms"] / host, 4) if host > 0 else None}
+
+
+def stages_summary(stage_records: StageRecords, rows: np.ndarray, warmup_steps: int) -> dict:
+    """Per stage id, from the probes' samples after warm-up: elements/s, mean buffered elements,
+    how many samples, and the stage whose tf.data node it was fused into (if so)."""
+    samples = stage_records.snapshot()
+    measured = measured_rows(rows, warmup_steps)
+    if len(measured):
+        samples = samples[samples[:, SAMPLE_T] >= measured[0, T_REQUEST]]
+    stages = {}
+    for stage_id in stage_records.stage_ids:
+        own = stage_records.of_stage(stage_id, samples)
+        if len(own):
+            stages[stage_id] = _stage_figures(own, stage_records.stage_ids)
+    return stages
+
+
+def _stage_figures(own: np.ndarray, stage_ids: list[str]) -> dict:
+    rate = stage_rate(own)
+    return {
+        "elements_per_s": None if rate is None else round(rate, 3),
+        "buffered_mean": round(float(own[:, SAMPLE_BUFFERED].mean()), 3),
+        "samples": int(len(own)),
+        "fused_with": fused_with_id(own[-1], stage_ids),
+    }

@@ -145,9 +145,12 @@ class StageRecords(_GrowingRows):
         self._append_row((t, self.stage_index(stage_id), buffered, produced, config_version, processing_ms, fused))
 
     def latest(self) -> LatestStageFigures:
-        """Each stage's figures at its latest sample, elements/s over about the last second."""
+        """Each stage's figures at its latest sample, elements/s over about the last second; only
+        stages sampled in the latest configuration (a stage a change removed has none)."""
         ids = list(self.stage_ids)
         tail = self.snapshot(start=max(0, len(self) - _TAIL_SAMPLES_PER_STAGE * max(1, len(ids))))
+        if len(tail):
+            tail = tail[tail[:, SAMPLE_CONFIG_VERSION] == tail[-1, SAMPLE_CONFIG_VERSION]]
         details = self.details
         figures = {}
         for index, stage_id in enumerate(ids):
@@ -179,15 +182,20 @@ def stage_rate(rows: np.ndarray) -> Optional[float]:
     return max(0.0, float(np.diff(rows[:, SAMPLE_PRODUCED])[same].sum()) / seconds)
 
 
+def fused_with_id(row: np.ndarray, stage_ids: list[str]) -> Optional[str]:
+    """The id of the stage whose node a sample's stage was fused into, or None."""
+    fused = int(row[SAMPLE_FUSED_WITH])
+    return None if fused == NOT_FUSED else stage_ids[fused]
+
+
 def _figures_at_end(rows: np.ndarray, ids: list[str], details: dict) -> dict:
     last = rows[-1]
     recent = rows[(rows[:, SAMPLE_T] >= last[SAMPLE_T] - RATE_WINDOW_S)
                   & (rows[:, SAMPLE_CONFIG_VERSION] == last[SAMPLE_CONFIG_VERSION])]
-    fused = int(last[SAMPLE_FUSED_WITH])
     return {
         "buffered": int(last[SAMPLE_BUFFERED]),
         "elements_per_s": stage_rate(recent),
         "node": details.get("node"),
         "parameters": dict(details.get("parameters", {})),
-        "fused_with": None if fused == NOT_FUSED else ids[fused],
+        "fused_with": fused_with_id(last, ids),
     }

@@ -1,4 +1,4 @@
-"""tf.data's live model per stage: figures from a CPU iterator, and a plain reason when there can be none.
+"""tf.data's live model per stage: samples from a CPU iterator, and a plain reason when there can be none.
 
 This machine has no GPU, so the GPU-side iterator is injected (its device, or the error
 TensorFlow gives there); the CPU cases run real TensorFlow.
@@ -8,9 +8,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from core.engine.feeders import build_feeder  # noqa: E402
-from core.engine.live_stats import (  # noqa: E402
-    LiveStageStats, iterator_device, short_device, stage_figures_unavailable, stuck_stage,
+from core.engine.live_model import (  # noqa: E402
+    iterator_device, short_device, stage_figures_unavailable, stuck_stage,
 )
+from core.engine.probes import StageProbe  # noqa: E402
 from core.spec.pipeline import spec_from_dict  # noqa: E402
 
 GPU = "/job:localhost/replica:0/task:0/device:GPU:0"
@@ -60,17 +61,25 @@ class CountingReader:
         return tf.data.experimental.get_model_proto(iterator)
 
 
-def test_a_cpu_iterator_gives_figures_per_stage(running):
+def by_stage(samples) -> dict:
+    return {sample.stage_id: sample for sample in samples}
+
+
+def test_a_cpu_iterator_gives_samples_per_stage(running):
     spec = make_spec(PLAIN)
     feeder = running(spec)
     assert short_device(iterator_device(feeder.iterator)) == "/CPU:0"
     assert stage_figures_unavailable(feeder.iterator, spec) is None
-    stats = LiveStageStats()
-    first = stats.poll(feeder.iterator, spec, now=1.0)
-    feeder.fetch()
-    second = stats.poll(feeder.iterator, spec, now=2.0)
+    stats = StageProbe()
+    first = by_stage(stats.read(feeder.iterator, spec))
+    for _ in range(3):
+        feeder.fetch()
+    second = by_stage(stats.read(feeder.iterator, spec))
     assert {"batch", "prefetch"} <= set(first) and set(second) == set(first)
-    assert second["prefetch"]["elements_per_s"] is not None
+    assert second["prefetch"].produced >= first["prefetch"].produced + 3
+    assert second["prefetch"].node == "Prefetch" and second["prefetch"].parameters["buffer_size"] == 2
+    assert second["double"].node == "ParallelMapV2" and second["double"].parameters["parallelism"] == 2
+    assert second["batch"].processing_ms > 0
     assert stats.unavailable is None and stats.partial is None
     assert stuck_stage(feeder.iterator, spec) is not None  # the live model is there to ask
 
@@ -80,8 +89,8 @@ def test_autotune_off_is_said_once_and_never_asked_again(running):
     feeder = running(spec)
     assert stage_figures_unavailable(feeder.iterator, spec).startswith("autotune is off (feeder.autotune: false)")
     reader = CountingReader()
-    stats = LiveStageStats(read_model=reader)
-    assert [stats.poll(feeder.iterator, spec) for _ in range(5)] == [{}] * 5
+    stats = StageProbe(read_model=reader)
+    assert [stats.read(feeder.iterator, spec) for _ in range(5)] == [[]] * 5
     assert reader.calls == 0 and stats.unavailable.startswith("autotune is off")
     assert stuck_stage(feeder.iterator, spec) is None
 
@@ -94,8 +103,8 @@ def test_tensorflows_own_no_model_error_is_recognised():
     iterator = iter(tf.data.Dataset.range(10).with_options(options))
     next(iterator)
     reader = CountingReader()
-    stats = LiveStageStats(read_model=reader)
-    assert stats.poll(iterator, spec) == {} and stats.poll(iterator, spec) == {}
+    stats = StageProbe(read_model=reader)
+    assert stats.read(iterator, spec) == [] and stats.read(iterator, spec) == []
     assert reader.calls == 1  # the real error is permanent: asked once
     assert stats.unavailable.startswith("autotune is off")
 
@@ -107,8 +116,8 @@ def test_an_iterator_on_a_gpu_gives_the_reason_without_asking(running):
     assert reason == ("the iterator runs on /GPU:0 (stage 'to_gpu', prefetch_to_device) and tf.data's live "
                       "model (IteratorGetModelProto) only runs on the CPU")
     reader = CountingReader()
-    stats = LiveStageStats(read_model=reader, device_of=lambda _iterator: GPU)
-    assert stats.poll(feeder.iterator, spec) == {} and stats.poll(feeder.iterator, spec) == {}
+    stats = StageProbe(read_model=reader, device_of=lambda _iterator: GPU)
+    assert stats.read(feeder.iterator, spec) == [] and stats.read(feeder.iterator, spec) == []
     assert reader.calls == 0 and stats.unavailable == reason
 
 
@@ -118,9 +127,9 @@ def test_the_gpu_kernel_error_gives_the_reason_when_the_device_is_unknown(runnin
     error = tf.errors.NotFoundError(None, None, "No registered 'IteratorGetModelProto' OpKernel for 'GPU' devices "
                                                 "compatible with node {{node IteratorGetModelProto}}")
     reader = CountingReader(error)
-    stats = LiveStageStats(read_model=reader, device_of=lambda _iterator: None)
+    stats = StageProbe(read_model=reader, device_of=lambda _iterator: None)
     for _ in range(4):
-        assert stats.poll(feeder.iterator, spec) == {}
+        assert stats.read(feeder.iterator, spec) == []
     assert reader.calls == 1
     assert stats.unavailable.startswith("the iterator runs on a device other than the CPU (stage 'to_gpu'")
 
@@ -129,17 +138,17 @@ def test_an_unexplained_failure_is_retried_a_few_times_then_given_up(running):
     spec = make_spec(PLAIN)
     feeder = running(spec)
     reader = CountingReader(RuntimeError("something odd\nmore"))
-    stats = LiveStageStats(read_model=reader)
+    stats = StageProbe(read_model=reader)
     for _ in range(5):
-        stats.poll(feeder.iterator, spec)
+        stats.read(feeder.iterator, spec)
         assert stats.unavailable is None  # not yet: it may pass
     for _ in range(10):
-        stats.poll(feeder.iterator, spec)
+        stats.read(feeder.iterator, spec)
     assert reader.calls == 6
     assert stats.unavailable == "tf.data's live model could not be read (something odd)"
     reader.error = None  # a rebuilt pipeline (a new iterator) starts again
     fresh = running(spec)
-    assert stats.poll(fresh.iterator, spec) != {} and stats.unavailable is None
+    assert stats.read(fresh.iterator, spec) != [] and stats.unavailable is None
 
 
 def test_prefetch_to_device_on_the_cpu_shows_only_its_own_figures(running):
@@ -148,9 +157,9 @@ def test_prefetch_to_device_on_the_cpu_shows_only_its_own_figures(running):
     feeder = running(spec)
     model = tf.data.experimental.get_model_proto(feeder.iterator)
     assert sorted(node.name for node in model.nodes.values()) == ["Generator", "Prefetch", "Root"]
-    stats = LiveStageStats()
-    figures = stats.poll(feeder.iterator, spec)
-    assert set(figures) == {"to_gpu"} and figures["to_gpu"]["node"] == "Prefetch"
+    stats = StageProbe()
+    samples = by_stage(stats.read(feeder.iterator, spec))
+    assert set(samples) == {"to_gpu"} and samples["to_gpu"].node == "Prefetch"
     assert stats.unavailable is None
     assert stats.partial == stage_figures_unavailable(feeder.iterator, spec) == (
         "only 'to_gpu' has figures: the stages before it run inside prefetch_to_device's copy iterator, "

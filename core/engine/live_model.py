@@ -1,18 +1,19 @@
-"""Live per-stage figures read from tf.data's own model of a running iterator.
+"""What tf.data's live model of a running iterator says about the pipeline's stages.
 
 `tf.data.experimental.get_model_proto(iterator)` describes the iterator as a
 chain of nodes (Root ← Prefetch ← Map ← ...), each with `buffered_elements`
-and a cumulative `num_elements`. Graph rewrites rename and fuse nodes (map +
-batch become `MapAndBatch`, consecutive maps become one `ParallelMapV2`), so
-nodes are matched to stages by an order-preserving alignment on kind-compatible
-names; a stage fused into a neighbour shares that neighbour's node.
+and a cumulative `num_elements`. Nodes carry tf.data's own type names, never
+the `name=` given to a transformation (checked with TensorFlow 2.21), and
+graph rewrites rename and fuse them (map + batch become `MapAndBatch`,
+consecutive maps become one `ParallelMapV2`), so nodes are matched to stages
+by an order-preserving alignment on kind-compatible names (`stage_nodes`); a
+stage fused into a neighbour shares that neighbour's node. The same model
+names the stage a stalled run is stuck in (`stuck_stage`).
 
-Everything here degrades to `{}`: no model (autotune off, graph mode), an
-unknown TensorFlow, or a node chain we cannot align never raise to the caller.
-But "no figures yet" and "no figures ever" differ: when tf.data can never give
-this iterator's live model, `LiveStageStats.unavailable` (and, for the summary,
-`stage_figures_unavailable`) says why in a sentence, and the poll stops asking.
-The cases, from TensorFlow's source (2.21):
+"No figures yet" and "no figures ever" differ: when tf.data can never give
+this iterator's live model, `known_reasons`, `failure_reason` (and, for the
+summary, `stage_figures_unavailable`) say why in a sentence. The cases, from
+TensorFlow's source (2.21):
 - autotune off: `IteratorGetModelProto` fails with NotFound ("Cannot find this
   iterator's analytical model");
 - the iterator on a GPU: `prefetch_to_device(/GPU:0)` makes the iterator from a
@@ -22,14 +23,13 @@ The cases, from TensorFlow's source (2.21):
   Generator; the stages before it run in a host iterator the generator makes
   inside a remote function, whose handle Python never sees, so there is no
   host-side model to read instead.
-No Qt, and TensorFlow is only touched once the run has loaded it.
+The run's probes (`core.engine.probes`) read it on their own thread; no Qt.
 """
 from __future__ import annotations
 
 import re
 import sys
-import time
-from typing import Callable, Optional
+from typing import Optional
 
 from core.spec.catalog import Batching
 from core.spec.kinds import STAGES
@@ -134,7 +134,6 @@ def _fused_partner(index: int, expected, matched: dict, chain) -> Optional[str]:
 # ---------------------------------------------------------------- when there is no live model
 
 LIVE_MODEL_OP = "IteratorGetModelProto"
-_GIVE_UP_AFTER = 6  # unexplained failures in a row (3 s at the app's 2 Hz) before polling stops
 
 
 def iterator_device(iterator) -> Optional[str]:
@@ -219,86 +218,41 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else "no message"
 
 
-def _read_model_proto(iterator):
+def read_model_proto(iterator):
+    """tf.data's live model of the iterator (a ModelProto); raises where there is none."""
     import tensorflow as tf
 
     return tf.data.experimental.get_model_proto(iterator)
 
 
-class LiveStageStats:
-    """Polls a run's iterator; keeps the previous counts to turn them into rates.
+def known_reasons(spec, device: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """(unavailable, partial) for an iterator that has just been made: why it can never have
+    figures, or why only some stages will, each None when not so."""
+    unavailable = _no_model_reason(spec, device)
+    hidden = unavailable is None and _to_device_stage(spec) is not None
+    return unavailable, _hidden_stages_reason(spec) if hidden else None
 
-    `unavailable` is None while figures may come ("nothing yet" included), or the reason they
-    never will; from then on `poll` returns {} without asking TensorFlow, until the iterator
-    changes (a rebuilt pipeline). `read_model` and `device_of` stand in for TensorFlow in tests.
-    """
 
-    def __init__(self, read_model: Callable = _read_model_proto, device_of: Callable = iterator_device):
-        self._read_model = read_model
-        self._device_of = device_of
-        self._iterator_key = None
-        self._previous: dict[int, tuple[float, int]] = {}
-        self._failures = 0
-        self.unavailable: Optional[str] = None
-        self.partial: Optional[str] = None  # figures for some stages only, and why
+def failure_reason(error: BaseException, device: Optional[str], spec, give_up: bool) -> Optional[str]:
+    """Why reading the live model failed for good; None while it may pass, unless `give_up`."""
+    reason = _reason_for_failure(error, device, spec)
+    if reason is None and give_up:
+        reason = f"tf.data's live model could not be read ({_first_line(str(error))})"
+    return reason
 
-    def poll(self, iterator, spec, now: Optional[float] = None) -> dict:
-        """{stage id: {buffered, elements_per_s, node, parameters, fused_with}}, or {} when unknown."""
-        if iterator is None or "tensorflow" not in sys.modules:
-            return {}  # never be the one to import TensorFlow (it would block the GUI thread)
-        if id(iterator) != self._iterator_key:  # a rebuilt pipeline starts again, counts and verdict
-            self._start(iterator, spec)
-        if self.unavailable is not None:
-            return {}
-        try:
-            model = self._read_model(iterator)
-        except Exception as error:  # said once as `unavailable` when it can never work
-            self._failed(error, iterator, spec)
-            return {}
-        self._failures = 0
-        try:
-            return self._figures(model, spec, time.perf_counter() if now is None else now)
-        except Exception:  # an unexpected proto: no figures this time
-            return {}
 
-    def _start(self, iterator, spec) -> None:
-        self._iterator_key, self._previous, self._failures = id(iterator), {}, 0
-        self.unavailable = _no_model_reason(spec, self._device_of(iterator))
-        hidden = self.unavailable is None and _to_device_stage(spec) is not None
-        self.partial = _hidden_stages_reason(spec) if hidden else None
-
-    def _failed(self, error: BaseException, iterator, spec) -> None:
-        self._failures += 1
-        reason = _reason_for_failure(error, self._device_of(iterator), spec)
-        if reason is None and self._failures >= _GIVE_UP_AFTER:
-            reason = f"tf.data's live model could not be read ({_first_line(str(error))})"
-        self.unavailable = reason
-
-    def _figures(self, model, spec, now: float) -> dict:
-        chain = node_chain(model)
-        expected = _expected_stages(spec)
-        matched = align(expected, chain)
-        by_node = {}
-        for node in chain:
-            previous = self._previous.get(node.id)
-            rate = None
-            if previous is not None and now > previous[0]:
-                rate = max(0.0, (node.num_elements - previous[1]) / (now - previous[0]))
-            self._previous[node.id] = (now, node.num_elements)
-            by_node[node.id] = {
-                "buffered": int(node.buffered_elements),
-                "elements_per_s": rate,
-                "node": node.name,
-                "parameters": {p.name: p.value for p in node.parameters},
-                "fused_with": None,
-            }
-        figures = {stage_id: dict(by_node[chain[index].id]) for stage_id, index in matched.items()}
-        for index, (stage_id, _) in enumerate(expected):
-            if stage_id and stage_id not in matched:
-                partner = _fused_partner(index, expected, matched, chain)
-                if partner is not None:
-                    figures[stage_id] = dict(figures[partner], fused_with=partner)
-        return figures
+def stage_nodes(model, spec) -> dict:
+    """Stage id → (its node in the model, the stage whose node it was fused into or None)."""
+    chain = node_chain(model)
+    expected = _expected_stages(spec)
+    matched = align(expected, chain)
+    nodes = {stage_id: (chain[index], None) for stage_id, index in matched.items()}
+    for index, (stage_id, _) in enumerate(expected):
+        if stage_id and stage_id not in matched:
+            partner = _fused_partner(index, expected, matched, chain)
+            if partner is not None:
+                nodes[stage_id] = (chain[matched[partner]], partner)
+    return nodes
 
 
 def stuck_stage(iterator, spec, waited_s: float = 0.0) -> Optional[str]:
@@ -317,7 +271,7 @@ def stuck_stage(iterator, spec, waited_s: float = 0.0) -> Optional[str]:
     if _to_device_stage(spec) is not None or stage_figures_unavailable(iterator, spec) is not None:
         return None  # no live model, or the stages before prefetch_to_device are hidden from it
     try:
-        chain = node_chain(_read_model_proto(iterator))
+        chain = node_chain(read_model_proto(iterator))
     except Exception:  # no model for this iterator (graph mode) or an unexpected proto
         return None
     stage_at = {index: stage_id for stage_id, index in align(_expected_stages(spec), chain).items()}
