@@ -1,8 +1,10 @@
 """How each stage kind becomes tf.data: one builder per kind the catalog declares.
 
-Elements flowing between stages are `(features, label)` pairs. Every
-transformation is named after its stage id (`name=`) where tf.data takes one,
-and its functions run in a name scope of that id, so failures name the stage.
+Elements flowing between stages are `(features, label)` pairs. A stage's
+functions run in a name scope of its id, so failures name the stage. The
+transformations are not given `name=`: tf.data's live model names its nodes by
+type whatever the name (TensorFlow 2.21), so it would not help to find a
+stage's node there (see `core.engine.live_model`).
 """
 from __future__ import annotations
 
