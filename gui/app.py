@@ -1,9 +1,11 @@
 """`run_app(args)`: open the main window, optionally run once and quit (the scripted mode).
 
 Scripted mode (`--run [--steps N] [--screenshot FILE] [--out DIR] [--quit-after-run]`)
-starts the run at once; when it ends it saves the window screenshot and the
-run's files (summary.json with `ui_lag_ms`), then quits. `run_app` says how it
-ended as an `AppResult`; the CLI turns that into its exit code.
+starts the run at once, its records streamed into --out as it goes; when it
+ends it saves the window screenshot and the run's files (summary.json with
+`ui_lag_ms`), then quits. Otherwise, if the app last ended in the middle of a
+run, it offers to open what that run recorded. `run_app` says how it ended as
+an `AppResult`; the CLI turns that into its exit code.
 """
 from __future__ import annotations
 
@@ -57,6 +59,7 @@ def run_app(spec: Optional[PipelineSpec], path: Optional[str], args) -> AppResul
     _keep_alive_on_slot_errors(window)
     interrupted = _stop_on_ctrl_c(app, window)
     if not args.run:
+        QtCore.QTimer.singleShot(0, window.run_folder_actions.offer_to_reopen)  # once the window is up
         app.exec_()
         return AppResult.INTERRUPTED if interrupted["yes"] else AppResult.DONE
     result = _run_scripted(app, window, args)
@@ -117,7 +120,7 @@ def _run_scripted(app, window, args) -> AppResult:
             app.exit()
 
     window.controller.run_finished.connect(finished)
-    if not window.start_run():
+    if not window.start_run(record_to=args.out):  # streamed into --out as it goes, as `run --out` is
         print_error(window.document.first_problem() or "cannot start the run")
         window.close()
         return AppResult.BAD_INPUT

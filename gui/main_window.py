@@ -1,10 +1,11 @@
 """The main window: canvas, palette, inspector and live plots, with menus, toolbar and shortcuts.
 
-Methods that do the work (open_path, save_to, start_run, and the exports in
-export_actions) take their paths as arguments and show no dialog, so tests and
-the scripted mode call them directly; the menu actions ask for the paths and
-report errors. Loading another pipeline is not a what-if edit: the run is
-stopped first (the menus ask), and what belonged to the old pipeline goes.
+Methods that do the work (open_path, save_to, start_run, the exports in
+export_actions, open_run_folder in run_folder_actions) take their paths as
+arguments and show no dialog, so tests and the scripted mode call them
+directly; the menu actions ask for the paths and report errors. Loading another
+pipeline is not a what-if edit: the run is stopped first (the menus ask), and
+what belonged to the old pipeline goes.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from core.experiments.run_folders import RunFolders
 from core.spec.params import SpecError
 from core.spec.presets import load_preset
 from core.engine.outcome import RunFailure
@@ -25,6 +27,7 @@ from gui.menus import build_menus
 from gui.palette import Palette
 from gui.pipeline_editor import PipelineEditor
 from gui.recent_files import LastFolder, RecentFiles
+from gui.run_folder_actions import RunFolderActions
 from gui.run_controller import RunController, describe_failure
 from gui.run_toolbar import RunToolbar
 
@@ -32,18 +35,20 @@ MINIMUM_SIZE = (900, 600)  # below this the plots have no room left to show a ru
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    def __init__(self, settings: Optional[QtCore.QSettings] = None):
+    def __init__(self, settings: Optional[QtCore.QSettings] = None, runs_folder=None):
+        """`runs_folder`: where runs are recorded (Pipescope's own cache by default)."""
         super().__init__()
         settings = settings or QtCore.QSettings()
         self.document = PipelineDocument(self)
         self.editor = PipelineEditor(self.document)
         self.inspector = Inspector(self.document)
-        self.controller = RunController(self)
+        self.controller = RunController(self, run_folders=RunFolders(runs_folder) if runs_folder else RunFolders())
         self.live_view = LiveView()
         self.last_folder = LastFolder(settings)
         self.recent = RecentFiles(settings, self._open_recent, self)
         self.toolbar = RunToolbar(self.document, self)
         self.export_actions = ExportActions(self, self.last_folder)
+        self.run_folder_actions = RunFolderActions(self, settings)
         self.error_banner = QtWidgets.QLabel()
         self.error_banner.setWordWrap(True)
         self.error_banner.setStyleSheet("background: #fde3e3; color: #8a1010; padding: 6px; "
@@ -61,6 +66,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document.path_changed.connect(self._update_title)
         self.controller.state_changed.connect(self._update_actions)
         self.controller.status_changed.connect(self._show_status)
+        self.controller.notice.connect(lambda text: self.statusBar().showMessage(text, 30_000))
         self.controller.run_finished.connect(self._run_finished)
         self.toolbar.run_requested.connect(self.start_run)
         self.toolbar.stop_requested.connect(self.controller.stop)
@@ -174,13 +180,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------ running
 
-    def start_run(self) -> bool:
+    def start_run(self, record_to=None) -> bool:
+        """Start a run of the pipeline shown, recorded into `record_to` (else a new folder of its own)."""
         problem = self.document.first_problem()
         if problem or self.controller.running:
             return False
         self.error_banner.hide()
         self.editor.show_failure(None)
-        self.controller.start(self.document.spec())
+        self.controller.start(self.document.spec(), record_to)
         return True
 
     def _document_changed(self) -> None:
@@ -209,8 +216,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.toolbar.show_progress(progress, progress_words)
 
     def _run_finished(self, run) -> None:
-        self.live_view.finish()  # connected first, so whatever else hears of the end sees the final plots
-        error = run.outcome.error
+        self.live_view.finish()  # connected before the app's own listeners: they see the final plots
+        self.show_failure(run.outcome.error)
+
+    def show_failure(self, error: Optional[BaseException]) -> None:
+        """A run's failure over the plots and on the block that failed; nothing when it did not fail."""
         if error is None:
             return
         self.error_banner.setText(f"Run failed — {describe_failure(error)}. The steps recorded so far are "

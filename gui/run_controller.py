@@ -3,17 +3,23 @@
 One run at a time. The controller owns the session's `RunHistory` and holds no
 widget: views read the history's current run (the main window wires them).
 Edits made while a run goes are sent to it as what-if changes (applied at the
-next step boundary). When it ends it stays in the history, with its records,
-for the plots, the exports and comparing, whether it finished, stopped or failed.
+next step boundary). Each run streams its records into a folder of its own
+(`run_folders`), so a crash loses at most its last second. When it ends it
+stays in the history, with its records, for the plots, the exports and
+comparing, whether it finished, stopped or failed; runs recorded earlier join
+the history when opened from their folders.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from PyQt5 import QtCore
 
 from core.engine.outcome import RunStatus
 from core.experiments.history import RecordedRun, RunEntry, RunHistory
+from core.experiments.run_folders import RunFolders
+from core.outputs.run_files import start_streaming
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec
 from core.spec.records import T_DONE
@@ -26,10 +32,12 @@ class RunController(QtCore.QObject):
     status_changed = QtCore.pyqtSignal(str, int, str)  # status line, progress 0–1000, progress in words
     current_changed = QtCore.pyqtSignal(object)  # the history's current RunEntry, or None
     run_finished = QtCore.pyqtSignal(object)  # the core Run
+    notice = QtCore.pyqtSignal(str)  # something to say once (a run that cannot be recorded on disk)
 
-    def __init__(self, parent=None, history: Optional[RunHistory] = None):
+    def __init__(self, parent=None, history: Optional[RunHistory] = None, run_folders: Optional[RunFolders] = None):
         super().__init__(parent)
         self.history = history if history is not None else RunHistory()
+        self.run_folders = run_folders  # where runs are recorded; None: they are not
         self.worker: Optional[RunWorker] = None
         self.lag = LagMonitor(self)
 
@@ -43,22 +51,24 @@ class RunController(QtCore.QObject):
         current = self.history.current
         return current.run if current is not None else None
 
-    def start(self, spec: PipelineSpec) -> None:
+    def start(self, spec: PipelineSpec, record_to=None) -> None:
+        """Run `spec`, recorded into `record_to` if given, else into a new folder of `run_folders`."""
         if self.running:
             return
         self.worker = RunWorker(spec)
         self.worker.finished.connect(self._finished)
-        self.current_changed.emit(self.history.add(self.worker.run_obj))
+        folder = self._start_recording(self.worker, record_to)
+        self.current_changed.emit(self.history.add(self.worker.run_obj, folder))
         self.lag.start()
         self.worker.start()
         self.status_changed.emit("Starting: loading TensorFlow and building the pipeline…", 0, "starting…")
         self.state_changed.emit()
 
-    def show_recorded(self, run: RecordedRun, origin: str) -> RunEntry:
-        """Keep a run recorded on disk (from folder `origin`) and show it as a finished run."""
+    def show_recorded(self, run: RecordedRun, folder) -> RunEntry:
+        """Keep a run read back from its `folder` and show it as an ended run."""
         if self.running:
             raise RuntimeError("show_recorded() while running: stop the run first")
-        entry = self.history.add(run, origin)
+        entry = self.history.add(run, str(folder), loaded=True)
         self.current_changed.emit(entry)
         return entry
 
@@ -106,6 +116,19 @@ class RunController(QtCore.QObject):
 
     # ------------------------------------------------------------ internals
 
+    def _start_recording(self, worker: RunWorker, record_to) -> Optional[str]:
+        """Stream the worker's run into its folder; the folder, or None when the run is not recorded
+        (a folder that cannot be written is said, and the run goes on in memory)."""
+        if record_to is None and self.run_folders is None:
+            return None
+        try:
+            folder = Path(record_to) if record_to is not None else self.run_folders.new_folder(worker.run_obj.spec.name)
+            worker.stream = start_streaming(worker.run_obj, folder)
+            return str(folder)
+        except (OSError, SpecError) as error:
+            self.notice.emit(f"This run is not recorded on disk ({error}); export it to keep it.")
+            return None
+
     def _has_ended(self, entry: RunEntry) -> bool:
         """Ended for the user: its status says so and its worker (if it was ours) is done."""
         return entry.ended and not (self.running and self.worker.run_obj is entry.run)
@@ -140,7 +163,8 @@ class RunController(QtCore.QObject):
 
 def _status_line(entry: RunEntry, summary: dict, final: bool, warnings: str) -> str:
     run, status = entry.run, entry.status
-    parts = [status.capitalize(), f"{len(entry.rows()):,} steps"]
+    said = "Cut off (it was killed, or crashed, before it ended)" if entry.cut_off else status.capitalize()
+    parts = [said, f"{len(entry.rows()):,} steps"]
     stalls = run.outcome.stalls
     if stalls and stalls[-1].ongoing:
         waiting_change = "; your change applies once that element arrives" if getattr(run, "change_pending", False) \

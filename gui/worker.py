@@ -1,14 +1,20 @@
-"""The QThread that owns one core Run.
+"""The QThread that owns one core Run, and the stream recording it to its folder.
 
 It emits nothing per step: the GUI pulls `run.records` on a timer. QThread's
 own `finished` signal says the run is over; `run.outcome` says how it ended.
+The stream (started before the thread, so a folder that cannot be written is
+said at once) is closed here, when the run has ended: file work stays off the
+GUI thread.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 from PyQt5 import QtCore
 
 from core.engine.outcome import RunStatus
 from core.engine.runner import Run
+from core.outputs.record_stream import RecordStream
 from core.spec.pipeline import PipelineSpec
 
 
@@ -17,6 +23,7 @@ class RunWorker(QtCore.QThread):
         super().__init__(parent)
         self.setObjectName("pipescope-run")
         self.run_obj = Run(spec)
+        self.stream: Optional[RecordStream] = None  # the controller hands one in before start()
 
     def run(self) -> None:  # the worker thread: TensorFlow is imported here, never at start-up
         try:
@@ -24,6 +31,16 @@ class RunWorker(QtCore.QThread):
         except BaseException as error:  # Run.run reports failures itself; this is a last resort
             self.run_obj.outcome.status = RunStatus.FAILED
             self.run_obj.outcome.error = error
+        finally:
+            self._close_stream()
+
+    def _close_stream(self) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.close()
+        except OSError as error:  # a full disk: the run itself is whole in memory, and can be exported
+            self.run_obj.outcome.warnings.append(f"its files in {self.stream.folder} stop early ({error})")
 
     def stop(self, wait_ms: int = 30_000) -> bool:
         """Ask the run to stop and wait for the thread; True when it has ended."""

@@ -73,3 +73,25 @@ def test_a_run_still_going_cannot_be_removed():
     going.run.finish_now()
     history.remove(going.id)
     assert history.current is None and len(history) == 0
+
+
+def test_a_run_read_from_disk_has_ended_even_when_cut_off():
+    spec = apply_overrides(load_preset("whatif"), [("run.steps", 100)])
+    crashed = FakeRun(spec, recorded_rows(100))
+    crashed.outcome.status = RunStatus.RUNNING  # the last status its files said before the kill
+    history = RunHistory()
+    entry = history.add(crashed, folder="/runs/whatif", loaded=True)
+    assert entry.ended and entry.cut_off and entry.label == "#1 whatif (recorded)"
+    assert not history.add(ended_run(), folder="/runs/live").cut_off
+
+
+def test_run_folders_are_new_named_by_time_and_only_ours_are_dropped(tmp_path):
+    from core.experiments.run_folders import RunFolders
+
+    (tmp_path / "notes").mkdir()  # the user's own: never touched
+    folders = RunFolders(tmp_path, keep=3)
+    made = [folders.new_folder("what if/io", now=1_790_000_000 + i) for i in range(5)]
+    twin = folders.new_folder("what if/io", now=1_790_000_004)  # the same second as the last
+    assert made[0].name.endswith("-what_if_io") and twin.name.endswith("-2-what_if_io")
+    assert [path.name for path in folders.folders()] == sorted([made[3].name, made[4].name, twin.name])
+    assert (tmp_path / "notes").is_dir() and not made[0].exists()

@@ -3,7 +3,8 @@
 `RunHistory` is the one place the app's run controller, its live view and the
 coming A/B views (issue 9: overlay and compare runs) read runs from. It holds
 anything shaped like `RecordedRun` — a run going on a worker thread, or one
-recorded on disk and loaded again — and does not care which. An entry has an
+recorded on disk and loaded again — and treats both alike, except that a
+loaded run has ended whatever its files say. An entry has an
 id that stays the same for the session, so a view can name the runs it
 overlays; one entry is *current* (the one the plots show).
 
@@ -47,13 +48,14 @@ class RunEntry:
     id: int
     run: RecordedRun
     spec: "PipelineSpec"  # the description the run started from; what-if changes are in outcome.changes
-    origin: Optional[str] = None  # the folder a recorded run was loaded from; None for a run of this session
+    folder: Optional[str] = None  # where its records are on disk (streamed there, or read from there), if anywhere
+    loaded: bool = False  # read back from its folder: a record, which nothing writes to any more
     steps: StepRecords = field(default_factory=StepRecords)
 
     @property
     def label(self) -> str:
         """`#3 whatif`: how views name the run (an id, since one pipeline is often run many times)."""
-        return f"#{self.id} {self.spec.name}"
+        return f"#{self.id} {self.spec.name}" + (" (recorded)" if self.loaded else "")
 
     @property
     def outcome(self) -> "RunOutcome":
@@ -65,7 +67,14 @@ class RunEntry:
 
     @property
     def ended(self) -> bool:
-        return self.run.outcome.status.ended
+        """Nothing more will be recorded. A run read from disk has ended even when its files say
+        "running": it was cut off (killed, or a crash) before it could say how it ended."""
+        return self.loaded or self.run.outcome.status.ended
+
+    @property
+    def cut_off(self) -> bool:
+        """Read from disk, and its last status written says it was still going."""
+        return self.loaded and not self.run.outcome.status.ended
 
     @property
     def stage_records(self) -> StageRecords:
@@ -120,9 +129,10 @@ class RunHistory:
         """The run the plots show: the latest added or selected, None once forgotten."""
         return self._current
 
-    def add(self, run: RecordedRun, origin: Optional[str] = None) -> RunEntry:
-        """Keep `run` (starting or recorded) and make it current."""
-        entry = RunEntry(self._next_id, run, run.spec, origin,
+    def add(self, run: RecordedRun, folder: Optional[str] = None, loaded: bool = False) -> RunEntry:
+        """Keep `run` and make it current: one starting (recorded to `folder`, if given), or one
+        `loaded` from its `folder`."""
+        entry = RunEntry(self._next_id, run, run.spec, folder, loaded,
                          StepRecords(capacity=max(len(run.records), 4096)))
         self._next_id += 1
         self._entries.append(entry)

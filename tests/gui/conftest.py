@@ -36,11 +36,12 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, settings):
+def window(qtbot, settings, tmp_path):
+    """The main window on whatif, its settings and the folders its runs are recorded in the test's own."""
     from core.spec.presets import load_preset
     from gui.main_window import MainWindow
 
-    main = MainWindow(settings)
+    main = MainWindow(settings, runs_folder=tmp_path / "runs")
     main.load_spec(load_preset("whatif"))
     main.show()
     yield main
