@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -126,3 +127,48 @@ def test_a_run_going_in_another_app_is_not_a_crash(settings, tmp_path):
     assert unfinished.left_by_a_crash() is None
     settings.setValue("unfinished_run/pid", dead_process_id())
     assert unfinished.left_by_a_crash() == tmp_path
+
+
+KILLED_MID_RUN = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PyQt5 import QtCore
+from gui.qt_app import ensure_qapp
+app = ensure_qapp()
+import gui.worker
+from tests.gui.fakes import FakeRun
+gui.worker.Run = lambda spec: FakeRun(spec, hold_at=50)  # 50 steps, then going until stopped
+from core.spec.presets import load_preset
+from gui.main_window import MainWindow
+window = MainWindow(QtCore.QSettings({settings!r}, QtCore.QSettings.IniFormat), runs_folder={runs!r})
+window.load_spec(load_preset("whatif"))
+window.start_run()
+steps_csv = Path(window.controller.history.current.folder) / "steps.csv"
+
+def kill_once_streamed():
+    if steps_csv.read_text().count("\\n") > 50:  # the header and 50 rows: the stream wrote them
+        os.kill(os.getpid(), signal.SIGKILL)
+
+timer = QtCore.QTimer()
+timer.timeout.connect(kill_once_streamed)
+timer.start(50)
+app.exec_()
+"""
+
+
+def test_an_app_killed_mid_run_leaves_the_run_to_reopen(window, settings, tmp_path, monkeypatch):
+    """A real kill (SIGKILL, no clean-up of any kind) of an app whose run streams; the next app offers it."""
+    from tests.gui.conftest import ROOT
+
+    script = KILLED_MID_RUN.format(root=str(ROOT), settings=settings.fileName(), runs=str(tmp_path / "killed-runs"))
+    killed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert killed.returncode == -9, killed.stderr
+    settings.sync()  # what the killed app wrote
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *args: QtWidgets.QMessageBox.Open)
+    window.run_folder_actions.offer_to_reopen()
+    entry = window.controller.history.current
+    assert entry is not None and entry.cut_off and entry.folder.startswith(str(tmp_path / "killed-runs"))
+    status = window.status_label.text()
+    assert len(window.live_view.buffer) == 50 and status.startswith("Cut off (") and " · 50 steps · " in status
