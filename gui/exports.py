@@ -34,5 +34,6 @@ def headed(plots, headline: str):
 
 
 def save_run_files(run, out_dir, ui_lag_ms: dict) -> dict:
-    """summary.json (with ui_lag_ms), steps.csv, trace.json and timeline.png, as the CLI writes them."""
+    """The run's folder as `run --out` leaves it (summary.json with ui_lag_ms, steps.csv, stages.csv, trace.json,
+    run.json, timeline.png), written at the end by the same code, so `report` and File → Open run read it too."""
     return write_run_files(run, Path(out_dir), extra={"ui_lag_ms": ui_lag_ms})

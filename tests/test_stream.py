@@ -118,13 +118,14 @@ def test_a_run_killed_mid_run_leaves_a_folder_report_rebuilds(tmp_path):
     assert lost_s < 2 * WRITE_EVERY_S + 0.1  # the ms of started_at, and the kill itself
 
 
+@pytest.mark.parametrize("pad", [False, True])
 @pytest.mark.parametrize("decimals", [0, 1, 4, 9])
-def test_row_text_writes_what_python_formatting_writes(decimals):
+def test_row_text_writes_what_python_formatting_writes(decimals, pad):
     rng = np.random.default_rng(decimals)
     values = np.concatenate((rng.normal(0, 100, 500), rng.random(500) * 1e-3, [0.0, 1.0, -2.5, 123456.0]))
-    text = RowTemplate(f"{{x:.{decimals}}};{{{{{{i}}}}}}\n").render(x=values, i=np.arange(len(values)))
+    text = RowTemplate(f"{{x:.{decimals}}};{{{{{{i}}}}}}\n", pad=pad).render(x=values, i=np.arange(len(values)))
     expected = [f"{value:.{decimals}f};{{{i}}}" for i, value in enumerate(values)]
-    lines = text.decode().splitlines()
+    lines = text.decode().replace(" ", "").splitlines()  # padded: spaces before each number
     # Half-way cases may round either way: numpy rounds the scaled value, Python the exact one.
     mismatched = [(got, want) for got, want in zip(lines, expected)
                   if got != want.replace("-0.", "0.") and not _one_unit_apart(got, want, decimals)]
