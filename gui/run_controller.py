@@ -107,7 +107,7 @@ class RunController(QtCore.QObject):
             return
         run, status = entry.run, entry.status
         warnings = " · ".join(run.outcome.warnings)  # a GPU TensorFlow cannot use: said for the whole run
-        if status in (RunStatus.PENDING, RunStatus.BUILDING):
+        if status in (RunStatus.PENDING, RunStatus.BUILDING) and not entry.loaded:  # a loaded one was cut off
             building = "Building the pipeline (TensorFlow loads on the worker)…"
             self.status_changed.emit(f"{warnings} · {building}" if warnings else building, 0, "building…")
             return

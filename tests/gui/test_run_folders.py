@@ -13,7 +13,6 @@ from PyQt5 import QtWidgets
 
 from core.engine.outcome import RunFailure, RunStatus
 from core.outputs.record_stream import RecordStream
-from core.outputs.run_files import write_run_files
 from core.outputs.run_folder import load_run
 from core.spec.params import SpecError
 from core.spec.pipeline import apply_overrides
@@ -33,8 +32,8 @@ def fake_run(steps: int = 120, preset: str = "whatif", **options) -> FakeRun:
 
 
 def recorded(folder, run: FakeRun):
-    """`folder` holds `run`, ended, as `run --out` leaves it."""
-    write_run_files(run.finish_now(), folder)
+    """`folder` holds `run`, ended, as its stream leaves it (what `run --out` adds is not read back)."""
+    RecordStream(run.finish_now(), folder).close()
     return folder
 
 
@@ -63,14 +62,15 @@ def test_a_recorded_failure_is_shown_as_it_was(window, tmp_path):
     assert window.editor.failed_key == stage_key("io")
 
 
-def test_a_run_cut_off_says_so(window, tmp_path):
+@pytest.mark.parametrize("status, steps", [(RunStatus.RUNNING, 80), (RunStatus.BUILDING, 0)])
+def test_a_run_cut_off_says_so(window, tmp_path, status, steps):
     run = fake_run(80)
-    run.records.extend(recorded_rows(80))
-    run.outcome.status = RunStatus.RUNNING
+    run.records.extend(recorded_rows(80)[:steps])
+    run.outcome.status = status
     RecordStream(run, tmp_path / "killed")  # writes what there is, and is never closed: a kill
     entry = window.run_folder_actions.open_run_folder(tmp_path / "killed")
     assert entry.cut_off and entry.ended and not window.live_view.running
-    assert window.status_label.text().startswith("Cut off") and " 80 steps" in window.status_label.text()
+    assert window.status_label.text().startswith(f"Cut off (it was killed, or crashed, before it ended) · {steps} steps")
     assert "last second may be missing" in window.statusBar().currentMessage()
 
 
@@ -106,7 +106,7 @@ def dead_process_id() -> int:
     return process.pid
 
 
-@pytest.mark.parametrize("answer", [QtWidgets.QMessageBox.Open, QtWidgets.QMessageBox.Ignore])
+@pytest.mark.parametrize("answer", [QtWidgets.QMessageBox.Open, QtWidgets.QMessageBox.Ignore], ids=["open", "ignore"])
 def test_after_a_crash_the_last_run_is_offered_once(window, settings, tmp_path, monkeypatch, answer):
     folder = recorded(tmp_path / "crashed", fake_run(90))
     settings.setValue("unfinished_run/folder", str(folder))
