@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore, QtWidgets
 
 from core.experiments.run_folders import RunFolders
 from core.spec.params import SpecError
@@ -58,6 +58,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self._build_layout()
         build_menus(self)
+        self._connect()
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self.resize(1400, 900)
+
+    def _connect(self) -> None:
         self.editor.block_selected.connect(self.inspector.show_block)
         self.live_view.stage_figures.connect(self.editor.show_live)
         self.controller.current_changed.connect(self.live_view.show_entry)  # the view shows the history's current run
@@ -70,8 +75,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.run_finished.connect(self._run_finished)
         self.toolbar.run_requested.connect(self.start_run)
         self.toolbar.stop_requested.connect(self.controller.stop)
-        self.setMinimumSize(*MINIMUM_SIZE)
-        self.resize(1400, 900)
 
     def _build_layout(self) -> None:
         self.addToolBar(self.toolbar)
