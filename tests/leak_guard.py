@@ -7,6 +7,7 @@ that use it are in tests/conftest.py and tests/gui/conftest.py; Qt is imported o
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import traceback
@@ -82,6 +83,7 @@ def where_started() -> list[str]:
             for frame in ours[-STACK_DEPTH:]] or [f"{frame.filename}:{frame.lineno}" for frame in frames[-STACK_DEPTH:]]
 
 
+@functools.lru_cache(maxsize=None)  # every start walks the stack: resolve each file once
 def _is_ours(filename: str) -> bool:
     path = Path(filename).resolve()
     if not path.is_relative_to(ROOT) or ".venv" in path.parts:
