@@ -13,10 +13,15 @@ Steps are taken on a thread of their own while `run()` supervises: it ends a
 `seconds` run on time and honours a stop even while an element is in flight
 (a tf.data `next()` cannot be cancelled, so that element is left behind), and
 it watches for stalls. The stepping thread only stamps the time of a pending
-request, so supervising costs the measured steps nothing.
+request, so supervising costs the measured steps nothing. A third thread, the
+probes' (`core.engine.probes`), samples each stage's live figures into
+`stage_records` a few times a second from what the run publishes as its
+`ProbeTarget` (the feeder, the description and its version, set whole when
+built and after each change): the stepping thread does nothing for it.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Optional
@@ -92,11 +97,6 @@ class Run:
     def change_pending(self) -> bool:
         """A change waits for the next step boundary (during a stall, for the stuck element)."""
         return self._pending is not None
-
-    @property
-    def feeder(self):
-        """The feeder now in use (it changes when a change rebuilds the pipeline)."""
-        return self._feeder
 
     def elapsed_s(self) -> float:
         return (time.perf_counter_ns() - self._start_ns) / 1e9 if self._start_ns else 0.0
@@ -176,20 +176,27 @@ class Run:
 
         watch = StallWatch(self.spec.run["stall_seconds"], self._stuck_stage)
         self.outcome.stalls = watch.stalls
-        probes = ProbeSampler(self.stage_records, lambda: self._probe_target, self._start_ns)
-        probes.start()
         stepping = threading.Thread(target=step_until_done, name=STEPPING_THREAD, daemon=True)
-        stepping.start()
-        try:
+        with self._probes_sampling():
+            stepping.start()
             self._supervise(watch, done)
-        finally:
-            probes.stop()
-            self.outcome.stages_unavailable = self.outcome.stages_unavailable or self.stage_records.unavailable
         if self.outcome.left_in_flight:
             return  # whatever the stepping thread raises later is about an abandoned element
         stepping.join()
         if failures:
             raise failures[0]
+
+    @contextlib.contextmanager
+    def _probes_sampling(self):
+        """The stages are sampled on the probes' own thread from before the first step to after the last."""
+        probes = ProbeSampler(self.stage_records, lambda: self._probe_target, self._start_ns)
+        probes.start()
+        try:
+            yield
+        finally:
+            probes.stop()
+            # a reason found only by asking (TensorFlow's own error) reaches the summary too
+            self.outcome.stages_unavailable = self.outcome.stages_unavailable or self.stage_records.unavailable
 
     def _supervise(self, watch: StallWatch, done: threading.Event) -> None:
         """Until the loop ends: watch for stalls, end on time, leave an element in flight behind."""
