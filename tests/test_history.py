@@ -77,11 +77,13 @@ def test_a_run_still_going_cannot_be_removed():
 
 def test_a_run_read_from_disk_has_ended_even_when_cut_off():
     spec = apply_overrides(load_preset("whatif"), [("run.steps", 100)])
-    crashed = FakeRun(spec, recorded_rows(100))
+    crashed = FakeRun(spec)
+    crashed.records.extend(recorded_rows(100))
     crashed.outcome.status = RunStatus.RUNNING  # the last status its files said before the kill
     history = RunHistory()
     entry = history.add(crashed, folder="/runs/whatif", loaded=True)
     assert entry.ended and entry.cut_off and entry.label == "#1 whatif (recorded)"
+    assert entry.steps is crashed.records and entry.pull() == 0 and len(entry.rows()) == 100  # read, not copied
     assert not history.add(ended_run(), folder="/runs/live").cut_off
 
 

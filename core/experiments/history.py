@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # only for the annotations: the history never runs anything
     from core.engine.outcome import RunOutcome, RunStatus
     from core.spec.pipeline import PipelineSpec
 
-KEEP_RUNS = 20  # a 100,000-step run's rows are ~11 MB, twice (the run's and the pulled copy)
+KEEP_RUNS = 20  # a 100,000-step run's rows are 5.6 MB, twice for a run of the session (its own and the copy)
 
 
 class RecordedRun(Protocol):
@@ -132,8 +132,9 @@ class RunHistory:
     def add(self, run: RecordedRun, folder: Optional[str] = None, loaded: bool = False) -> RunEntry:
         """Keep `run` and make it current: one starting (recorded to `folder`, if given), or one
         `loaded` from its `folder`."""
-        entry = RunEntry(self._next_id, run, run.spec, folder, loaded,
-                         StepRecords(capacity=max(len(run.records), 4096)))
+        # A loaded run's records have no writer: they are read as they are, with no copy.
+        steps = run.records if loaded else StepRecords(capacity=max(len(run.records), 4096))
+        entry = RunEntry(self._next_id, run, run.spec, folder, loaded, steps)
         self._next_id += 1
         self._entries.append(entry)
         self._current = entry
