@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.spec.records import BATCH_SIZE, FILL, T_DONE, derived
+from core.spec.records import BATCH_SIZE, FILL, T_DONE, timing
 
 # Each {mean, p50, p90, p99} in summary.json; a step's parts add up: step = between + input + transfer + compute.
 TIMINGS = ("step_ms", "wait_ms", "input_ms", "transfer_ms", "compute_ms", "between_ms")
@@ -42,10 +42,13 @@ def summarize(rows: np.ndarray, warmup_steps: int, capacity) -> dict:
     """The figures of summary.json (without spec and device) for recorded rows."""
     measured = measured_rows(rows, warmup_steps)
     first = len(rows) - len(measured)
-    timings = {name: values[first:] for name, values in derived(rows).items()}
-    wait, step = timings["wait_ms"], timings["step_ms"]
-    wall = float(step.sum()) / 1000.0 if len(measured) else 0.0
-    idle = float(wait.sum()) / 1000.0 / wall if wall > 0 else 0.0
+    distributions, totals_s = {}, {}
+    for name in TIMINGS:  # one timing at a time: a long run's summary holds one per-step array, not six
+        values = timing(rows, name)[first:]
+        distributions[name] = distribution(values)
+        totals_s[name] = float(values.sum()) / 1000.0
+    wall = totals_s["step_ms"] if len(measured) else 0.0
+    idle = totals_s["wait_ms"] / wall if wall > 0 else 0.0
     fills = measured[:, FILL]
     return {
         "steps": int(len(rows)),
@@ -54,11 +57,11 @@ def summarize(rows: np.ndarray, warmup_steps: int, capacity) -> dict:
         "measured_s": round(wall, 4),
         "steps_per_s": round(len(measured) / wall, 3) if wall > 0 else 0.0,
         "examples_per_s": round(float(measured[:, BATCH_SIZE].sum()) / wall, 2) if wall > 0 else 0.0,
-        **{name: distribution(timings[name]) for name in TIMINGS},
+        **distributions,
         "idle_fraction": round(idle, 4),
         # The runner's own time between steps: the accelerator idles through it too, but it is the
         # profiler's, not the input pipeline's, so it is kept out of idle_fraction and shown here.
-        "between_fraction": round(float(timings["between_ms"].sum()) / 1000.0 / wall, 4) if wall > 0 else 0.0,
+        "between_fraction": round(totals_s["between_ms"] / wall, 4) if wall > 0 else 0.0,
         "fill": {
             "mean": round(float(fills.mean()), 3) if len(fills) else None,
             "max": int(fills.max()) if len(fills) else None,

@@ -71,22 +71,35 @@ class StepRecords(_GrowingRows):
         self._append_row((t_request, t_ready, t_done, fill, config_version, batch_size, t_fetched))
 
 
+# Each timing is (from, to): columns of the same row, or None for the previous step's t_done.
+_TIMING_SPANS = {
+    "input_ms": (T_REQUEST, T_FETCHED),
+    "transfer_ms": (T_FETCHED, T_READY),
+    "wait_ms": (T_REQUEST, T_READY),
+    "compute_ms": (T_READY, T_DONE),
+    "between_ms": (None, T_REQUEST),
+    "step_ms": (None, T_DONE),
+}
+
+
+def timing(rows: np.ndarray, name: str) -> np.ndarray:
+    """One per-step duration in milliseconds (see `derived`); one array at a time keeps a long run's
+    summary from holding all six at once."""
+    start, end = _TIMING_SPANS[name]
+    if start is not None:
+        return (rows[:, end] - rows[:, start]) * 1000.0
+    t_request, t_done = rows[:, T_REQUEST], rows[:, T_DONE]
+    previous_done = np.concatenate(([t_request[0]], t_done[:-1])) if len(rows) else t_done
+    return (rows[:, end] - previous_done) * 1000.0
+
+
 def derived(rows: np.ndarray) -> dict:
     """Per-step durations in milliseconds, which add up: step = between + input + transfer + compute.
 
     `between` is the runner's own time from the previous step's end to this request
     (its record, a change applied at the boundary); wait = input + transfer.
     """
-    t_request, t_fetched, t_ready, t_done = (rows[:, column] for column in (T_REQUEST, T_FETCHED, T_READY, T_DONE))
-    previous_done = np.concatenate(([t_request[0]], t_done[:-1])) if len(rows) else t_done
-    return {
-        "input_ms": (t_fetched - t_request) * 1000.0,
-        "transfer_ms": (t_ready - t_fetched) * 1000.0,
-        "wait_ms": (t_ready - t_request) * 1000.0,
-        "compute_ms": (t_done - t_ready) * 1000.0,
-        "between_ms": (t_request - previous_done) * 1000.0,
-        "step_ms": (t_done - previous_done) * 1000.0,
-    }
+    return {name: timing(rows, name) for name in _TIMING_SPANS}
 
 
 # ---------------------------------------------------------------- stage samples
