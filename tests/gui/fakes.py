@@ -52,7 +52,6 @@ class FakeRun:
         self.device = "/FAKE:0"
         self.device_details = {"name": "a recorded run", "compute_capability": None}
         self.capacity = 4
-        self.feeder = None
         self.changes_requested: list = []
         self._stop = threading.Event()
         self._start = 0.0
