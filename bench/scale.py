@@ -1,0 +1,162 @@
+"""Runs that scale: what ending a long headless run costs, in time and memory.
+
+For each step count N, one fresh `main.py run --preset whatif --steps N --out TMPDIR` with no I/O
+latency, no CPU work and a 0 ms model (the steps are the runner's own cost, nothing else), and per N:
+
+- steps_s: the steps' own time, summary.json `wall_s` (run start → the last step's `t_done`). With the
+  record stream, writing steps.csv, stages.csv and trace.json happens during the steps, so its cost
+  shows here (as fewer steps/s) and not in end_s.
+- start_s: launch → run start. The run's start is read off the progress lines on stderr: each
+  `… K steps, R steps/s` line says the run had been going K / R seconds when it was written, and
+  this script timestamps every line as it arrives, so start = arrival − K / R (R has one decimal:
+  the error is well under a millisecond). No calibration run, no guess about start-up staying the
+  same between runs on a noisy machine.
+- end_s: "time to end", the last step → process exit = total wall − start_s − steps_s. It holds
+  writing what is left of the files (the streamed files' last half second, summary.json,
+  timeline.png; before the stream: all of them) and the interpreter's exit.
+  Left blank when a run printed no progress line with steps in it (too short to be sampled).
+- peak_mb: the child's peak RSS, from os.wait4 on that very process (getrusage(RUSAGE_CHILDREN)
+  would be the maximum over every child this script has had).
+- bytes_per_step: (peak_N − peak_base) / (N − base), base being the smallest N measured (1000 by
+  default), so TensorFlow's own footprint and the fixed start-up cancel out.
+- the size of each file the run wrote.
+- with --report: `main.py report` on the run's folder, its wall time and peak RSS (a checkout
+  without the command has nothing to time).
+
+    python bench/scale.py [--steps 1000 200000] [--root DIR] [--python PY] [--json FILE] [--report]
+
+`--root` measures another checkout (e.g. a clone at an earlier commit, with this .venv linked in).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+# No I/O latency, no CPU work, a model that takes no time: only the runner's per-step cost is left.
+NO_WORK = ["stages.io.ms=0", "stages.cpu.ms=0", "model.step_ms=0"]
+PROGRESS = re.compile(r"(\d+) steps, ([\d.]+) steps/s")
+
+
+def run_command(python: str, root: Path, steps: int, out: Path) -> list[str]:
+    settings = [arg for assignment in NO_WORK for arg in ("--set", assignment)]
+    return [python, str(root / "main.py"), "run", "--preset", "whatif", "--steps", str(steps), *settings,
+            "--out", str(out)]
+
+
+def timestamp_lines(stream, lines: list) -> None:
+    """Each stderr line with the moment it arrived: the progress lines date the run's start."""
+    for line in stream:
+        lines.append((time.perf_counter(), line.rstrip("\n")))
+
+
+def run_start(lines: list) -> float | None:
+    """perf_counter time the run started, from the last progress line that counts steps."""
+    for arrived, line in reversed(lines):
+        match = PROGRESS.search(line)
+        if match and int(match[1]) > 0 and float(match[2]) > 0:
+            return arrived - int(match[1]) / float(match[2])
+    return None
+
+
+def report_command(python: str, root: Path, out: Path) -> list[str]:
+    return [python, str(root / "main.py"), "report", str(out)]
+
+
+def launch(command: list[str], cwd: Path) -> dict:
+    """Run `command`; its wall time, peak RSS, run start and stderr lines."""
+    # Offscreen: checkouts from before the layered core drew timeline.png with Qt, which needs a platform.
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    lines: list = []
+    launched = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    reader = threading.Thread(target=timestamp_lines, args=(child.stderr, lines), daemon=True)
+    reader.start()
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not every child's
+    exited = time.perf_counter()
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+    reader.join()
+    child.stderr.close()
+    if child.returncode != 0:
+        tail = "\n".join(line for _, line in lines[-5:])
+        raise SystemExit(f"error: {' '.join(command)} exited with {child.returncode}\n{tail}")
+    start = run_start(lines)
+    return {"total_s": exited - launched, "start_s": None if start is None else start - launched,
+            "peak_bytes": usage.ru_maxrss * 1024, "stderr": [line for _, line in lines]}
+
+
+def measure(python: str, root: Path, steps: int, report: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="pipescope-scale-") as scratch:
+        out = Path(scratch) / "run"
+        child = launch(run_command(python, root, steps, out), root)
+        summary = json.loads((out / "summary.json").read_text())
+        files = {path.name: path.stat().st_size for path in sorted(out.iterdir())}
+        rebuilt = launch(report_command(python, root, out), root) if report else None
+    steps_s = summary["wall_s"]
+    end_s = None if child["start_s"] is None else child["total_s"] - child["start_s"] - steps_s
+    return {"steps": steps, "steps_s": steps_s, "start_s": child["start_s"], "end_s": end_s,
+            "total_s": child["total_s"], "peak_bytes": child["peak_bytes"], "files": files,
+            "report_s": rebuilt and rebuilt["total_s"], "report_peak_bytes": rebuilt and rebuilt["peak_bytes"],
+            "warnings": [line for line in child["stderr"] if line.startswith("warning")]}
+
+
+def add_bytes_per_step(results: list[dict]) -> None:
+    base = min(results, key=lambda result: result["steps"])
+    for result in results:
+        extra_steps = result["steps"] - base["steps"]
+        result["bytes_per_step"] = (result["peak_bytes"] - base["peak_bytes"]) / extra_steps if extra_steps else None
+
+
+def cell(value, width: int, decimals: int) -> str:
+    return f"{'—' if value is None else format(value, f'.{decimals}f'):>{width}}"
+
+
+def print_table(results: list[dict]) -> None:
+    print(f"{'steps':>9} {'steps_s':>8} {'start_s':>8} {'end_s':>7} {'total_s':>8} {'peak_MB':>8} "
+          f"{'B/step':>7} {'files_MB':>9}")
+    for r in results:
+        print(f"{r['steps']:>9} {r['steps_s']:>8.2f} {cell(r['start_s'], 8, 2)} {cell(r['end_s'], 7, 2)} "
+              f"{r['total_s']:>8.2f} {r['peak_bytes'] / 1e6:>8.0f} {cell(r['bytes_per_step'], 7, 0)} "
+              f"{sum(r['files'].values()) / 1e6:>9.1f}")
+    for r in results:
+        if r["report_s"] is not None:
+            print(f"{r['steps']:>9} report: {r['report_s']:.2f} s, peak {r['report_peak_bytes'] / 1e6:.0f} MB")
+    for r in results:
+        sizes = ", ".join(f"{name} {size / 1e6:.2f}" for name, size in r["files"].items())
+        print(f"{r['steps']:>9} files (MB): {sizes}")
+        for warning in r["warnings"]:
+            print(f"{'':>9} {warning}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, nargs="+", default=[1000, 200000])
+    parser.add_argument("--root", type=Path, default=HERE, help="the checkout whose main.py to run")
+    parser.add_argument("--python", help="default: ROOT/.venv/bin/python, else this interpreter")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    parser.add_argument("--report", action="store_true", help="also time `main.py report` on each run's folder")
+    args = parser.parse_args()
+    root = args.root.resolve()
+    venv_python = root / ".venv" / "bin" / "python"
+    python = args.python or (str(venv_python) if venv_python.exists() else sys.executable)
+    results = []
+    for steps in args.steps:
+        results.append(measure(python, root, steps, args.report))
+        print(f"measured {steps} steps", file=sys.stderr, flush=True)  # long runs: show it is alive
+    add_bytes_per_step(results)
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps({"root": str(root), "python": python, "runs": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
