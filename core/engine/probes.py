@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from core.engine.live_model import failure_reason, iterator_device, known_reasons, read_model_proto, stage_nodes
+from core.spec.pipeline import PipelineSpec
 from core.spec.records import StageRecords
 
 SAMPLE_HZ = 4
@@ -48,8 +49,8 @@ class StageSample:
 class ProbeTarget:
     """What the run feeds from now: published whole, so a sample never mixes two configurations."""
 
-    feeder: object
-    spec: object
+    feeder: object  # a core.engine.feeders.Feeder: its `iterator` (None once closed), `buffer_fill()`
+    spec: PipelineSpec
     config_version: int
 
 

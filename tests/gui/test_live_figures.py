@@ -109,7 +109,7 @@ def test_a_real_cpu_run_shows_tf_datas_figures_on_the_blocks(window, qtbot):
     window.start_run()
     line = window.live_view.summary.values["stage figures"]
     qtbot.waitUntil(lambda: line.text() == LIVE, timeout=60_000)
-    qtbot.waitUntil(lambda: (window.editor.live.get("prefetch") or {}).get("elements_per_s"), timeout=20_000)
+    qtbot.waitUntil(lambda: bool((window.editor.live.get("prefetch") or {}).get("elements_per_s")), timeout=20_000)
     assert window.editor.live["prefetch"]["node"] == "Prefetch"
     stop(window, qtbot)
     assert line.text() == LIVE  # kept after the run
