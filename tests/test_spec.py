@@ -293,3 +293,11 @@ def test_spec_errors_carry_their_path_as_parts_and_as_the_user_writes_it():
     for not_a_pipeline_path in ("/tmp/x.json: not valid JSON", "--out x: not writable", "no path here"):
         error = SpecError(not_a_pipeline_path)
         assert error.parts == () and error.block is None and error.user_path == error.path
+
+
+@pytest.mark.parametrize("reserved", ["source", "feeder"])
+def test_ids_the_run_uses_for_its_own_figures_are_reserved(reserved):
+    data = load_preset("whatif").to_dict()
+    data["stages"][0]["id"] = reserved
+    error = _error_from(data)
+    assert error.path == "stages[0].id" and "reserved" in error.reason

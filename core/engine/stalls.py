@@ -2,7 +2,7 @@
 
 A stall starts once a request has waited `threshold_s` and ends when its batch
 arrives. It names the stage the work is stuck in, as tf.data's live model of
-the iterator shows it (see `core.engine.live_stats.stuck_stage`). The watch is polled
+the iterator shows it (see `core.engine.live_model.stuck_stage`). The watch is polled
 by the run's supervisor, never from the stepping thread, so it costs the
 measured steps nothing.
 """

@@ -156,6 +156,8 @@ def _stages_from_list(value: Any, path: str) -> list[Stage]:
         stage_id = data.pop("id", None)
         if not is_stage_id(stage_id):
             raise SpecError(f"{item_path}.id: must be a name of letters, digits, _ or -, got {stage_id!r}")
+        if stage_id in RESERVED_STAGE_IDS:
+            raise SpecError(f"{item_path}.id: {stage_id!r} is reserved: {RESERVED_STAGE_IDS[stage_id]}")
         if stage_id in seen:
             raise SpecError(f"{item_path}.id: duplicate stage id {stage_id!r}", stage_id)
         seen.add(stage_id)
@@ -258,6 +260,13 @@ def save_spec(spec: PipelineSpec, path: str | Path) -> None:
 
 
 # ---------------------------------------------------------------- overrides
+
+
+# Ids the figures of a run use for what is not a stage: a stage with one would share its figures.
+RESERVED_STAGE_IDS = {
+    "source": "a stall stuck before the first stage names the source so",
+    "feeder": "the queue_runner's queue is sampled under it",
+}
 
 
 def is_stage_id(text: Any) -> bool:
