@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from core.spec.params import SpecError
 from core.engine.sources import build_source
-from core.spec.pipeline import Branch, PipelineSpec, Stage
 from core.engine.stages import STAGE_BUILDERS, BuildContext
+from core.engine.tf_runtime import tensorflow
+from core.spec.params import SpecError
+from core.spec.pipeline import Branch, PipelineSpec, Stage
 
 
 def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
@@ -33,7 +34,7 @@ def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
 
 def dataset_options(serial: bool, autotune: bool = True, inject_prefetch: bool = True):
     """tf.data options for a strategy. Serial means no hidden overlap at all."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     options = tf.data.Options()
     # Serial pipelines set nothing to AUTOTUNE, so autotuning has nothing to change there; it stays
@@ -50,7 +51,7 @@ def dataset_options(serial: bool, autotune: bool = True, inject_prefetch: bool =
 def build_dataset(spec: PipelineSpec, *, serial: bool, autotune: bool = True, inject_prefetch: bool = True,
                   probe: Optional[Callable] = None, probe_index: Optional[int] = None):
     """The description as a tf.data pipeline; `probe` is inserted before stage `probe_index`."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     seed = spec.run["seed"]
     # Options set on the source hold for everything built on it; set after the stages they

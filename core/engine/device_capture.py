@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+from core.engine.tf_runtime import tensorflow
 
 CAPTURE_AFTER_STEPS = 20  # past tracing and the first allocations
 _COPY_EVENT_PREFIXES = ("Memcpy", "Memset")
@@ -99,7 +100,7 @@ class DeviceCapture:
             self.finish(steps_done)
 
     def _start(self, steps_done: int) -> None:
-        import tensorflow as tf  # the runner has loaded it; imported here so the parsing stays TensorFlow-free
+        tf = tensorflow()
         self._logdir = tempfile.mkdtemp(prefix="pipescope-capture-")
         try:
             tf.profiler.experimental.start(self._logdir, options=self._options(tf))
@@ -118,7 +119,7 @@ class DeviceCapture:
         """Stop a capture still open (also at the end of the run) and measure it."""
         if self._started_at is None:
             return
-        import tensorflow as tf  # see _start
+        tf = tensorflow()
         first, self._started_at = self._started_at, None
         try:
             tf.profiler.experimental.stop()

@@ -15,6 +15,7 @@ from typing import Optional
 
 from core.engine.build import build_dataset
 from core.engine.builders import Builders
+from core.engine.tf_runtime import tensorflow
 from core.spec.kinds.feeders import FEEDERS
 from core.spec.params import AUTOTUNE
 from core.spec.pipeline import PipelineSpec, last_buffer_index
@@ -32,7 +33,7 @@ def copy_to_device(batch, device: str):
     """The batch on the model's device: copied from the host, unless it is there already."""
     if not device.startswith("/GPU"):
         return batch  # on the CPU the model reads host memory
-    import tensorflow as tf
+    tf = tensorflow()
 
     if all(_on_device(part, device) for part in tf.nest.flatten(batch, expand_composites=True)):
         return batch  # prefetch_to_device put it there
@@ -41,7 +42,7 @@ def copy_to_device(batch, device: str):
 
 
 def _on_device(tensor, device: str) -> bool:
-    import tensorflow as tf
+    tf = tensorflow()
 
     where, wanted = tf.DeviceSpec.from_string(getattr(tensor, "device", "")), tf.DeviceSpec.from_string(device)
     return where.device_type == wanted.device_type and (where.device_index or 0) == (wanted.device_index or 0)
@@ -107,7 +108,7 @@ class FeedDictFeeder(Feeder):
 @builds("queue_runner")
 class QueueRunnerFeeder(Feeder):
     def __init__(self, spec, device):
-        import tensorflow as tf
+        tf = tensorflow()
 
         super().__init__(spec, device)
         params = spec.feeder.params
@@ -130,7 +131,7 @@ class QueueRunnerFeeder(Feeder):
             thread.start()
 
     def _produce(self) -> None:
-        import tensorflow as tf
+        tf = tensorflow()
 
         try:
             while not self._stop.is_set():
@@ -151,7 +152,7 @@ class QueueRunnerFeeder(Feeder):
                     self._close_queue(cancel=False)  # let the consumer drain, then see the end
 
     def _close_queue(self, cancel: bool) -> None:
-        import tensorflow as tf
+        tf = tensorflow()
 
         try:
             self.queue.close(cancel_pending_enqueues=cancel)
@@ -159,7 +160,7 @@ class QueueRunnerFeeder(Feeder):
             pass
 
     def fetch(self):
-        import tensorflow as tf
+        tf = tensorflow()
 
         try:
             parts = self.queue.dequeue()
@@ -193,7 +194,7 @@ class QueueRunnerFeeder(Feeder):
 @builds("tf_data")
 class TfDataFeeder(Feeder):
     def __init__(self, spec, device):
-        import tensorflow as tf
+        tf = tensorflow()
 
         super().__init__(spec, device)
         with tf.device("/CPU:0"):
@@ -218,7 +219,7 @@ class TfDataFeeder(Feeder):
 
     def _count_produced(self, ds):
         """Count elements entering the buffer in a TF variable: no GIL on tf.data's threads."""
-        import tensorflow as tf
+        tf = tensorflow()
 
         def counted(*element):
             with tf.control_dependencies([self._produced.assign_add(1)]):

@@ -31,6 +31,7 @@ import re
 import sys
 from typing import Optional
 
+from core.engine.tf_runtime import tensorflow
 from core.spec.catalog import Batching
 from core.spec.kinds import STAGES
 from core.spec.pipeline import last_buffer_index
@@ -220,7 +221,7 @@ def _first_line(text: str) -> str:
 
 def read_model_proto(iterator):
     """tf.data's live model of the iterator (a ModelProto); raises where there is none."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.data.experimental.get_model_proto(iterator)
 

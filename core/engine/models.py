@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from core.engine.builders import Builders
 from core.engine.precise_time import PreciseSleeper
+from core.engine.tf_runtime import tensorflow
 from core.spec.kinds.models import MODELS
 from core.spec.params import SpecError
 
@@ -23,7 +24,7 @@ class _Adam:
     """
 
     def __init__(self, variables, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-7):
-        import tensorflow as tf
+        tf = tensorflow()
 
         self.variables = variables
         self.lr, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
@@ -32,7 +33,7 @@ class _Adam:
         self.t = tf.Variable(0.0, trainable=False)
 
     def apply(self, gradients):
-        import tensorflow as tf
+        tf = tensorflow()
 
         self.t.assign_add(1.0)
         alpha = self.lr * tf.sqrt(1.0 - self.beta2 ** self.t) / (1.0 - self.beta1 ** self.t)
@@ -52,7 +53,7 @@ class _TrainedModel:
     reads_device_memory = True  # its batches are copied to its device first
 
     def __init__(self, device: str, variables, learning_rate: float):
-        import tensorflow as tf
+        tf = tensorflow()
 
         self.device = device
         self.optimizer = _Adam(variables, learning_rate)
@@ -61,7 +62,7 @@ class _TrainedModel:
         self._last_loss = None
 
     def _train_step(self, x, y):
-        import tensorflow as tf
+        tf = tensorflow()
 
         with tf.GradientTape() as tape:
             loss = self.loss(x, y)
@@ -96,7 +97,7 @@ class SeedNetwork(_TrainedModel):
     """The seed's two-layer ReLU network with a single logit; label is 0/1."""
 
     def __init__(self, params, device, element_spec, seed):
-        import tensorflow as tf
+        tf = tensorflow()
 
         features = _feature_size(element_spec, "mlp")
         self.features = features
@@ -110,9 +111,7 @@ class SeedNetwork(_TrainedModel):
             super().__init__(device, self.weights + self.biases, params["learning_rate"])
 
     def loss(self, x, y):
-        import tensorflow as tf
-
-        # A static feature size keeps every shape known to the graph optimiser; bias_add
+        tf = tensorflow()
         # (not +) lets it fuse matmul, bias and ReLU as it does for a Keras Dense layer.
         h = tf.reshape(tf.cast(x, tf.float32), [-1, self.features])
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
@@ -127,7 +126,7 @@ class SmallCNN(_TrainedModel):
     """Two strided 3×3 convolutions, global average pooling, a softmax layer."""
 
     def __init__(self, params, device, element_spec, seed):
-        import tensorflow as tf
+        tf = tensorflow()
 
         shape = element_spec[0].shape
         if shape.rank != 4 or shape[-1] is None:
@@ -145,7 +144,7 @@ class SmallCNN(_TrainedModel):
         self.classes = classes
 
     def loss(self, x, y):
-        import tensorflow as tf
+        tf = tensorflow()
 
         h = tf.cast(x, tf.float32)
         for kernel in self.kernels:

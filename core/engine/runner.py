@@ -30,12 +30,14 @@ from core.engine.build import failing_stage, summarize_error
 from core.engine.device_capture import DeviceCapture
 from core.engine.feeders import EndOfData, build_feeder
 from core.engine.live_model import stage_figures_unavailable, stuck_stage
+from core.engine.models import build_model
 from core.engine.outcome import ConfigChange, RunFailure, RunOutcome, RunStatus
 from core.engine.probes import ProbeSampler, ProbeTarget
 from core.engine.sources import skipped_files
 from core.engine.stages import STAGE_BUILDERS
 from core.engine.stalls import StallWatch
 from core.engine.step_window import AUTO_WINDOW_NS, StepWindow
+from core.engine.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec, apply_overrides, describe_change, yields_batches
 from core.spec.records import StageRecords, StepRecords
@@ -109,8 +111,6 @@ class Run:
     # ------------------------------------------------------------ the loop (worker thread)
 
     def run(self) -> RunOutcome:
-        from core.engine.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
-
         try:
             tf = load_tensorflow()
         except Exception as error:  # a broken install: report it like any failed run
@@ -307,8 +307,6 @@ class Run:
         self._batched = yields_batches(spec)
 
     def _build_model(self, spec: PipelineSpec) -> None:
-        from core.engine.models import build_model
-
         self._model = build_model(spec.model, self.device, self._feeder.element_spec, spec.run["seed"])
 
     def _change_due(self, step: int) -> bool:

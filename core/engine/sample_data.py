@@ -5,16 +5,19 @@ to learn; `corrupt` files hold bytes no decoder accepts, to exercise failures.
 """
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional
+
+import numpy as np
 
 CLASSES = ("circle", "square")
 
 
 def _draw(index: int, width: int, height: int, rng):
-    import cv2
-    import numpy as np
+    import cv2  # deferred: OpenCV loads only when images are made
 
     base = rng.integers(0, 256, 3)
     gradient = np.linspace(0.4, 1.0, width, dtype=np.float32)[None, :, None]
@@ -34,8 +37,7 @@ def _draw(index: int, width: int, height: int, rng):
 def write_sample_images(out: str | Path, count: int, size: tuple[int, int] = (128, 96), corrupt: int = 0,
                         seed: int = 0, progress: Optional[Callable[[int, int], None]] = None) -> list[Path]:
     """Write `count` JPEGs (the last `corrupt` of them unreadable); returns their paths."""
-    import cv2
-    import numpy as np
+    import cv2  # deferred: OpenCV loads only when images are made
 
     out = Path(out)
     for name in CLASSES:
@@ -61,9 +63,6 @@ def write_sample_images_once(folder: str | Path, count: int) -> None:
     Written next to it, then renamed into place: a run stopped halfway leaves no
     half-filled folder that later runs would take as complete.
     """
-    import shutil
-    import tempfile
-
     folder = Path(folder)
     sys.stderr.write(f"making {count} sample images in {folder} (first use)\n")
     folder.parent.mkdir(parents=True, exist_ok=True)

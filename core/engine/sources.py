@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import glob
 import os
+
+import numpy as np
 from pathlib import Path
 
 from core.engine.builders import Builders
+from core.engine.sample_data import write_sample_images_once
+from core.engine.tf_runtime import tensorflow
 from core.spec.kinds.sources import SAMPLE_IMAGES_FOLDER, SOURCES
 from core.spec.params import AUTOTUNE, SpecError
 
@@ -21,7 +25,7 @@ SYNTHETIC_BLOCK = 256
 
 @builds("synthetic")
 def _build_synthetic(params, seed):
-    import tensorflow as tf
+    tf = tensorflow()
 
     shape = params["shape"]
     count = params["count"]
@@ -38,8 +42,6 @@ def _build_synthetic(params, seed):
 
 
 def _random_arrays(shape, count, seed):
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((count, *shape), dtype=np.float32)
     y = (x.reshape(count, -1).sum(axis=1) > 0).astype(np.float32)
@@ -48,14 +50,14 @@ def _random_arrays(shape, count, seed):
 
 @builds("tensors")
 def _build_tensors(params, seed):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.data.Dataset.from_tensor_slices(_random_arrays(params["shape"], params["count"], seed))
 
 
 @builds("range")
 def _build_range(params, seed):
-    import tensorflow as tf
+    tf = tensorflow()
 
     count = params["count"]
     ds = tf.data.Dataset.range(count if count >= 0 else 2**62)
@@ -64,8 +66,7 @@ def _build_range(params, seed):
 
 @builds("generator")
 def _build_generator(params, seed):
-    import numpy as np
-    import tensorflow as tf
+    tf = tensorflow()
 
     shape, count = tuple(params["shape"]), params["count"]
 
@@ -100,8 +101,6 @@ def ensure_image_folder(folder: str, sample_count: int) -> None:
     if os.path.exists(folder):
         raise SpecError(f"source.path: {folder} is not a folder")
     if sample_count > 0 and _is_sample_images_folder(folder):
-        from core.engine.sample_data import write_sample_images_once
-
         write_sample_images_once(folder, sample_count)
         return
     raise SpecError(f"source.path: no such folder {folder}")
@@ -109,7 +108,7 @@ def ensure_image_folder(folder: str, sample_count: int) -> None:
 
 @builds("files")
 def _build_files(params, seed):
-    import tensorflow as tf
+    tf = tensorflow()
 
     folder = os.path.expanduser(params["path"])
     ensure_image_folder(folder, params["sample_count"])
@@ -133,7 +132,7 @@ def _build_files(params, seed):
 
 
 def _decodes_with_tf(encoded: bytes) -> bool:
-    import tensorflow as tf
+    tf = tensorflow()
 
     try:
         tf.io.decode_image(encoded, channels=3, expand_animations=False)
@@ -143,8 +142,7 @@ def _decodes_with_tf(encoded: bytes) -> bool:
 
 
 def _decodes_with_cv2(encoded: bytes) -> bool:
-    import cv2
-    import numpy as np
+    import cv2  # deferred: OpenCV loads only for pipelines that use it
 
     return cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR) is not None
 
@@ -185,7 +183,7 @@ def skipped_files(spec) -> list[str] | None:
 
 def parse_image_example(record):
     """A tf.train.Example with `image` (encoded bytes) and `label` (int64) → (bytes, label)."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     features = tf.io.parse_single_example(record, {
         "image": tf.io.FixedLenFeature([], tf.string),
@@ -196,7 +194,7 @@ def parse_image_example(record):
 
 @builds("tfrecord")
 def _build_tfrecord(params, seed):
-    import tensorflow as tf
+    tf = tensorflow()
 
     files = sorted(glob.glob(os.path.expanduser(params["path"])))
     if not files:

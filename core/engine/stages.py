@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import functools
 import time
+
+import numpy as np
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from core.engine.builders import Builders
 from core.engine.precise_time import PreciseSleeper
+from core.engine.sources import parse_image_example, unreadable_files
+from core.engine.tf_runtime import tensorflow
 from core.spec.kinds.stages import STAGES
 from core.spec.params import AUTOTUNE, SpecError
 
@@ -33,7 +37,7 @@ class BuildContext:
 
 
 def _parallelism(value, ctx: BuildContext):
-    import tensorflow as tf
+    tf = tensorflow()
 
     if ctx.serial or value == 1:
         return None  # a "parallel" map of 1 still computes one element ahead: 1 means one at a time
@@ -41,7 +45,7 @@ def _parallelism(value, ctx: BuildContext):
 
 
 def _buffer(value):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.data.AUTOTUNE if value == AUTOTUNE else value
 
@@ -50,13 +54,13 @@ def _buffer(value):
 
 
 def _read_file(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.io.read_file(x)
 
 
 def _decode_tf(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     image = tf.io.decode_image(x, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
@@ -64,11 +68,10 @@ def _decode_tf(x, params):
 
 
 def _decode_cv2(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     def decode(encoded: bytes):
-        import cv2
-        import numpy as np
+        import cv2  # deferred: OpenCV loads only for pipelines that use it
 
         image = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
@@ -81,7 +84,7 @@ def _decode_cv2(x, params):
 
 
 def _resize(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     size = params["size"]
     resized = tf.image.resize(x, [size, size])
@@ -89,12 +92,12 @@ def _resize(x, params):
 
 
 def _resize_cv2(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     size = params["size"]
 
     def resize(image):
-        import cv2
+        import cv2  # deferred: OpenCV loads only for pipelines that use it
 
         return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
@@ -104,20 +107,20 @@ def _resize_cv2(x, params):
 
 
 def _normalize(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     scale = 1.0 / 255.0 if x.dtype == tf.uint8 else 1.0
     return tf.cast(x, tf.float32) * scale
 
 
 def _random_flip(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.image.random_flip_left_right(x)
 
 
 def _random_crop(x, params):
-    import tensorflow as tf
+    tf = tensorflow()
 
     size = params["size"]
     return tf.image.random_crop(x, [size, size, tf.shape(x)[-1]])
@@ -137,7 +140,7 @@ MAP_FUNCTIONS = {
 
 def _named(ctx: BuildContext, fn):
     """Wrap a (x, y) function so its ops carry the stage id, which failures then name."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     def wrapped(x, y):
         with tf.name_scope(ctx.stage_id):
@@ -148,8 +151,6 @@ def _named(ctx: BuildContext, fn):
 
 def _name_unreadable_files(params, spec) -> Optional[str]:
     """After this stage failed: the source's files its function cannot read, for the message."""
-    from core.engine.sources import unreadable_files
-
     shown = 3
     files = unreadable_files(spec, params["fn"], limit=shown + 1)
     if not files:
@@ -185,13 +186,13 @@ def _build_shuffle(ds, params, ctx):
 
 
 def _keep_label_positive(x, y):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.reduce_all(tf.cast(y, tf.float32) > 0)
 
 
 def _keep_finite(x, y):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.reduce_all(tf.math.is_finite(tf.cast(x, tf.float32)))
 
@@ -215,15 +216,13 @@ def _build_cache(ds, params, ctx):
 
 
 def _read_one_file(x, y):
-    import tensorflow as tf
+    tf = tensorflow()
 
     return tf.data.Dataset.from_tensors((tf.io.read_file(x), y))
 
 
 def _read_tfrecord_file(x, y):
-    import tensorflow as tf
-
-    from core.engine.sources import parse_image_example
+    tf = tensorflow()
 
     return tf.data.TFRecordDataset(x).map(parse_image_example)
 
@@ -242,7 +241,7 @@ def _build_interleave(ds, params, ctx):
 
 @builds("flat_map")
 def _build_flat_map(ds, params, ctx):
-    import tensorflow as tf
+    tf = tensorflow()
 
     if params["fn"] == "unbatch":
         return ds.flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)))
@@ -257,7 +256,7 @@ def _build_shard(ds, params, ctx):
 
 def _combine_with_branch(ds, params, ctx, what: str, combine):
     """`combine(main, branch)`; shapes or types that do not fit name the stage's branch."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     branch = ctx.build_branch(params["branch"])
     try:
@@ -267,7 +266,7 @@ def _combine_with_branch(ds, params, ctx, what: str, combine):
 
 
 def _zip_concatenating_features(main, branch):
-    import tensorflow as tf
+    tf = tensorflow()
 
     def merge(a, b):
         return tf.concat([tf.cast(a[0], tf.float32), tf.cast(b[0], tf.float32)], -1), a[1]
@@ -294,7 +293,7 @@ def _build_prefetch(ds, params, ctx):
 
 @builds("prefetch_to_device")
 def _build_prefetch_to_device(ds, params, ctx):
-    import tensorflow as tf
+    tf = tensorflow()
 
     if ctx.serial:
         return ds  # validation keeps it from feed_dict's own stages; a side branch's is left out
@@ -312,7 +311,7 @@ def _sleep_op(ms: float, sleeper: PreciseSleeper):
 
     Used where several elements wait at once; one at a time, `_build_latency` uses
     tf.data's own sleep, which needs no hop into Python."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     seconds = ms / 1000.0
 
@@ -325,7 +324,7 @@ def _sleep_op(ms: float, sleeper: PreciseSleeper):
 
 def _pass_through_after(ds, params, ctx, make_cost):
     """Elements unchanged, each only once the op from `make_cost()` has run (a simulated cost)."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     if params["ms"] <= 0:
         return ds
@@ -351,7 +350,7 @@ def _sleep_each_element(ds, ms: float):
     """tf.data's sleep transformation: the wait happens in C++, without the GIL or a Python call;
     None where this TensorFlow lacks it (it is private to TensorFlow, though there since 2.0)."""
     try:
-        from tensorflow.python.data.experimental.ops.testing import sleep
+        from tensorflow.python.data.experimental.ops.testing import sleep  # deferred, as tensorflow() is
     except ImportError:
         return None
     return ds.apply(sleep(int(round(ms * 1000))))
@@ -362,7 +361,7 @@ _BURN_WIDTH = 256
 
 def _burn_loop(iterations):
     """Busy CPU work: `iterations` rounds of a small vector computation."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     values = tf.linspace(0.0, 1.0, _BURN_WIDTH)
 
@@ -376,7 +375,7 @@ def _burn_loop(iterations):
 @functools.lru_cache(maxsize=1)
 def burn_iterations_per_ms() -> float:
     """Calibrate the busy loop once per process on this machine, where it will run: inside tf.data."""
-    import tensorflow as tf
+    tf = tensorflow()
 
     iterations, rounds = 2000, 4
     options = tf.data.Options()
@@ -395,7 +394,7 @@ def burn_iterations_per_ms() -> float:
 
 @builds("cpu_work")
 def _build_cpu_work(ds, params, ctx):
-    import tensorflow as tf
+    tf = tensorflow()
 
     iterations = max(1, round(params["ms"] * burn_iterations_per_ms())) if params["ms"] > 0 else 0
     with tf.device("/CPU:0"):

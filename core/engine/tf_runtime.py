@@ -36,9 +36,17 @@ RERUN_SETUP = "run ./run.sh again on this machine to install tensorflow[and-cuda
 Capability = tuple[int, int]
 
 
-def _import_and_probe():
-    import tensorflow as tf
+def tensorflow():
+    """The TensorFlow module. The engine's modules ask for it here, where they use it, instead of
+    importing it at their top: the app and the CLI import the engine as they start, and TensorFlow
+    (seconds to load) must load only when a run starts, on its worker, through load_tensorflow."""
+    import tensorflow as tf  # deferred, for the reason above: the one place the engine imports it
 
+    return tf
+
+
+def _import_and_probe():
+    tf = tensorflow()
     tf.config.list_physical_devices("GPU")
     return tf
 
