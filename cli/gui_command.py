@@ -18,7 +18,7 @@ def add_parser(subparsers) -> None:
 
 
 def gui_command(args) -> int:
-    from gui.qt_app import has_display
+    from gui.qt_app import has_display  # deferred: the other commands never load the app's modules
 
     if not has_display():
         sys.stderr.write("error: no display found (DISPLAY is unset); run headless instead, e.g. "

@@ -43,7 +43,7 @@ def print_error(message: str) -> None:
 
 def run_app(spec: Optional[PipelineSpec], path: Optional[str], args) -> AppResult:
     """The app on `spec` (read from `path`, if from a file; the default preset when None)."""
-    from gui.qt_app import ensure_qapp
+    from gui.qt_app import ensure_qapp  # deferred, as MainWindow below: widgets load once the app starts
 
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     if spec is None:
@@ -51,7 +51,7 @@ def run_app(spec: Optional[PipelineSpec], path: Optional[str], args) -> AppResul
     if args.steps is not None:
         spec = apply_overrides(spec, [("run.steps", args.steps), ("run.seconds", None)])
     app = ensure_qapp()
-    from gui.main_window import MainWindow
+    from gui.main_window import MainWindow  # deferred: its modules make widgets, after the QApplication
 
     window = MainWindow()
     window.load_spec(spec, path)

@@ -39,7 +39,7 @@ def ensure_qapp(offscreen: bool = False):
         runtime = os.path.join(tempfile.gettempdir(), f"runtime-{os.getuid()}")
         os.makedirs(runtime, mode=0o700, exist_ok=True)
         os.environ["XDG_RUNTIME_DIR"] = runtime  # Qt warns on every start without one
-    from PyQt5 import QtWidgets
+    from PyQt5 import QtWidgets  # deferred: has_display() and the CLI's checks run without loading Qt
 
     app = QtWidgets.QApplication.instance()
     if app is None:
