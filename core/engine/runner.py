@@ -105,8 +105,7 @@ class Run:
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
         """(steps, seconds): exactly one is set."""
-        seconds = self.spec.run["seconds"]
-        return (None, seconds) if seconds else (self.spec.run["steps"], None)
+        return self.spec.target()
 
     # ------------------------------------------------------------ the loop (worker thread)
 

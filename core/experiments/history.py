@@ -81,10 +81,8 @@ class RunEntry:
         return self.run.stage_records
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
-        """(steps, seconds) the run is (or was) to go for: exactly one is set. A run loaded from disk
-        has no `target()` of its own, so this reads the description, as `Run.target()` does."""
-        seconds = self.run.spec.run["seconds"]
-        return (None, seconds) if seconds else (self.run.spec.run["steps"], None)
+        """(steps, seconds) the run is (or was) to go for: exactly one is set."""
+        return self.run.spec.target()
 
     def pull(self) -> int:
         """Copy the steps the run recorded since the last pull; returns how many were new."""

@@ -70,6 +70,11 @@ class PipelineSpec:
     version: int = SPEC_VERSION
     description: str = ""  # one line for people (the app's preset menu); saved only when set
 
+    def target(self) -> tuple[Optional[int], Optional[float]]:
+        """(steps, seconds) to run for: exactly one is set (seconds, when given, wins)."""
+        seconds = self.run["seconds"]
+        return (None, seconds) if seconds else (self.run["steps"], None)
+
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:
             if stage.id == stage_id:

@@ -57,8 +57,7 @@ class FakeRun:
         self._start = 0.0
 
     def target(self):
-        seconds = self.spec.run["seconds"]
-        return (None, seconds) if seconds else (self.spec.run["steps"], None)
+        return self.spec.target()
 
     def elapsed_s(self) -> float:
         return time.perf_counter() - self._start if self._start else 0.0
