@@ -1,4 +1,4 @@
-"""`run_app(args)`: open the main window, optionally run once and quit (the scripted mode).
+"""`run_app(spec, path, args)`: open the main window, optionally run once and quit (the scripted mode).
 
 Scripted mode (`--run [--steps N] [--screenshot FILE] [--out DIR] [--quit-after-run]`)
 starts the run at once, its records streamed into --out as it goes; when it

@@ -1,4 +1,4 @@
-"""Model kinds: the seed's 1024-1024-1 network, a small CNN, a simulated accelerator.
+"""How each model kind is built: the seed's 1024-1024-1 network, a small CNN, a simulated accelerator.
 
 A built model exposes `train_step(batch)`, which returns only once the step's
 result is ready (the runner's `t_done`), so its duration is the true compute.

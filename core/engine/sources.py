@@ -1,4 +1,4 @@
-"""Source kinds: where a pipeline's elements come from.
+"""How each source kind becomes a tf.data.Dataset, and which of its files cannot be read.
 
 Every source yields `(features, label)` pairs: the seed's synthetic random
 normal tensors, in-memory arrays, a range, files in a folder (images, or
