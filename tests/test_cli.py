@@ -157,8 +157,8 @@ def test_a_stalled_timed_run_ends_on_time_reports_the_stall_and_exits(tmp_path):
 
 
 def test_gpu_warnings_are_said_once_on_stderr(capsys, monkeypatch):
-    import core.engine.tf_runtime as tf_runtime
+    import core.engine.runner as runner  # where the run looks the warnings up
 
-    monkeypatch.setattr(tf_runtime, "gpu_warnings", lambda: ["warning: a GPU TensorFlow cannot use"])
+    monkeypatch.setattr(runner, "gpu_warnings", lambda: ["warning: a GPU TensorFlow cannot use"])
     code, _, err = call(capsys, "run", "--preset", "whatif", "--steps", "5", *FAST)
     assert code == 0 and err.count("warning: a GPU TensorFlow cannot use\n") == 1

@@ -179,9 +179,9 @@ def test_cpu_work_costs_the_time_it_declares(whatif):
 
 
 def test_a_run_says_its_device_and_the_gpu_warnings_of_this_machine(whatif, monkeypatch):
-    import core.engine.tf_runtime as tf_runtime
+    import core.engine.runner as runner  # where the run looks the warnings up
 
-    monkeypatch.setattr(tf_runtime, "gpu_warnings", lambda: ["warning: an NVIDIA GPU is present but TF sees none"])
+    monkeypatch.setattr(runner, "gpu_warnings", lambda: ["warning: an NVIDIA GPU is present but TF sees none"])
     run = Run(whatif(steps=3))
     run.run()
     summary = build_summary(run)
