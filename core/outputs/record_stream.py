@@ -86,12 +86,15 @@ class RecordStream:
 
     def _write_new(self, closed: bool = False, extra: Optional[dict] = None) -> None:
         with self._lock:
+            # Facts before the rows (a status that has become "running" is on disk before its first steps)
+            # and after them (their batch sizes describe rows on disk); unchanged facts are not rewritten.
+            self._write_facts(closed=False, extra=None)
             self._write_new_steps()
             self._write_new_samples()
             self._write_new_changes()
             for file in (self._steps_file, self._stages_file, self._trace):
                 file.flush()
-            self._write_facts(closed, extra)  # after the rows it describes (their batch sizes) are on disk
+            self._write_facts(closed, extra)
 
     def _write_new_steps(self) -> None:
         rows = self._rows_since(self.run.records, self.steps_written)
