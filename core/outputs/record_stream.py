@@ -48,7 +48,6 @@ class RecordStream:
         self._batch_sizes: list[list[int]] = []  # [first step, batch size] wherever the batch size changes
         self._started_at: Optional[str] = None
         self._facts_written = ""
-        self._lock = threading.Lock()  # one writer at a time: the thread's last look, or close()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._failure: Optional[OSError] = None
@@ -85,16 +84,16 @@ class RecordStream:
                 return
 
     def _write_new(self, closed: bool = False, extra: Optional[dict] = None) -> None:
-        with self._lock:
-            # Facts before the rows (a status that has become "running" is on disk before its first steps)
-            # and after them (their batch sizes describe rows on disk); unchanged facts are not rewritten.
-            self._write_facts(closed=False, extra=None)
-            self._write_new_steps()
-            self._write_new_samples()
-            self._write_new_changes()
-            for file in (self._steps_file, self._stages_file, self._trace):
-                file.flush()
-            self._write_facts(closed, extra)
+        """One look at the run (on the stream's thread, or once it has been joined, in close())."""
+        # Facts before the rows (a status that has become "running" is on disk before its first steps)
+        # and after them (their batch sizes describe rows on disk); unchanged facts are not rewritten.
+        self._write_facts(closed=False, extra=None)
+        self._write_new_steps()
+        self._write_new_samples()
+        self._write_new_changes()
+        for file in (self._steps_file, self._stages_file, self._trace):
+            file.flush()
+        self._write_facts(closed, extra)
 
     def _write_new_steps(self) -> None:
         rows = self._rows_since(self.run.records, self.steps_written)
