@@ -12,6 +12,7 @@ os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # GPU memory as need
 
 
 def build_parser():
+    # Pipescope's modules are imported in the functions, so the environment above is set before any loads.
     from cli import data_commands, gui_command, report_command, run_command
     from cli.common import OneLineParser
 
@@ -25,7 +26,7 @@ def build_parser():
 
 
 def main(argv: list[str] | None = None) -> int:
-    from cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError, print_error
+    from cli.common import EXIT_BAD_INPUT  # deferred, as in build_parser, EXIT_INTERRUPTED, UsageError, print_error
     from core.spec.params import SpecError
 
     argv = sys.argv[1:] if argv is None else argv
@@ -46,7 +47,7 @@ def exit_now_if_work_left_in_flight(code: int) -> None:
     at interpreter shutdown, would only hang the exit."""
     import threading
 
-    from core.engine.feeders import PRODUCER_THREAD
+    from core.engine.feeders import PRODUCER_THREAD  # deferred, as in build_parser
     from core.engine.runner import STEPPING_THREAD
 
     if any(thread.name.startswith((STEPPING_THREAD, PRODUCER_THREAD)) and thread.is_alive()

@@ -15,7 +15,7 @@ def save_widget_png(widget: QtWidgets.QWidget, path) -> None:
 
 
 def save_plots_svg(plots, path) -> None:
-    from pyqtgraph.exporters import SVGExporter
+    from pyqtgraph.exporters import SVGExporter  # deferred: loads only when someone exports SVG
 
     SVGExporter(plots.ci).export(str(path))
     if not Path(path).is_file():
