@@ -26,7 +26,7 @@ def build_parser():
 
 
 def main(argv: list[str] | None = None) -> int:
-    from cli.common import EXIT_BAD_INPUT  # deferred, as in build_parser, EXIT_INTERRUPTED, UsageError, print_error
+    from cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError, print_error  # deferred, as in build_parser
     from core.spec.params import SpecError
 
     argv = sys.argv[1:] if argv is None else argv
