@@ -58,7 +58,7 @@ class Run:
     def __init__(self, spec: PipelineSpec, scheduled_changes: Optional[dict[int, list]] = None):
         self.spec = spec
         self.scheduled_changes = dict(scheduled_changes or {})
-        steps = None if spec.run["seconds"] else spec.run["steps"]
+        steps, _ = spec.target()
         self.records = StepRecords(capacity=(steps or 20_000) + 1)
         self.stage_records = StageRecords()  # per-stage samples of tf.data's live model and the queue's fill
         self.outcome = RunOutcome()

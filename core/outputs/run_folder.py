@@ -54,8 +54,7 @@ class LoadedRun:
     closed: bool = True
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
-        seconds = self.spec.run["seconds"]
-        return (None, seconds) if seconds else (self.spec.run["steps"], None)
+        return self.spec.target()
 
     def elapsed_s(self) -> float:
         return float(self.records.rows()[-1, T_DONE]) if len(self.records) else 0.0
