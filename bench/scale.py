@@ -22,8 +22,14 @@ latency, no CPU work and a 0 ms model (the steps are the runner's own cost, noth
 - the size of each file the run wrote.
 - with --report: `main.py report` on the run's folder, its wall time and peak RSS (a checkout
   without the command has nothing to time).
+- with --app: the same run in the app instead (`gui … --run --out … --quit-after-run`, offscreen unless
+  QT_QPA_PLATFORM says otherwise), and its plot frame time over the whole run: summary.json
+  `plot_frame_ms` (each paint of the plots plus the data work of the redraws before it). The app draws a
+  window of the last seconds while it follows a run and the whole run once at its end, thinned to a few
+  thousand steps, so frames should cost the same at a million steps as at a thousand; the table says.
+  (The app's progress goes to its status bar, not stderr, so start_s and end_s are blank.)
 
-    python bench/scale.py [--steps 1000 200000] [--root DIR] [--python PY] [--json FILE] [--report]
+    python bench/scale.py [--steps 1000 200000] [--root DIR] [--python PY] [--json FILE] [--report] [--app]
 
 `--root` measures another checkout (e.g. a clone at an earlier commit, with this .venv linked in).
 """
@@ -50,6 +56,22 @@ def run_command(python: str, root: Path, steps: int, out: Path) -> list[str]:
     settings = [arg for assignment in NO_WORK for arg in ("--set", assignment)]
     return [python, str(root / "main.py"), "run", "--preset", "whatif", "--steps", str(steps), *settings,
             "--out", str(out)]
+
+
+def app_command(python: str, root: Path, steps: int, out: Path) -> list[str]:
+    """The same run in the scripted app, which takes no --set: the settings go into a pipeline file."""
+    dumped = subprocess.run([python, str(root / "main.py"), "presets", "--dump", "whatif"], cwd=root, check=True,
+                            capture_output=True, text=True).stdout
+    spec = json.loads(dumped)
+    for assignment in NO_WORK:
+        path, value = assignment.split("=")
+        block, *middle, param = path.split(".")
+        target = next(stage for stage in spec["stages"] if stage["id"] == middle[0]) if middle else spec[block]
+        target[param] = json.loads(value)
+    spec_file = out.with_suffix(".json")
+    spec_file.write_text(json.dumps(spec))
+    return [python, str(root / "main.py"), "gui", str(spec_file), "--run", "--steps", str(steps), "--out", str(out),
+            "--quit-after-run"]
 
 
 def timestamp_lines(stream, lines: list) -> None:
@@ -94,10 +116,11 @@ def launch(command: list[str], cwd: Path) -> dict:
             "peak_bytes": usage.ru_maxrss * 1024, "stderr": [line for _, line in lines]}
 
 
-def measure(python: str, root: Path, steps: int, report: bool) -> dict:
+def measure(python: str, root: Path, steps: int, report: bool, app: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="pipescope-scale-") as scratch:
         out = Path(scratch) / "run"
-        child = launch(run_command(python, root, steps, out), root)
+        command = (app_command if app else run_command)(python, root, steps, out)
+        child = launch(command, root)
         summary = json.loads((out / "summary.json").read_text())
         files = {path.name: path.stat().st_size for path in sorted(out.iterdir())}
         rebuilt = launch(report_command(python, root, out), root) if report else None
@@ -106,6 +129,7 @@ def measure(python: str, root: Path, steps: int, report: bool) -> dict:
     return {"steps": steps, "steps_s": steps_s, "start_s": child["start_s"], "end_s": end_s,
             "total_s": child["total_s"], "peak_bytes": child["peak_bytes"], "files": files,
             "report_s": rebuilt and rebuilt["total_s"], "report_peak_bytes": rebuilt and rebuilt["peak_bytes"],
+            "steps_per_s": summary["steps_per_s"], "plot_frame_ms": summary.get("plot_frame_ms"),
             "warnings": [line for line in child["stderr"] if line.startswith("warning")]}
 
 
@@ -128,6 +152,11 @@ def print_table(results: list[dict]) -> None:
               f"{r['total_s']:>8.2f} {r['peak_bytes'] / 1e6:>8.0f} {cell(r['bytes_per_step'], 7, 0)} "
               f"{sum(r['files'].values()) / 1e6:>9.1f}")
     for r in results:
+        frames = r["plot_frame_ms"]
+        if frames is not None:
+            print(f"{r['steps']:>9} app: {r['steps_per_s']:.0f} steps/s; plot frames {frames['frames']}, "
+                  f"p50 {frames['p50']:.1f} ms, p99 {frames['p99']:.1f} ms, max {frames['max']:.1f} ms")
+    for r in results:
         if r["report_s"] is not None:
             print(f"{r['steps']:>9} report: {r['report_s']:.2f} s, peak {r['report_peak_bytes'] / 1e6:.0f} MB")
     for r in results:
@@ -144,13 +173,14 @@ def main() -> None:
     parser.add_argument("--python", help="default: ROOT/.venv/bin/python, else this interpreter")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     parser.add_argument("--report", action="store_true", help="also time `main.py report` on each run's folder")
+    parser.add_argument("--app", action="store_true", help="run in the scripted app; adds its plot frame time")
     args = parser.parse_args()
     root = args.root.resolve()
     venv_python = root / ".venv" / "bin" / "python"
     python = args.python or (str(venv_python) if venv_python.exists() else sys.executable)
     results = []
     for steps in args.steps:
-        results.append(measure(python, root, steps, args.report))
+        results.append(measure(python, root, steps, args.report, args.app))
         print(f"measured {steps} steps", file=sys.stderr, flush=True)  # long runs: show it is alive
     add_bytes_per_step(results)
     print_table(results)

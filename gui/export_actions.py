@@ -58,7 +58,9 @@ class ExportActions(QtCore.QObject):
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         started = time.time() - 1.0  # file times are coarse on some file systems
-        exports.save_run_files(run, out_dir, self.window.controller.ui_lag_ms())
+        app_figures = {"ui_lag_ms": self.window.controller.ui_lag_ms(),
+                       "plot_frame_ms": self.window.live_view.plots.frame_times.summary()}
+        exports.save_run_files(run, out_dir, app_figures)
         return sorted(path for path in out_dir.iterdir() if path.is_file() and path.stat().st_mtime >= started)
 
     def _headed_plots(self):

@@ -33,7 +33,8 @@ def headed(plots, headline: str):
         plots.set_headline("")
 
 
-def save_run_files(run, out_dir, ui_lag_ms: dict) -> dict:
-    """The run's folder as `run --out` leaves it (summary.json with ui_lag_ms, steps.csv, stages.csv, trace.json,
-    run.json, timeline.png), written at the end by the same code, so `report` and File → Open run read it too."""
-    return write_run_files(run, Path(out_dir), extra={"ui_lag_ms": ui_lag_ms})
+def save_run_files(run, out_dir, app_figures: dict) -> dict:
+    """The run's folder as `run --out` leaves it (summary.json with the app's own figures, `ui_lag_ms` and
+    `plot_frame_ms`; steps.csv, stages.csv, trace.json, run.json, timeline.png), written at the end by the
+    same code, so `report` and File → Open run read it too."""
+    return write_run_files(run, Path(out_dir), extra=app_figures)

@@ -84,6 +84,7 @@ class LiveView(QtWidgets.QWidget):
         if entry is None:
             return
         self.entry, self.run, self.buffer = entry, entry.run, entry.steps
+        self.plots.frame_times.reset()
         if entry.ended:  # a run recorded on disk, or one picked again from the history
             self.finish()
             self._show_stage_figures()  # as they were at its end
@@ -129,7 +130,10 @@ class LiveView(QtWidgets.QWidget):
         return self.entry.pull()
 
     def _tick(self) -> None:
-        if self._pull():  # nothing new, nothing to paint: the CPU is the run's
+        started = time.perf_counter()
+        pulled = self._pull()
+        self.plots.frame_times.add_data_work(time.perf_counter() - started)
+        if pulled:  # nothing new, nothing to paint: the CPU is the run's
             self.redraw()
 
     def follow_range(self) -> tuple[float, float]:

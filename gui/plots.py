@@ -7,6 +7,8 @@ window only. timeline.png is drawn alike, without Qt, by core.outputs.timeline.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
@@ -15,6 +17,7 @@ from core.spec.records import FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST
 from core.outputs.busy_band import band_image
 from core.outputs.palette import (BUSY_COLOR, CAPACITY_COLOR, CHANGE_COLOR, COMPUTE_COLOR, IDLE_COLOR,
                                   TRANSFER_COLOR, WAIT_COLOR, WARMUP_COLOR)
+from gui.lag_monitor import FrameTimes
 
 MAX_PLOTTED_STEPS = 3000  # drawing more than the screen has pixels for only costs time
 EMPTY_X_RANGE = (0.0, 10.0)
@@ -111,6 +114,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self._show_hint_text()
         self._change_lines: list = []
         self._change_times: tuple = ()
+        self.frame_times = FrameTimes()
         self._show_empty()
 
     def plots(self) -> tuple:
@@ -164,9 +168,21 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         if hasattr(self, "hint"):  # pyqtgraph resizes once from its own constructor
             self._place_hint()
 
+    def paintEvent(self, event) -> None:
+        started = time.perf_counter()
+        super().paintEvent(event)
+        self.frame_times.add_paint(time.perf_counter() - started)
+
     def show_rows(self, rows: np.ndarray, capacity=None, change_times=(), x_range=None,
                   warmup_end=None) -> None:
         """Draw these step records over `x_range` seconds; steps done by `warmup_end` are warm-up."""
+        started = time.perf_counter()
+        try:
+            self._show_rows(rows, capacity, change_times, x_range, warmup_end)
+        finally:
+            self.frame_times.add_data_work(time.perf_counter() - started)
+
+    def _show_rows(self, rows, capacity, change_times, x_range, warmup_end) -> None:
         if len(rows) == 0:
             self._show_empty()
             return
