@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.analysis.metrics import measured_rows, summarize
+from core.analysis.segments import segments
 from core.spec.records import SAMPLE_BUFFERED, SAMPLE_T, T_REQUEST, StageRecords, derived, fused_with_id, stage_rate
 
 
@@ -42,6 +43,8 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
             {"step": c.step, "t": round(c.t, 6), "version": c.version, "change": c.description}
             for c in run.outcome.changes
         ],
+        "segments": segments(rows, run.spec.run["warmup_steps"], run.capacity,
+                             {c.version: c.description for c in run.outcome.changes}),
     })
     if run.outcome.error is not None:
         summary["error"] = str(run.outcome.error)
