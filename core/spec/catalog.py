@@ -2,8 +2,8 @@
 
 A `Kind` says everything about a kind that is not TensorFlow: its parameters,
 its block label, the checks across its parameters and its place in a pipeline,
-whether it makes or unmakes batches, which parameter sizes its buffer, the
-tf.data node names it becomes (so live figures can find it), and room for its
+whether it makes or unmakes batches, which parameter sizes its buffer, which sets
+its parallelism and what its work costs (for bottleneck analysis), the tf.data node names it becomes (so live figures can find it), and room for its
 code snippet. The editor, validation, live figures and code generation read it;
 the engine looks up a builder by the kind's name (`core.engine.builders`).
 """
@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
 from core.spec.params import Param, SpecError
+
+
+class Work(enum.Enum):
+    """What an element costs a stage: how its throughput grows with its parallelism."""
+    CPU = "cpu"  # host CPU work: more calls in flight help up to the host's cores
+    WAITS = "waits"  # waiting (I/O) that uses no CPU: more calls in flight help almost without limit
 
 
 class Batching(enum.Enum):
@@ -33,6 +39,8 @@ class Kind:
     check_feeder: Optional[Callable[[str], Optional[str]]] = None  # feeder kind -> why not with it
     batching: Union[Batching, Callable[[dict], Batching]] = Batching.KEEPS
     buffer_param: Optional[str] = None  # sizes a buffer elements wait in ahead of the consumer
+    parallel_param: Optional[str] = None  # how many elements it works on at once (what analysis may raise)
+    work: Work = Work.CPU  # what that work costs, so analysis can say what more parallelism buys
     node_names: frozenset = frozenset()  # tf.data node names it becomes, lower-case, without `V2`
     snippet: Optional[str] = None  # its tf.data code, for code generation
 

@@ -16,6 +16,7 @@ FEEDERS.add(Kind(
     ),
     label=lambda p: f"queue {p['capacity']} · {p['threads']} thread{'s' if p['threads'] > 1 else ''}",
     buffer_param="capacity",
+    parallel_param="threads",
 ))
 
 FEEDERS.add(Kind(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from core.spec.catalog import Batching, Kind, Registry
+from core.spec.catalog import Batching, Kind, Registry, Work
 from core.spec.params import AUTOTUNE, Param, SpecError
 
 STAGES = Registry("stage")
@@ -53,6 +53,7 @@ STAGES.add(Kind(
     ),
     label=lambda p: f"map {p['fn']}{_label_parallel(p)}{' skip' if p['skip_corrupt'] else ''}",
     check=_check_map,
+    parallel_param="num_parallel_calls",
     node_names=_MAP_NODES,
 ))
 
@@ -71,6 +72,7 @@ STAGES.add(Kind(
            min=1, max=256, autotune=True, optional=True)),
     label=lambda p: f"batch {p['batch_size']}{_label_parallel(p)}",
     batching=Batching.MAKES,
+    parallel_param="num_parallel_calls",
     node_names=frozenset({"batch", "parallelbatch", "mapandbatch"}),
 ))
 
@@ -124,6 +126,8 @@ STAGES.add(Kind(
         _parallel_calls(),
     ),
     label=lambda p: f"interleave {p['fn']}{_label_parallel(p)}",
+    parallel_param="num_parallel_calls",
+    work=Work.WAITS,  # opening and reading files: mostly waiting on storage
     node_names=frozenset({"interleave", "parallelinterleave", "legacyparallelinterleave"}),
 ))
 
@@ -226,6 +230,8 @@ STAGES.add(Kind(
     "latency", "Simulated I/O: wait ms per element without using the CPU.",
     _cost_params("Milliseconds of waiting per element."),
     label=lambda p: f"latency {p['ms']:g} ms{_label_parallel(p)}",
+    parallel_param="num_parallel_calls",
+    work=Work.WAITS,
     node_names=_MAP_NODES | {"sleep"},  # one at a time it is tf.data's own sleep
 ))
 
@@ -233,6 +239,7 @@ STAGES.add(Kind(
     "cpu_work", "Simulated CPU cost: ms of busy computation per element (calibrated on this machine).",
     _cost_params("Milliseconds of CPU work per element on an idle core."),
     label=lambda p: f"cpu {p['ms']:g} ms{_label_parallel(p)}",
+    parallel_param="num_parallel_calls",
     node_names=_MAP_NODES,
 ))
 

@@ -1,0 +1,130 @@
+"""Throughput in isolation: each prefix of the pipeline on its own, and the model on its own.
+
+A prefix is the source and the stages up to one of them, built as its feeder would build it (serial for
+feed_dict, no hidden prefetch for the queue runner) and drained by tf.data itself (`Dataset.reduce`
+counting elements) so no Python call per element caps the rate: a Python loop tops out near 20,000
+elements/s, which would make every cheap stage before `batch` look like a bottleneck. Each measurement
+grows its element count until one pass takes about `seconds`, so a pass's start-up (iterator, buffers,
+threads) is a small part of it.
+
+The model runs `train_step` on one batch of the pipeline's own, again and again: steps/s with no
+waiting at all, the most the model can take.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from core.engine.build import build_dataset
+from core.engine.feeders import copy_to_device
+from core.engine.models import build_model
+from core.engine.tf_runtime import load_tensorflow, model_device
+from core.spec.pipeline import PipelineSpec
+
+FIRST_COUNT = 16
+COUNT_BLOCK = 1024
+GROWTH = 4  # more elements per pass until one takes `seconds`
+MODEL_WARMUP_STEPS = 3  # tracing and first allocation, left out like a run's warm-up
+
+
+@dataclass(frozen=True)
+class PrefixRate:
+    stage_id: str  # "source" for the source alone
+    kind: str
+    elements: int
+    seconds: float
+
+    @property
+    def elements_per_s(self) -> float:
+        return self.elements / self.seconds if self.seconds > 0 else 0.0
+
+
+def prefix(spec: PipelineSpec, stage_count: int) -> PipelineSpec:
+    """The description cut after its first `stage_count` stages."""
+    cut = spec.copy()
+    cut.stages = cut.stages[:stage_count]
+    return cut
+
+
+def _dataset_as_fed(spec: PipelineSpec):
+    """The pipeline as its feeder builds it: serial for feed_dict, no prefetch of tf.data's own for the
+    queue, tf.data's own options for the tf_data feeder."""
+    feeder = spec.feeder
+    if feeder.kind == "feed_dict":
+        return build_dataset(spec, serial=True)
+    if feeder.kind == "tf_data":
+        return build_dataset(spec, serial=False, autotune=feeder.params["autotune"],
+                             inject_prefetch=feeder.params["inject_prefetch"])
+    return build_dataset(spec, serial=False, inject_prefetch=False)
+
+
+def count_elements(dataset, limit: int) -> tuple[int, float]:
+    """Elements drawn (up to `limit`; fewer when the data ends) and the seconds it took, in tf.data.
+
+    Counted a block at a time where every element has the same shape: `reduce` calls its function for
+    each element it sees, ~30 µs each, which alone would cap the rate near 30,000 elements/s; blocks
+    made by `batch` lift that to ~180,000 on this machine. Elements of varying shapes (images before a
+    resize) are counted one by one: their stages cost far more than that anyway."""
+    tf = load_tensorflow()
+    counting = dataset.take(limit)
+    zero = tf.constant(0, tf.int64)
+    if _fixed_shapes(dataset):
+        blocks = counting.batch(COUNT_BLOCK)
+        started = time.perf_counter()
+        count = blocks.reduce(zero, lambda total, block: total + tf.shape(tf.nest.flatten(block)[0],
+                                                                          out_type=tf.int64)[0])
+    else:
+        started = time.perf_counter()
+        count = counting.reduce(zero, lambda total, _element: total + 1)
+    return int(count), time.perf_counter() - started
+
+
+def _fixed_shapes(dataset) -> bool:
+    tf = load_tensorflow()
+    return all(spec.shape.is_fully_defined() for spec in tf.nest.flatten(dataset.element_spec))
+
+
+def measure_dataset(dataset, seconds: float) -> tuple[int, float]:
+    """(elements, seconds) of a pass that took about `seconds`; sooner when the data ends."""
+    limit = FIRST_COUNT
+    while True:
+        count, took = count_elements(dataset, limit)
+        if count < limit or took >= seconds:
+            return count, took
+        rate = count / took if took > 0 else float("inf")
+        # Aim straight for `seconds` once a pass says how fast it goes; grow by GROWTH at most.
+        limit = int(min(limit * GROWTH * 4, max(limit * 2, rate * seconds * 1.1)))
+
+
+def measure_prefixes(spec: PipelineSpec, seconds: float,
+                     progress: Optional[Callable[[str], None]] = None) -> list[PrefixRate]:
+    """The source alone, then each prefix up to every stage, each for about `seconds`."""
+    load_tensorflow()
+    rates = []
+    for stage_count in range(len(spec.stages) + 1):
+        stage = spec.stages[stage_count - 1] if stage_count else None
+        stage_id, kind = (stage.id, stage.kind) if stage else ("source", spec.source.kind)
+        if progress:
+            progress(stage_id)
+        elements, took = measure_dataset(_dataset_as_fed(prefix(spec, stage_count)), seconds)
+        rates.append(PrefixRate(stage_id, kind, elements, took))
+    return rates
+
+
+def measure_model(spec: PipelineSpec, seconds: float) -> float:
+    """Steps/s of the model alone, on one batch of the pipeline's, synced every step as a run syncs."""
+    load_tensorflow()
+    device = model_device()
+    dataset = _dataset_as_fed(spec)
+    batch = next(iter(dataset))
+    model = build_model(spec.model, device, dataset.element_spec, spec.run["seed"])
+    if model.reads_device_memory:
+        batch = copy_to_device(batch, device)
+    for _ in range(MODEL_WARMUP_STEPS):
+        model.train_step(batch)
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        model.train_step(batch)
+        steps += 1
+    return steps / (time.perf_counter() - started)

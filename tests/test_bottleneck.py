@@ -1,0 +1,80 @@
+"""Bottleneck analysis: from isolated rates to the limiting stage and a change with its expected effect."""
+import pytest
+
+from core.analysis.bottleneck import (PrefixThroughput, analyze, elements_per_step, find_bottleneck,
+                                      predicted_steps_per_s)
+from core.spec.pipeline import apply_overrides, spec_from_dict
+from core.spec.presets import load_preset
+
+
+def whatif(**changes):
+    return apply_overrides(load_preset("whatif"), list(changes.items()))
+
+
+def prefixes_of(spec, steps_per_s: dict):
+    """PrefixThroughput per prefix, from steps/s given per stage id ("source" for the source alone)."""
+    ids = ["source"] + [stage.id for stage in spec.stages]
+    kinds = [spec.source.kind] + [stage.kind for stage in spec.stages]
+    return [PrefixThroughput(i, k, steps_per_s[i] * elements_per_step(spec, n), elements_per_step(spec, n))
+            for n, (i, k) in enumerate(zip(ids, kinds))]
+
+
+def test_elements_per_step_counts_the_batch_sizes_after_a_prefix():
+    spec = whatif(**{"stages.batch.batch_size": 16})
+    assert [elements_per_step(spec, n) for n in range(5)] == [16, 1, 1, 1, 1]
+    data = spec.to_dict()
+    data["stages"] = [{"id": "b16", "kind": "batch", "batch_size": 16},
+                      {"id": "split", "kind": "flat_map", "fn": "unbatch"},
+                      {"id": "b8", "kind": "batch", "batch_size": 8}]
+    rebatched = spec_from_dict(data)
+    assert [elements_per_step(rebatched, n) for n in range(4)] == [8, 0.5, 8, 1]
+
+
+def test_the_slow_io_stage_is_the_bottleneck_and_more_calls_reach_the_model():
+    spec = whatif(**{"stages.io.ms": 8.0, "model.step_ms": 3.0})
+    prefixes = prefixes_of(spec, {"source": 5000, "batch": 4000, "io": 125, "cpu": 124, "prefetch": 124})
+    result = analyze(spec, prefixes, model_steps_per_s=333.0, cores=2)
+    assert result["bottleneck"] == "io"
+    assert result["predicted_steps_per_s"] == pytest.approx(124)
+    best = result["recommendations"][0]
+    # 125 steps/s from one call: carrying 333 (+10%) takes 3 calls in flight, which reaches the model's 333.
+    assert best["change"] == "stages.io.num_parallel_calls=3"
+    assert best["expected_steps_per_s"] == pytest.approx(333.0)
+    assert "io" in best["text"] and "3" in best["text"]
+
+
+def test_a_cpu_stage_is_not_given_more_calls_than_cores():
+    spec = whatif(**{"stages.cpu.ms": 10.0, "model.step_ms": 1.0})
+    prefixes = prefixes_of(spec, {"source": 5000, "batch": 4000, "io": 250, "cpu": 100, "prefetch": 100})
+    result = analyze(spec, prefixes, model_steps_per_s=1000.0, cores=2)
+    assert result["bottleneck"] == "cpu"
+    (recommendation,) = result["recommendations"]
+    assert recommendation["change"] == "stages.cpu.num_parallel_calls=2"
+    assert recommendation["expected_steps_per_s"] == pytest.approx(200.0)
+    already_at_cores = apply_overrides(spec, [("stages.cpu.num_parallel_calls", 2)])
+    assert analyze(already_at_cores, prefixes, 1000.0, cores=2)["recommendations"] == []
+
+
+def test_a_slow_model_is_the_bottleneck_and_the_input_is_left_alone():
+    spec = whatif()
+    prefixes = prefixes_of(spec, {"source": 5000, "batch": 4000, "io": 250, "cpu": 240, "prefetch": 240})
+    assert find_bottleneck(prefixes, model_steps_per_s=160.0) == "model"
+    assert analyze(spec, prefixes, 160.0, cores=2)["recommendations"] == []
+    waited = analyze(spec, prefixes, 160.0, cores=2, measured={"idle_fraction": 0.12})
+    (deeper,) = waited["recommendations"]
+    assert deeper["change"] == "stages.prefetch.buffer_size=8" and deeper["expected_steps_per_s"] == 160.0
+
+
+def test_feed_dict_adds_input_to_compute_and_tf_data_overlaps_them():
+    serial = apply_overrides(load_preset("seed_feed_dict"), [])
+    assert predicted_steps_per_s(serial, 100.0, 100.0) == pytest.approx(50.0)
+    assert predicted_steps_per_s(load_preset("seed_tf_data"), 100.0, 100.0) == pytest.approx(100.0)
+
+
+def test_live_figures_of_a_normal_run_stand_beside_the_isolated_ones():
+    spec = whatif()
+    prefixes = prefixes_of(spec, {"source": 5000, "batch": 4000, "io": 250, "cpu": 240, "prefetch": 240})
+    measured = {"idle_fraction": 0.0, "stages": {"io": {"elements_per_s": 231.5}}}
+    stages = analyze(spec, prefixes, 1000.0, cores=2, measured=measured)["stages"]
+    assert [s["id"] for s in stages] == ["source", "batch", "io", "cpu", "prefetch"]
+    assert stages[2]["live_elements_per_s"] == 231.5 and "live_elements_per_s" not in stages[3]
