@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.spec.catalog import Batching, Kind
+from core.spec.diff import describe_change  # noqa: F401 (the runner and the app label live changes with it from here)
 from core.spec.kinds import FEEDERS, MODELS, SOURCES, STAGES
 from core.spec.params import Param, SpecError
 
@@ -346,25 +347,3 @@ def _assign(data: dict, path: str, value: Any) -> None:
         f"{path}: not a settable path (use feeder.<param>, model.<param>, source.<param>, "
         "run.<param> or stages.<id>.<param>)"
     )
-
-
-def describe_change(before: PipelineSpec, after: PipelineSpec) -> Optional[str]:
-    """A short human label for what differs between two descriptions."""
-    old, new = _flatten(before.to_dict()), _flatten(after.to_dict())
-    changed = [f"{key}={json.dumps(new.get(key))}" for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
-    return ", ".join(changed) if changed else None
-
-
-def _flatten(data: dict) -> dict:
-    flat = {}
-    for key in ("source", "feeder", "model"):
-        for name, value in data[key].items():
-            flat[f"{key}.{name}"] = value
-    for name, value in data["run"].items():
-        flat[f"run.{name}"] = value
-    for stage in data["stages"]:
-        for name, value in stage.items():
-            if name != "id":
-                flat[f"stages.{stage['id']}.{name}"] = value
-    flat["stages"] = [stage["id"] for stage in data["stages"]]
-    return flat

@@ -1,0 +1,83 @@
+"""`compare RUN_DIR RUN_DIR… [--out DIR]`: A/B runs side by side in compare.json and compare.png.
+
+The first run is the baseline: every other run's figures and description are compared with its.
+stdout gets the same comparison as a short table, so the command is useful without opening a file:
+the figures side by side (each later run with its difference to the baseline), then how each
+description differs. Without --out the files go beside the first run, into its parent folder.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cli.common import EXIT_OK, UsageError
+from cli.execute import check_out_dir
+from core.analysis.comparison import MISSING, VERDICT, figures_of
+from core.outputs.compare_files import COMPARE_JSON, COMPARE_PNG, Comparison, compare_runs, write_compare_files
+
+COLUMN_GAP = "   "
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("compare", help="A/B: run folders side by side (compare.json, compare.png)")
+    parser.add_argument("folders", nargs="+", metavar="RUN_DIR",
+                        help="two or more folders `run --out DIR` wrote; the first is the baseline")
+    parser.add_argument("--out", metavar="DIR",
+                        help="where to write compare.json and compare.png (default: the first run's parent "
+                             "folder, beside the runs; files there of the same name are replaced)")
+    parser.set_defaults(handler=compare_command)
+
+
+def compare_command(args) -> int:
+    if len(args.folders) < 2:
+        raise UsageError(f"compare: give two run folders or more (the first is the baseline), got only "
+                         f"{args.folders[0]}")
+    check_out_dir(args.out)  # before reading the runs, which may be long
+    comparison = compare_runs(args.folders)
+    for compared in comparison.runs:
+        if not compared.run.closed:
+            sys.stderr.write(f"compare: the run in {compared.run.folder} was cut off (killed or crashed): "
+                             f"compared as far as it got ({len(compared.run.records)} steps)\n")
+    out = Path(args.out) if args.out else beside(args.folders[0])
+    write_compare_files(comparison, out)
+    print(comparison_text(comparison))
+    print(f"\n{COMPARE_JSON} and {COMPARE_PNG} written to {out}")
+    return EXIT_OK
+
+
+def beside(folder) -> Path:
+    """The folder that holds `folder` (`runs/a` → `runs`; `.` → the current folder's parent)."""
+    path = Path(folder)
+    return path.parent if path.name not in ("", ".", "..") else path.resolve().parent
+
+
+def comparison_text(comparison: Comparison) -> str:
+    """Which run is which, the figures side by side, and each description's differences from the baseline."""
+    runs = comparison.runs
+    lines = [f"{run.label}  {run.name}  {run.run.folder}" for run in runs]
+    lines += ["", *_figures_table(comparison), ""]
+    baseline = runs[0].label
+    for run, differences in zip(runs[1:], comparison.differences):
+        if not differences:
+            lines.append(f"{run.label} against {baseline}: the same pipeline")
+            continue
+        lines.append(f"{run.label} against {baseline}:")
+        lines += [f"  {difference.text}" for difference in differences]
+    return "\n".join(lines)
+
+
+def _figures_table(comparison: Comparison) -> list[str]:
+    """A row per figure: its name, the baseline's value, then each later run's value and its difference."""
+    figures = {figure.name: figure for figure in figures_of([run.summary for run in comparison.runs])}
+    side = comparison.figures
+    baseline, later = comparison.runs[0], comparison.runs[1:]
+    rows = [["", baseline.label, *[cell for run in later for cell in (run.label, f"{run.label} vs {baseline.label}")]]]
+    for name in side["figures"]:
+        figure = figures.get(name)
+        values = [figure.shown(run[name]) if figure else run[name] or MISSING for run in side["runs"]]
+        # A verdict's change is the two verdicts, both already in the row.
+        changes = ["" if name == VERDICT else (difference["figures"][name] or {}).get("text", "")
+                   for difference in side["differences"]]
+        rows.append([name, values[0], *[cell for pair in zip(values[1:], changes) for cell in pair]])
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [COLUMN_GAP.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
