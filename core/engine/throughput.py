@@ -4,8 +4,8 @@ A prefix is the source and the stages up to one of them, built as its feeder wou
 feed_dict, no hidden prefetch for the queue runner) and drained by tf.data itself (`Dataset.reduce`
 counting elements) so no Python call per element caps the rate: a Python loop tops out near 20,000
 elements/s, which would make every cheap stage before `batch` look like a bottleneck. Each measurement
-grows its element count until one pass takes about `seconds`, so a pass's start-up (iterator, buffers,
-threads) is a small part of it.
+grows its element count until one pass takes about `seconds`, and leaves a pass's start-up (iterator,
+buffers, threads) out by difference (`measure_dataset`).
 
 The model runs `train_step` on one batch of the pipeline's own, again and again: steps/s with no
 waiting at all, the most the model can take.
@@ -86,15 +86,28 @@ def _fixed_shapes(dataset) -> bool:
 
 
 def measure_dataset(dataset, seconds: float) -> tuple[int, float]:
-    """(elements, seconds) of a pass that took about `seconds`; sooner when the data ends."""
-    limit = FIRST_COUNT
+    """(elements, seconds) at the pipeline's steady pace, from passes that grow until one takes `seconds`
+    (sooner when the data ends).
+
+    Every pass starts a new iterator (threads, buffers, the first elements' latency): that start-up
+    is the same for a short pass and a long one, so the last pass less the one before it is what the
+    extra elements alone cost. Where noise makes that difference unreliable (under half the last
+    pass), the last pass is taken whole."""
+    previous, limit = (0, 0.0), FIRST_COUNT
     while True:
         count, took = count_elements(dataset, limit)
         if count < limit or took >= seconds:
-            return count, took
+            return _steady(previous, (count, took))
+        previous = (count, took)
         rate = count / took if took > 0 else float("inf")
-        # Aim straight for `seconds` once a pass says how fast it goes; grow by GROWTH at most.
         limit = int(min(limit * GROWTH * 4, max(limit * 2, rate * seconds * 1.1)))
+
+
+def _steady(shorter: tuple[int, float], longer: tuple[int, float]) -> tuple[int, float]:
+    extra_elements, extra_seconds = longer[0] - shorter[0], longer[1] - shorter[1]
+    if extra_elements > 0 and extra_seconds >= longer[1] / 2:
+        return extra_elements, extra_seconds
+    return longer
 
 
 def measure_prefixes(spec: PipelineSpec, seconds: float,
