@@ -14,7 +14,7 @@ os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # GPU memory as need
 def build_parser():
     # Pipescope's modules are imported in the functions, so the environment above is set before any loads.
     from cli import (analyze_command, compare_command, data_commands, gui_command, report_command, run_command,
-                     tune_command)
+                     sweep_command, tune_command)
     from cli.common import OneLineParser
 
     parser = OneLineParser(prog="pipescope", description="Profile TensorFlow input pipelines.")
@@ -24,6 +24,7 @@ def build_parser():
     report_command.add_parser(subparsers)
     compare_command.add_parser(subparsers)
     analyze_command.add_parser(subparsers)
+    sweep_command.add_parser(subparsers)
     tune_command.add_parser(subparsers)
     data_commands.add_parsers(subparsers)
     return parser
