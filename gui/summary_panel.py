@@ -1,13 +1,14 @@
-"""The running summary beside the plots: idle fraction, step-time percentiles, throughput."""
+"""The running summary beside the plots: idle fraction, step-time percentiles, throughput, the host CPU budget."""
 from __future__ import annotations
 
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
+from core.analysis.cpu_split import cpu_summary, host_shares
 from core.analysis.metrics import summarize
 
 _FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "step p50 / p90 / p99", "wait p50 / p99",
-           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "stage figures",
+           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "CPU", "stage figures",
            "plot redraws/s")
 _LIVE = "on the blocks (tf.data's live model)"
 
@@ -52,6 +53,8 @@ class SummaryPanel(QtWidgets.QWidget):
 
     def show_run(self, run, rows: np.ndarray, redraws_per_s: int) -> None:
         self.values["device"].setText(_device_text(run))
+        self.values["CPU"].setText(_cpu_text(run))
+        self.values["CPU"].setToolTip(_cpu_details(run))
         self.values["plot redraws/s"].setText(str(redraws_per_s))
         self.values["stalls"].setText(_stalls_text(run.outcome.stalls))
         skipped = run.outcome.skipped_files
@@ -92,6 +95,31 @@ def _device_busy_text(result: dict) -> str:
         return ""
     first, last = result["captured_steps"]
     return f" · device busy {result['device_busy_ms']:.2f} ms (steps {first}–{last})"
+
+
+def _cpu_text(run) -> str:
+    """`input 38% · model 55% · profiler 3% of 2 cores`: shares of the host's cores over the last
+    couple of seconds while the run goes, since its start once it has ended."""
+    split = getattr(run, "cpu_split", None)
+    if split and "unavailable" in split:
+        return "unavailable"
+    shares = host_shares(split, recent=not run.outcome.status.ended)
+    if shares is None:
+        return "–"
+    cores = split["cores"]
+    parts = " · ".join(f"{category} {100 * shares[category]:.0f}%" for category in ("input", "model", "profiler"))
+    return f"{parts} of {cores} core{'s' if cores != 1 else ''}"
+
+
+def _cpu_details(run) -> str:
+    """The tooltip: CPU seconds since the start, or why there are none."""
+    figures = cpu_summary(getattr(run, "cpu_split", None))
+    if "unavailable" in figures:
+        return figures["unavailable"]
+    seconds = " · ".join(f"{category} {figures[category + '_s']:.1f} s"
+                         for category in ("input", "model", "profiler", "other"))
+    return (f"CPU since the start: {seconds} of {figures['total_s']:.1f} s used "
+            f"({figures['wall_s']:.1f} s × {figures['cores']} cores)")
 
 
 def _device_text(run) -> str:

@@ -41,6 +41,7 @@ def test_report_rebuilds_the_runs_own_summary_and_trace(capsys, finished_run):
     rebuilt = json.loads((out / "summary.json").read_text())
     assert rebuilt == json.loads(own["summary.json"])  # the same figures, to the last digit
     assert rebuilt["config_changes"][0]["step"] == 30 and rebuilt["status"] == "finished"
+    assert rebuilt["cpu"]["total_s"] > 0 and rebuilt["cpu"]["input_s"] > 0  # the run's CPU split, kept in run.json
     # Written in another order (the stream interleaves stage samples and changes with the steps), the same events.
     assert trace_events((out / "trace.json").read_bytes()) == trace_events(own["trace.json"])
     assert (out / "timeline.png").read_bytes()[:4] == b"\x89PNG"

@@ -12,7 +12,8 @@ produced and its processing time so far (`StageProbe`, via the alignment in
 `core.engine.live_model`); the queue_runner's FIFOQueue is sampled as the stage
 `FEEDER_STAGE` (its size, and the elements that entered it). Readers (the app,
 summary.json, stages.csv) read only the records; `StageRecords.latest()` turns
-them into the blocks' live figures.
+them into the blocks' live figures. The same ticks sample the run's CPU meter
+(`core.engine.cpu_meter`), when it has one.
 """
 from __future__ import annotations
 
@@ -115,12 +116,13 @@ class ProbeSampler:
     """
 
     def __init__(self, records: StageRecords, target: Callable[[], Optional[ProbeTarget]], start_ns: int,
-                 hz: float = SAMPLE_HZ, probe: Optional[StageProbe] = None):
+                 hz: float = SAMPLE_HZ, probe: Optional[StageProbe] = None, cpu_meter=None):
         self.records = records
         self._target = target
         self._start_ns = start_ns
         self._period_s = 1.0 / hz
         self._probe = probe or StageProbe()
+        self._cpu_meter = cpu_meter  # a core.engine.cpu_meter.CpuMeter, sampled on every tick
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -145,6 +147,8 @@ class ProbeSampler:
                 return
 
     def sample_once(self) -> None:
+        if self._cpu_meter is not None:
+            self._cpu_meter.sample()
         target = self._target()
         iterator = getattr(target.feeder, "iterator", None) if target is not None else None
         if iterator is None:

@@ -17,7 +17,8 @@ request, so supervising costs the measured steps nothing. A third thread, the
 probes' (`core.engine.probes`), samples each stage's live figures into
 `stage_records` a few times a second from what the run publishes as its
 `ProbeTarget` (the feeder, the description and its version, set whole when
-built and after each change): the stepping thread does nothing for it.
+built and after each change), and the CPU time each thread has used (`cpu_split`, from
+`core.engine.cpu_meter`): the stepping thread does nothing for either.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import time
 from typing import Optional
 
 from core.engine.build import failing_stage, summarize_error
+from core.engine.cpu_meter import CpuMeter
 from core.engine.device_capture import DeviceCapture
 from core.engine.feeders import EndOfData, build_feeder
 from core.engine.live_model import stage_figures_unavailable, stuck_stage
@@ -79,6 +81,7 @@ class Run:
         self._batched = False
         self._capture: Optional[DeviceCapture] = None
         self._probe_target: Optional[ProbeTarget] = None  # what the probes sample: set whole, never edited
+        self._cpu_meter: Optional[CpuMeter] = None  # made before the first pipeline: TensorFlow's threads are older
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -107,6 +110,11 @@ class Run:
         """(steps, seconds): exactly one is set."""
         return self.spec.target()
 
+    @property
+    def cpu_split(self) -> Optional[dict]:
+        """The host CPU seconds per category since the start (`core.engine.cpu_meter`); None before it."""
+        return self._cpu_meter.latest if self._cpu_meter is not None else None
+
     # ------------------------------------------------------------ the loop (worker thread)
 
     def run(self) -> RunOutcome:
@@ -120,6 +128,7 @@ class Run:
             self.outcome.status = RunStatus.BUILDING
             self.device = model_device()
             self.device_details = device_details(self.device)
+            self._cpu_meter = CpuMeter()
             self._build_feeder(self.spec)
             self._build_model(self.spec)
             self._publish_probe_target()
@@ -127,6 +136,7 @@ class Run:
             self.outcome.skipped_files = skipped_files(self.spec)
             self.outcome.status = RunStatus.RUNNING
             self._start_ns = time.perf_counter_ns()
+            self._cpu_meter.start(self._start_ns)
             self._supervise_steps()
             self.outcome.status = RunStatus.STOPPED if self._stop.is_set() else RunStatus.FINISHED
         except EndOfData:  # a stop closes the queue, which also ends the data
@@ -178,6 +188,7 @@ class Run:
         stepping = threading.Thread(target=step_until_done, name=STEPPING_THREAD, daemon=True)
         with self._probes_sampling():
             stepping.start()
+            self._cpu_meter.sample()  # a run shorter than the probes' tick still knows the stepping thread
             self._supervise(watch, done)
         if self.outcome.left_in_flight:
             return  # whatever the stepping thread raises later is about an abandoned element
@@ -188,7 +199,8 @@ class Run:
     @contextlib.contextmanager
     def _probes_sampling(self):
         """The stages are sampled on the probes' own thread from before the first step to after the last."""
-        probes = ProbeSampler(self.stage_records, lambda: self._probe_target, self._start_ns)
+        probes = ProbeSampler(self.stage_records, lambda: self._probe_target, self._start_ns,
+                              cpu_meter=self._cpu_meter)
         probes.start()
         try:
             yield

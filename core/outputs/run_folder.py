@@ -13,6 +13,7 @@ core.experiments.history), so whatever reads a finished run reads it too:
     outcome         RunOutcome: status, error (SpecError or RunFailure), changes, stalls, warnings, …
     device, device_details, capacity
     started_at      local ISO time the run started, or None when it never did
+    cpu_split       the host CPU seconds per category as the run ended (core.engine.cpu_meter), or None
     extra           what the run added to its summary.json (the app's ui_lag_ms), {} if none
     closed          False when the run never closed its files: it was killed or crashed, its status
                     is the last one written (often "running") and its last second may be missing
@@ -52,6 +53,7 @@ class LoadedRun:
     started_at: Optional[str]
     extra: dict = field(default_factory=dict)
     closed: bool = True
+    cpu_split: Optional[dict] = None
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
         return self.spec.target()
@@ -72,7 +74,7 @@ def load_run(folder) -> LoadedRun:
                          outcome=outcome_from_facts(facts), device=facts["device"],
                          device_details=facts.get("device_details") or {}, capacity=facts.get("capacity"),
                          started_at=facts.get("started_at"), extra=facts.get("extra") or {},
-                         closed=bool(facts.get("closed")))
+                         closed=bool(facts.get("closed")), cpu_split=facts.get("cpu_split"))
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SpecError):
             raise

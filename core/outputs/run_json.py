@@ -6,7 +6,8 @@ warnings, skipped files, the device's busy time); which batch size the steps had
 has no column for it); the stage ids and details behind stages.csv; and, once the run's
 files are closed, `closed: true` and what the run added to its summary (`extra`, e.g. the
 app's ui_lag_ms). Small, so it is rewritten whole whenever it changes, atomically (a temporary
-file renamed over it): a kill leaves the last complete version, never half of one.
+file renamed over it): a kill leaves the last complete version, never half of one. The host
+CPU split (`cpu_split`) is written once the run has ended: a live one would change at every look.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def run_facts(run, started_at: Optional[str], batch_sizes: list, closed: bool = 
         "skipped_files": outcome.skipped_files,
         "left_in_flight": outcome.left_in_flight,
         "device_busy": outcome.device_busy,
+        "cpu_split": getattr(run, "cpu_split", None) if outcome.status.ended else None,
         "batch_sizes": [list(pair) for pair in batch_sizes],
         "stage_ids": list(stages.stage_ids),
         "stage_details": dict(stages.details),

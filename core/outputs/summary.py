@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.analysis.cpu_split import cpu_summary
 from core.analysis.metrics import measured_rows, summarize
 from core.analysis.segments import segments
 from core.spec.records import SAMPLE_BUFFERED, SAMPLE_T, T_REQUEST, StageRecords, derived, fused_with_id, stage_rate
@@ -52,6 +53,7 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
         summary["skipped_files"] = len(run.outcome.skipped_files)
         summary["skipped_file_names"] = run.outcome.skipped_files
     summary["stalls"] = [stall.to_dict() for stall in run.outcome.stalls]
+    summary["cpu"] = cpu_summary(getattr(run, "cpu_split", None))  # a stand-in run (a test's) has none
     summary.update(extra or {})
     return summary
 
