@@ -1,4 +1,4 @@
-"""The main window: canvas, palette, inspector and live plots, with menus, toolbar and shortcuts.
+"""The main window: canvas, palette, inspector, what-if knobs and live plots, with menus, toolbar and shortcuts.
 
 Methods that do the work (open_path, save_to, start_run, the exports in
 export_actions, open_run_folder in run_folder_actions) take their paths as
@@ -30,6 +30,7 @@ from gui.recent_files import LastFolder, RecentFiles
 from gui.run_folder_actions import RunFolderActions
 from gui.run_controller import RunController, describe_failure
 from gui.run_toolbar import RunToolbar
+from gui.whatif_panel import WhatIfPanel
 
 MINIMUM_SIZE = (900, 600)  # below this the plots have no room left to show a run
 
@@ -42,6 +43,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document = PipelineDocument(self)
         self.editor = PipelineEditor(self.document)
         self.inspector = Inspector(self.document)
+        self.whatif = WhatIfPanel(self.document)
         self.controller = RunController(self, run_folders=RunFolders(runs_folder) if runs_folder else RunFolders())
         self.live_view = LiveView()
         self.last_folder = LastFolder(settings)
@@ -64,6 +66,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _connect(self) -> None:
         self.editor.block_selected.connect(self.inspector.show_block)
+        self.editor.block_selected.connect(lambda _key: self.inspector_dock.raise_())  # the block's form, in front
         self.live_view.stage_figures.connect(self.editor.show_live)
         self.controller.current_changed.connect(self.live_view.show_entry)  # the view shows the history's current run
         self.live_view.figures_updated.connect(self.controller.report_status)  # one count of steps for both
@@ -73,6 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.status_changed.connect(self._show_status)
         self.controller.notice.connect(lambda text: self.statusBar().showMessage(text, 30_000))
         self.controller.run_finished.connect(self._run_finished)
+        self.live_view.segments.configuration_added.connect(self.segments_dock.raise_)  # before and after, in front
         self.toolbar.run_requested.connect(self.start_run)
         self.toolbar.stop_requested.connect(self.controller.stop)
 
@@ -92,10 +96,32 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(splitter)
         self.palette_dock = self._dock("Stages", Palette(self.editor), QtCore.Qt.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector, QtCore.Qt.RightDockWidgetArea)
+        self.whatif_dock = self._dock("What-if", _scrolling(self.whatif), QtCore.Qt.RightDockWidgetArea)
         self.summary_dock = self._dock("Run summary", _scrolling(self.live_view.summary),
                                        QtCore.Qt.RightDockWidgetArea)
+        self.segments_dock = self._dock("Before / after", _scrolling(self._segments_with_caption()),
+                                        QtCore.Qt.RightDockWidgetArea)
         self.splitDockWidget(self.inspector_dock, self.summary_dock, QtCore.Qt.Vertical)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [120, 260], QtCore.Qt.Horizontal)
+        # Each pair shares a place: a run brings the knobs to the front, selecting a block its form, and a
+        # what-if change the figures before and after it.
+        self.tabifyDockWidget(self.inspector_dock, self.whatif_dock)
+        self.tabifyDockWidget(self.summary_dock, self.segments_dock)
+        self.inspector_dock.raise_()
+        self.summary_dock.raise_()
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [120, 300], QtCore.Qt.Horizontal)
+
+    def _segments_with_caption(self) -> QtWidgets.QWidget:
+        host = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(host)
+        column.setContentsMargins(4, 4, 4, 4)
+        caption = QtWidgets.QLabel("The run as it started, then after each what-if change (warm-up left out; "
+                                   "times are medians in ms); the most steps/s highlighted.")
+        caption.setWordWrap(True)  # a label's text would otherwise set the dock's narrowest width
+        caption.setStyleSheet("color: #555;")
+        column.addWidget(caption)
+        column.addWidget(self.live_view.segments)
+        column.addStretch(1)
+        return host
 
     def _dock(self, title: str, widget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
@@ -191,6 +217,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.error_banner.hide()
         self.editor.show_failure(None)
         self.controller.start(self.document.spec(), record_to)
+        self.whatif_dock.raise_()  # what a running pipeline is edited with
         return True
 
     def _document_changed(self) -> None:

@@ -35,7 +35,8 @@ def build_menus(window) -> None:
     window.export_actions.fill_menu(bar.addMenu("E&xport"))
     view = bar.addMenu("&View")
     view.addActions([dock.toggleViewAction() for dock in (window.palette_dock, window.inspector_dock,
-                                                          window.summary_dock)])
+                                                          window.whatif_dock, window.summary_dock,
+                                                          window.segments_dock)])
 
 
 def _file_menu(window, files) -> None:

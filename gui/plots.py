@@ -17,9 +17,13 @@ from core.spec.records import FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST
 from core.outputs.busy_band import band_image
 from core.outputs.palette import (BUSY_COLOR, CAPACITY_COLOR, CHANGE_COLOR, COMPUTE_COLOR, IDLE_COLOR,
                                   TRANSFER_COLOR, WAIT_COLOR, WARMUP_COLOR)
+from gui.change_labels import short_change
 from gui.lag_monitor import FrameTimes
 
 MAX_PLOTTED_STEPS = 3000  # drawing more than the screen has pixels for only costs time
+LABEL_BAND = 0.36  # the top plot's share kept above the fill for the change markers' labels
+LABEL_ROWS = 2
+LABEL_FONT_SCALE = 0.85  # of the app's font: two rows of labels fit the band of a laptop-sized plot
 EMPTY_X_RANGE = (0.0, 10.0)
 HINTS = (
     "how full the queue or prefetch buffer is at each step; near zero, input cannot keep up.",
@@ -112,8 +116,8 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
                                 "border: 1px solid #bbb; border-radius: 6px;")
         self._first_step = ""
         self._show_hint_text()
-        self._change_lines: list = []
-        self._change_times: tuple = ()
+        self._change_markers: list = []  # (plot, line) for each change on each plot
+        self._changes: tuple = ()
         self.frame_times = FrameTimes()
         self._show_empty()
 
@@ -173,16 +177,17 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         super().paintEvent(event)
         self.frame_times.add_paint(time.perf_counter() - started)
 
-    def show_rows(self, rows: np.ndarray, capacity=None, change_times=(), x_range=None,
+    def show_rows(self, rows: np.ndarray, capacity=None, changes=(), x_range=None,
                   warmup_end=None) -> None:
-        """Draw these step records over `x_range` seconds; steps done by `warmup_end` are warm-up."""
+        """Draw these step records over `x_range` seconds; steps done by `warmup_end` are warm-up;
+        `changes` are the run's what-if changes as (seconds since the start, description)."""
         started = time.perf_counter()
         try:
-            self._show_rows(rows, capacity, change_times, x_range, warmup_end)
+            self._show_rows(rows, capacity, changes, x_range, warmup_end)
         finally:
             self.frame_times.add_data_work(time.perf_counter() - started)
 
-    def _show_rows(self, rows, capacity, change_times, x_range, warmup_end) -> None:
+    def _show_rows(self, rows, capacity, changes, x_range, warmup_end) -> None:
         if len(rows) == 0:
             self._show_empty()
             return
@@ -197,10 +202,14 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.capacity_line.setVisible(bool(capacity))
         if capacity:
             self.capacity_line.setValue(capacity)
-        self._show_changes(change_times)
+        self._show_changes(changes)
         self.timeline_plot.setXRange(*x_range, padding=0)
-        for plot in (self.fill_plot, self.step_plot):
-            plot.enableAutoRange(axis="y")
+        self.step_plot.enableAutoRange(axis="y")
+        if self._change_markers:  # the labels get a band of their own above the fill, so they cover none of it
+            top = max(float(sampled[:, FILL].max()), float(capacity or 0), 1.0)
+            self.fill_plot.setYRange(0, top / (1.0 - LABEL_BAND), padding=0)
+        else:
+            self.fill_plot.enableAutoRange(axis="y")
 
     def _show_step_times(self, measured: np.ndarray, warmup: np.ndarray) -> None:
         # Waiting under the whole step (the runner's own time between steps, and a rebuild there,
@@ -235,17 +244,44 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.timeline_image.setImage(band_image(rows, x_min, x_max, pixels), autoLevels=False, levels=(0, 255))
         self.timeline_image.setRect(QtCore.QRectF(x_min, 0.0, x_max - x_min, 1.0))
 
-    def _show_changes(self, change_times) -> None:
-        if tuple(change_times) == self._change_times:
+    @property
+    def changes_shown(self) -> tuple:
+        """The (time, description) of each change marked on the plots."""
+        return self._changes
+
+    def _show_changes(self, changes) -> None:
+        changes = tuple(changes)
+        if changes == self._changes:
             return  # called at every live tick: only rebuild the markers when a change arrived
-        self._change_times = tuple(change_times)
-        for line in self._change_lines:
-            self.timeline_plot.removeItem(line)
-        self._change_lines = []
-        for t in change_times:
-            line = pg.InfiniteLine(pos=t, angle=90, pen=pg.mkPen(CHANGE_COLOR, width=1, style=3))
-            self.timeline_plot.addItem(line)
-            self._change_lines.append(line)
+        self._changes = changes
+        for plot, marker in self._change_markers:
+            plot.removeItem(marker)
+        self._change_markers = []
+        for index, (t, description) in enumerate(changes):
+            for plot in self.plots():
+                marker = _change_marker(t, description, label_row=index % LABEL_ROWS if plot is self.fill_plot
+                                        else None)
+                plot.addItem(marker)
+                self._change_markers.append((plot, marker))
+
+
+def _change_marker(t: float, description: str, label_row=None) -> pg.InfiniteLine:
+    """A dotted line at a change; labelled (on the top plot) in one of the rows of the label band, so
+    the labels of changes close in time take turns instead of covering each other."""
+    pen = pg.mkPen(CHANGE_COLOR, width=1, style=3)
+    if label_row is None:
+        marker = pg.InfiniteLine(pos=t, angle=90, movable=False, pen=pen)
+    else:
+        text = short_change(description).replace("{", "{{").replace("}", "}}")  # the label formats {value}
+        position = 1.0 - (label_row + 0.5) * LABEL_BAND / LABEL_ROWS
+        marker = pg.InfiniteLine(pos=t, angle=90, movable=False, pen=pen, label=text, labelOpts={
+            "position": position, "color": CHANGE_COLOR, "fill": pg.mkBrush(255, 255, 255, 210)})
+        font = marker.label.textItem.font()
+        font.setPointSizeF(max(8.0, font.pointSizeF() * LABEL_FONT_SCALE))
+        marker.label.setFont(font)
+        marker.label.setToolTip(description)
+    marker.setToolTip(description)
+    return marker
 
 
 def warmup_end_time(rows: np.ndarray, warmup_steps: int):
