@@ -30,6 +30,7 @@ from gui.recent_files import LastFolder, RecentFiles
 from gui.run_folder_actions import RunFolderActions
 from gui.run_controller import RunController, describe_failure
 from gui.run_toolbar import RunToolbar
+from gui.tuning_actions import TuningActions
 from gui.whatif_panel import WhatIfPanel
 
 MINIMUM_SIZE = (900, 600)  # below this the plots have no room left to show a run
@@ -51,6 +52,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.toolbar = RunToolbar(self.document, self)
         self.export_actions = ExportActions(self, self.last_folder)
         self.run_folder_actions = RunFolderActions(self, settings)
+        self.tuning = TuningActions(self)
         self.error_banner = QtWidgets.QLabel()
         self.error_banner.setWordWrap(True)
         self.error_banner.setStyleSheet("background: #fde3e3; color: #8a1010; padding: 6px; "
@@ -106,6 +108,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # what-if change the figures before and after it.
         self.tabifyDockWidget(self.inspector_dock, self.whatif_dock)
         self.tabifyDockWidget(self.summary_dock, self.segments_dock)
+        self.analysis_dock = self._dock("Bottleneck", _scrolling(self.tuning.panel), QtCore.Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.whatif_dock, self.analysis_dock)
         self.inspector_dock.raise_()
         self.summary_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [120, 300], QtCore.Qt.Horizontal)
@@ -274,6 +278,7 @@ class MainWindow(QtWidgets.QMainWindow):
             event.ignore()
             return
         self.controller.shutdown()
+        self.tuning.shutdown()
         event.accept()
 
 

@@ -32,11 +32,13 @@ def build_menus(window) -> None:
     _presets_menu(window, bar.addMenu("&Presets"))
     run = bar.addMenu("&Run")
     run.addActions([window.toolbar.run_action, window.toolbar.stop_action])
+    run.addSeparator()
+    window.tuning.fill_menu(run)
     window.export_actions.fill_menu(bar.addMenu("E&xport"))
     view = bar.addMenu("&View")
     view.addActions([dock.toggleViewAction() for dock in (window.palette_dock, window.inspector_dock,
                                                           window.whatif_dock, window.summary_dock,
-                                                          window.segments_dock)])
+                                                          window.segments_dock, window.analysis_dock)])
 
 
 def _file_menu(window, files) -> None:

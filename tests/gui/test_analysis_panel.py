@@ -89,3 +89,17 @@ def test_a_real_analysis_of_whatif_names_io(qtbot, monkeypatch):
         qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert widget.analysis is not None and widget.analysis["bottleneck"] == "io", widget.status.text()
     assert widget.analysis["recommendations"][0]["change"].startswith("stages.io.num_parallel_calls=")
+
+
+def test_in_the_window_an_applied_recommendation_changes_the_document_and_starts_a_run(window, qtbot, monkeypatch):
+    started = []
+    monkeypatch.setattr(window, "start_run", lambda record_to=None: started.append(True) or True)
+    window.tuning.apply_recommendation("stages.io.num_parallel_calls=3", 250.0)
+    assert window.document.spec().stage("io").params["num_parallel_calls"] == 3 and started == [True]
+    assert window.tuning.panel.predictions[0].change == "stages.io.num_parallel_calls=3"
+    window.tuning.apply_recommendation("feeder.kind=queue_runner", 200.0)
+    assert window.document.spec().feeder.kind == "queue_runner"
+    window.document.undo_stack.undo()
+    assert window.document.spec().feeder.kind == "tf_data"
+    actions = [action.text() for action in window.menuBar().actions()[3].menu().actions()]
+    assert "&Analyze the pipeline" in actions and "S&weep…" in actions
