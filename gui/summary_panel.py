@@ -7,8 +7,8 @@ from PyQt5 import QtCore, QtWidgets
 from core.analysis.cpu_split import cpu_summary, host_shares
 from core.analysis.metrics import summarize
 
-_FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "step p50 / p90 / p99", "wait p50 / p99",
-           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "CPU", "stage figures",
+_FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "CPU", "step p50 / p90 / p99", "wait p50 / p99",
+           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "stage figures",
            "plot redraws/s")
 _LIVE = "on the blocks (tf.data's live model)"
 

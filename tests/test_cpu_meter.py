@@ -31,7 +31,9 @@ def facts(comm=UNNAMED, python_name=None, with_tensorflow=False) -> ThreadFacts:
     (facts(python_name="pipescope-probes"), "profiler"),
     (facts(python_name="pipescope-record-stream"), "profiler"),
     (facts(python_name="pipescope-run"), "profiler"),  # the CLI's supervisor
-    (facts("pipescope-run"), "profiler"),  # the app's: a QThread, named by Qt
+    (ThreadFacts("pipescope-run", None, True, True, supervisor=True), "profiler"),  # the app's: a QThread
+    (ThreadFacts("pipescope-run", None, True, True), "model"),  # TensorFlow's pool, started by the app's run
+    (ThreadFacts("pipescope-run", None, True, False), "input"),  # tf.data's, started by the app's run
     (facts(python_name="MainThread", with_tensorflow=True), "profiler"),  # progress line, or the GUI
     (facts(python_name="ThreadPoolExecutor-0_0"), "other"),
     (facts("QXcbEventQueue", with_tensorflow=True), "other"),
@@ -70,7 +72,7 @@ class Table:
     def meter(self, with_tensorflow=(), clock=time.perf_counter_ns) -> CpuMeter:
         return CpuMeter(read_threads=self.read, python_names=lambda: self.python_names,
                         with_tensorflow=lambda: {(tid, 1) for tid in with_tensorflow},
-                        process_cpu=lambda: self.process_s, unnamed_comm=UNNAMED, cores=2, check=lambda: None,
+                        process_cpu=lambda: self.process_s, process_comm=UNNAMED, cores=2, check=lambda: None,
                         clock=clock)
 
 
@@ -88,6 +90,19 @@ def test_threads_count_from_the_runs_start_or_from_their_birth():
     assert split["seconds"] == {"input": 0.75, "model": 2.75, "profiler": 0.5, "other": 0.0}
     assert split["process_s"] == 4.0 and split["cores"] == 2 and split["samples"] == 2
     assert split["threads"] == {"input": 1, "model": 3, "profiler": 1, "other": 0}
+
+
+def test_in_the_app_native_threads_carry_the_name_of_the_qthread_that_started_them():
+    """The app runs a Run on a QThread Qt names `pipescope-run`: the threads it starts inherit that name."""
+    supervisor = threading.get_native_id()  # the meter is made by the thread that runs the Run
+    table = Table({supervisor: ("pipescope-run", 1.0), 11: ("pipescope-run", 2.0), 12: ("tf_Compute", 0.0)})
+    meter = table.meter(with_tensorflow={supervisor, 11, 12})
+    meter.start(time.perf_counter_ns())
+    table.threads.update({supervisor: ("pipescope-run", 1.25), 11: ("pipescope-run", 3.0)})
+    table.add(13, "pipescope-run", 0.5)  # tf.data's, started while the supervisor built the pipeline
+    table.process_s = 1.75
+    meter.sample()
+    assert meter.latest["seconds"] == {"input": 0.5, "model": 1.0, "profiler": 0.25, "other": 0.0}
 
 
 def test_a_reused_tid_is_another_thread_and_an_ended_thread_keeps_its_time():

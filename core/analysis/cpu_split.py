@@ -13,9 +13,8 @@ CATEGORIES = ("input", "model", "profiler", "other")
 NOT_RECORDED = "not recorded: the run never started, or its record was cut off before it ended"
 METHOD = ("each thread's CPU clock, read at the probes' 4 Hz from the run's start (warm-up included): "
           "input = tf.data's threads and queue-runner producers; model = TensorFlow's compute pools and the "
-          "stepping thread (which also takes each batch out of the pipeline, and does the work a serial "
-          "pipeline does on its caller's thread); profiler = Pipescope's own threads and the main thread "
-          "(progress line or GUI); other = the rest")
+          "stepping thread (which also takes each batch from the pipeline); profiler = Pipescope's own "
+          "threads, the run's supervisor and the main thread (progress line or GUI); other = the rest")
 
 
 def cpu_summary(split: Optional[dict]) -> dict:

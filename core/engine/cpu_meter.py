@@ -54,8 +54,9 @@ class ThreadFacts:
 
     comm: str
     python_name: Optional[str]  # threading's name, for a thread Python started
-    unnamed: bool  # its OS name is the process's own: a native thread that never named itself
+    unnamed: bool  # a native thread that never named itself: it has the name of the thread that started it
     with_tensorflow: bool  # alive once TensorFlow's runtime had started, before any pipeline was built
+    supervisor: bool = False  # the thread that runs the Run: it builds the pipeline, then supervises it
 
 
 def thread_category(thread: ThreadFacts) -> str:
@@ -68,8 +69,13 @@ def thread_category(thread: ThreadFacts) -> str:
     first read: an unnamed thread born after TensorFlow's runtime is the input pipeline's. Python's
     threads are known by name: the stepping thread launches the model's steps, queue-runner producers
     fill the queue, and Pipescope's other threads and the main thread (the CLI's progress line, the
-    app's GUI) are the profiler's own.
+    app's GUI) are the profiler's own, as is the run's supervisor (known by its id: in the app it is a
+    QThread, which Python does not name). Linux gives a new thread its creator's name, so a native
+    thread that never named itself (`unnamed`) has the process's name, or the name Qt gave the
+    Pipescope QThread that started it (`pipescope-run`, `pipescope-analysis`).
     """
+    if thread.supervisor:
+        return "profiler"
     name = thread.python_name or ("" if thread.unnamed else thread.comm)
     if name == STEPPING_THREAD:
         return "model"
@@ -150,8 +156,8 @@ def parse_stat(tid: int, stat: str) -> tuple[ThreadKey, str]:
     return (tid, int(stat[closed + 2:].split()[19])), stat[opened + 1:closed]
 
 
-def process_comm() -> str:
-    """The name a thread that never named itself has: the process's."""
+def process_name() -> str:
+    """The process's name: that of every thread it starts that never names itself."""
     with open("/proc/self/comm") as file:
         return file.read().strip()
 
@@ -192,14 +198,15 @@ class _Tracked:
 class CpuMeter:
     """Per-thread CPU seconds since `start()`, by category, at each `sample()`.
 
-    Made before the run's first pipeline is built (so it can tell TensorFlow's threads from tf.data's);
-    the readers and the clock stand in for /proc, threading and time in tests.
+    Made by the thread that runs the Run (its supervisor), before the first pipeline is built (so it can
+    tell TensorFlow's threads from tf.data's); the readers and the clock stand in for /proc, threading
+    and time in tests.
     """
 
     def __init__(self, read_threads: Optional[Callable[[], list[ThreadTime]]] = None,
                  python_names: Callable[[], dict[int, str]] = python_thread_names,
                  with_tensorflow: Callable[[], Iterable[ThreadKey]] = threads_with_tensorflow,
-                 process_cpu: Callable[[], float] = process_cpu_s, unnamed_comm: Optional[str] = None,
+                 process_cpu: Callable[[], float] = process_cpu_s, process_comm: Optional[str] = None,
                  cores: Optional[int] = None, check: Callable[[], Optional[str]] = why_unavailable,
                  clock: Callable[[], int] = time.perf_counter_ns):
         self.unavailable = check()
@@ -215,7 +222,8 @@ class CpuMeter:
         if self.unavailable:
             self.latest = {"unavailable": self.unavailable}
             return
-        self._unnamed_comm = unnamed_comm if unnamed_comm is not None else process_comm()
+        self._supervisor_tid = threading.get_native_id()  # made by the thread that runs the Run
+        self._process_comm = process_comm or process_name()
         self._threads: dict[ThreadKey, _Tracked] = {}
         self._alive: set[ThreadKey] = set()  # at the latest look
         self._ended: set[ThreadKey] = set()  # alive at the look before the latest, not at the latest
@@ -305,7 +313,9 @@ class CpuMeter:
         self._unseen_s = unseen_s
 
     def _category(self, key: ThreadKey, comm: str, python_name: Optional[str]) -> str:
-        return thread_category(ThreadFacts(comm, python_name, comm == self._unnamed_comm, key in self._with_tensorflow))
+        unnamed = comm == self._process_comm or comm.startswith(OWN_PREFIX)  # see thread_category
+        return thread_category(ThreadFacts(comm, python_name, unnamed, key in self._with_tensorflow,
+                                           supervisor=key[0] == self._supervisor_tid))
 
     def _by_category(self) -> tuple[dict, dict]:
         """CPU seconds, and how many threads used any, per category: every thread seen since the start,
