@@ -5,14 +5,14 @@ On a machine without an accelerator (and on any host whose cores the input share
 input work slows compute even when the model never waits for a batch. A `CpuMeter` lists the
 process's threads in Linux's /proc (`/proc/self/task`), reads each one's CPU clock (`ThreadReader`),
 says whose work each thread does (`thread_category`), and adds up the CPU seconds each category
-used since the run's start. It is sampled from the probes' thread
-(`core.engine.probes`), so the stepping thread does nothing for it; threads that end lose their
+used since the run's start. It is sampled on the probes' ticks (`core.engine.probes`) and once
+by the run's supervisor, so the stepping thread does nothing for it; threads that end lose their
 own figures, which is why sampling is live. `latest` is the split as of the last sample, a dict
 replaced whole (never edited), for the app and the run's files to read from any thread:
 
     {"cores", "wall_s", "process_s" (every thread's, also those that ended), "seconds": {category: s},
      "threads": {category: how many used CPU}, "recent": {"wall_s", "process_s", "seconds"} (the last
-     RECENT_S or so), "samples", "sample_ms" (the meter's own cost per sample)}
+     RECENT_S or so), "samples", "sample_ms" (one sample's wall time: the meter's own cost)}
     or {"unavailable": "reason"} where /proc cannot be read
 
 `core.analysis.cpu_split` turns it into summary.json's `cpu`.
