@@ -264,8 +264,10 @@ def stuck_stage(iterator, spec, waited_s: float = 0.0) -> Optional[str]:
     produced or buffered is working on the missing element. Nodes that group
     or split elements (batch, unbatch) hold partial work by design and are
     passed over. tf.data's sleep waits before it pulls its input, so it holds
-    nothing while it waits: a one-at-a-time latency stage whose wait outlasts
-    `waited_s` is the one. Otherwise the source is producing the element.
+    nothing while it waits (one at a time directly, several at once each in a
+    dataset of its own inside a parallel interleave, which the walk passes over
+    too): a latency stage whose wait outlasts `waited_s` is the one. Otherwise
+    the source is producing the element.
     """
     if iterator is None or "tensorflow" not in sys.modules:
         return None
@@ -287,10 +289,9 @@ _SLEEP_SLACK_S = 0.5
 
 
 def _sleeping_stage(spec, waited_s: float) -> Optional[str]:
-    """The last one-at-a-time latency stage whose wait per element covers `waited_s`."""
+    """The last latency stage whose wait per element covers `waited_s`."""
     for stage in reversed(spec.stages):
-        if (stage.kind == "latency" and stage.params["num_parallel_calls"] == 1
-                and stage.params["ms"] / 1000.0 + _SLEEP_SLACK_S >= waited_s):
+        if stage.kind == "latency" and stage.params["ms"] / 1000.0 + _SLEEP_SLACK_S >= waited_s:
             return stage.id
     return None
 

@@ -338,22 +338,45 @@ def _pass_through_after(ds, params, ctx, make_cost):
 
 @builds("latency")
 def _build_latency(ds, params, ctx):
-    if params["ms"] > 0 and _parallelism(params["num_parallel_calls"], ctx) is None:
-        sleeping = _sleep_each_element(ds, params["ms"])
+    if params["ms"] > 0:
+        calls = _parallelism(params["num_parallel_calls"], ctx)
+        sleeping = _sleep_each_element(ds, params["ms"]) if calls is None else \
+            _sleep_elements_at_once(ds, params["ms"], calls)
         if sleeping is not None:
             return sleeping
     sleeper = PreciseSleeper()
     return _pass_through_after(ds, params, ctx, lambda: _sleep_op(params["ms"], sleeper))
 
 
+def _sleep_elements_at_once(ds, ms: float, calls):
+    """`calls` elements waiting at once, each in a one-element dataset of tf.data's own sleep, run side by
+    side by a parallel interleave: the waits happen in C++ threads, never in Python, so they take no GIL
+    from the model's thread and no CPU (a Python sleep per element cost both: measured, whatif's io at
+    8 ms with 8 calls in flight reached 194 steps/s against 225 this way). None without the sleep."""
+    tf = tensorflow()
+
+    sleep = _tf_data_sleep()
+    if sleep is None:
+        return None
+    microseconds = int(round(ms * 1000))
+    return ds.interleave(lambda x, y: tf.data.Dataset.from_tensors((x, y)).apply(sleep(microseconds)),
+                         cycle_length=calls, block_length=1, num_parallel_calls=calls, deterministic=True)
+
+
 def _sleep_each_element(ds, ms: float):
     """tf.data's sleep transformation: the wait happens in C++, without the GIL or a Python call;
-    None where this TensorFlow lacks it (it is private to TensorFlow, though there since 2.0)."""
+    None where this TensorFlow lacks it."""
+    sleep = _tf_data_sleep()
+    return None if sleep is None else ds.apply(sleep(int(round(ms * 1000))))
+
+
+def _tf_data_sleep():
+    """tf.data's sleep transformation (private to TensorFlow, though there since 2.0), or None."""
     try:
         from tensorflow.python.data.experimental.ops.testing import sleep  # deferred, as tensorflow() is
     except ImportError:
         return None
-    return ds.apply(sleep(int(round(ms * 1000))))
+    return sleep
 
 
 _BURN_WIDTH = 256

@@ -232,7 +232,8 @@ STAGES.add(Kind(
     label=lambda p: f"latency {p['ms']:g} ms{_label_parallel(p)}",
     parallel_param="num_parallel_calls",
     work=Work.WAITS,
-    node_names=_MAP_NODES | {"sleep"},  # one at a time it is tf.data's own sleep
+    # One at a time it is tf.data's own sleep; several at once, a parallel interleave of sleeps.
+    node_names=_MAP_NODES | {"sleep", "parallelinterleave"},
 ))
 
 STAGES.add(Kind(
