@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cli.common import EXIT_OK, UsageError
 from cli.execute import check_out_dir
-from core.analysis.comparison import MISSING, VERDICT, figures_of
+from core.analysis.comparison import figures_table
 from core.outputs.compare_files import COMPARE_JSON, COMPARE_PNG, Comparison, compare_runs, write_compare_files
 
 COLUMN_GAP = "   "
@@ -53,31 +53,12 @@ def beside(folder) -> Path:
 
 def comparison_text(comparison: Comparison) -> str:
     """Which run is which, the figures side by side, and each description's differences from the baseline."""
-    runs = comparison.runs
-    lines = [f"{run.label}  {run.name}  {run.run.folder}" for run in runs]
-    lines += ["", *_figures_table(comparison), ""]
-    baseline = runs[0].label
-    for run, differences in zip(runs[1:], comparison.differences):
-        if not differences:
-            lines.append(f"{run.label} against {baseline}: the same pipeline")
-            continue
-        lines.append(f"{run.label} against {baseline}:")
-        lines += [f"  {difference.text}" for difference in differences]
-    return "\n".join(lines)
+    lines = [f"{run.label}  {run.name}  {run.folder}" for run in comparison.runs]
+    return "\n".join([*lines, "", *_figures_table(comparison), "", *comparison.description_lines()])
 
 
 def _figures_table(comparison: Comparison) -> list[str]:
     """A row per figure: its name, the baseline's value, then each later run's value and its difference."""
-    figures = {figure.name: figure for figure in figures_of([run.summary for run in comparison.runs])}
-    side = comparison.figures
-    baseline, later = comparison.runs[0], comparison.runs[1:]
-    rows = [["", baseline.label, *[cell for run in later for cell in (run.label, f"{run.label} vs {baseline.label}")]]]
-    for name in side["figures"]:
-        figure = figures.get(name)
-        values = [figure.shown(run[name]) if figure else run[name] or MISSING for run in side["runs"]]
-        # A verdict's change is the two verdicts, both already in the row.
-        changes = ["" if name == VERDICT else (difference["figures"][name] or {}).get("text", "")
-                   for difference in side["differences"]]
-        rows.append([name, values[0], *[cell for pair in zip(values[1:], changes) for cell in pair]])
+    rows = figures_table([run.summary for run in comparison.runs], [run.label for run in comparison.runs])
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return [COLUMN_GAP.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]

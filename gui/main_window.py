@@ -21,6 +21,7 @@ from core.engine.outcome import RunFailure
 from core.spec.pipeline import PipelineSpec, load_spec, save_spec
 from gui.document import PIPELINE, PipelineDocument, key_for_error
 from gui.export_actions import ExportActions
+from gui.history_panel import HistoryPanel
 from gui.inspector import Inspector
 from gui.live_view import LiveView
 from gui.menus import build_menus
@@ -30,6 +31,7 @@ from gui.recent_files import LastFolder, RecentFiles
 from gui.run_folder_actions import RunFolderActions
 from gui.run_controller import RunController, describe_failure
 from gui.run_toolbar import RunToolbar
+from gui.session_actions import SessionActions
 from gui.tuning_actions import TuningActions
 from gui.whatif_panel import WhatIfPanel
 
@@ -52,6 +54,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.toolbar = RunToolbar(self.document, self)
         self.export_actions = ExportActions(self, self.last_folder)
         self.run_folder_actions = RunFolderActions(self, settings)
+        self.session_actions = SessionActions(self, self.last_folder)
+        self.history_panel = HistoryPanel(self.controller, self.last_folder)
         self.tuning = TuningActions(self)
         self.error_banner = QtWidgets.QLabel()
         self.error_banner.setWordWrap(True)
@@ -79,6 +83,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.notice.connect(lambda text: self.statusBar().showMessage(text, 30_000))
         self.controller.run_finished.connect(self._run_finished)
         self.live_view.segments.configuration_added.connect(self.segments_dock.raise_)  # before and after, in front
+        for polled_by in (self.controller.state_changed, self.controller.current_changed,
+                          self.live_view.figures_updated):  # the Runs list follows signals already sent
+            polled_by.connect(self.history_panel.refresh)
+        self.controller.run_finished.connect(self._runs_to_front)
         self.toolbar.run_requested.connect(self.start_run)
         self.toolbar.stop_requested.connect(self.controller.stop)
 
@@ -108,6 +116,9 @@ class MainWindow(QtWidgets.QMainWindow):
         # what-if change the figures before and after it.
         self.tabifyDockWidget(self.inspector_dock, self.whatif_dock)
         self.tabifyDockWidget(self.summary_dock, self.segments_dock)
+        # A third tab there, not a place of its own: the column has no height to spare at 1000×650.
+        self.history_dock = self._dock("Runs", self.history_panel, QtCore.Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.segments_dock, self.history_dock)
         self.analysis_dock = self._dock("Bottleneck", _scrolling(self.tuning.panel), QtCore.Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.whatif_dock, self.analysis_dock)
         self.inspector_dock.raise_()
@@ -253,6 +264,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.live_view.finish()  # connected before the app's own listeners: they see the final plots
         self.show_failure(run.outcome.error)
 
+    def _runs_to_front(self, _run) -> None:
+        """A run has ended beside earlier ones: the Runs list sets its steps/s beside theirs, ready to compare."""
+        if len(self.controller.history) >= 2:
+            self.history_dock.raise_()
+
     def show_failure(self, error: Optional[BaseException]) -> None:
         """A run's failure over the plots and on the block that failed; nothing when it did not fail."""
         if error is None:
@@ -279,6 +295,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.controller.shutdown()
         self.tuning.shutdown()
+        self.history_panel.compare_view.close()  # a window of its own, which goes with this one
         event.accept()
 
 

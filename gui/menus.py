@@ -38,7 +38,8 @@ def build_menus(window) -> None:
     view = bar.addMenu("&View")
     view.addActions([dock.toggleViewAction() for dock in (window.palette_dock, window.inspector_dock,
                                                           window.whatif_dock, window.summary_dock,
-                                                          window.segments_dock, window.analysis_dock)])
+                                                          window.segments_dock, window.analysis_dock,
+                                                          window.history_dock)])
 
 
 def _file_menu(window, files) -> None:
@@ -48,6 +49,11 @@ def _file_menu(window, files) -> None:
     add_action(files, "&Save", window.save, QtGui.QKeySequence.Save)
     add_action(files, "Save &As…", window.ask_save_as, QtGui.QKeySequence.SaveAs)
     files.addMenu(window.recent.menu)
+    files.addSeparator()
+    add_action(files, "Open s&ession…", window.session_actions.ask_open_session,
+               tip="Open a saved session: its pipeline, and its runs in the Runs list")
+    add_action(files, "Save sessio&n…", window.session_actions.ask_save_session,
+               tip="Save the pipeline and the session's runs (by the folders they are recorded in)")
     files.addSeparator()
     add_action(files, "&Quit", window.close, QtGui.QKeySequence.Quit)
 

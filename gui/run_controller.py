@@ -72,6 +72,23 @@ class RunController(QtCore.QObject):
         self.current_changed.emit(entry)
         return entry
 
+    def show_entry(self, entry_id: int) -> RunEntry:
+        """Show a kept run again (picked in the Runs dock): the plots follow it if it is still going."""
+        entry = self.history.select(entry_id)
+        self.current_changed.emit(entry)
+        return entry
+
+    def replace_runs(self, runs, current_id: Optional[int]) -> list[RunEntry]:
+        """Another session was opened: its runs, each (run, folder, id, label) read back from its folder,
+        replace the history's; the run `current_id` is shown, if given."""
+        if self.running:
+            raise RuntimeError("replace_runs() while running: stop the run first")
+        self.history.clear()
+        entries = [self.history.restore(run, str(folder), entry_id, label) for run, folder, entry_id, label in runs]
+        if current_id is not None and any(entry.id == current_id for entry in entries):
+            self.show_entry(current_id)
+        return entries
+
     def stop(self) -> None:
         """Ask the run to stop; `run_finished` follows when the worker has ended."""
         if self.worker is not None:

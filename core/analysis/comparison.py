@@ -9,6 +9,9 @@ A number's difference is `{absolute, relative, text}` (`steps_per_s: +48.2 (+31%
 against a zero); a share's text says percentage points (`-21.2 pts (-95%)`); the verdict's difference
 is its change (`input-bound → compute-bound`), None when it is the same. A figure a run lacks is None, and so is its difference. The host CPU
 shares are included when the summaries have `cpu` (`cpu.<part>.share`).
+
+`figures_table(summaries, labels)` lays the same out as table cells, for `compare`'s stdout and the
+app's A/B view alike.
 """
 from __future__ import annotations
 
@@ -84,6 +87,23 @@ def side_by_side(summaries: list[dict]) -> dict:
     differences = [{"against": 0, "run": index, "figures": _differences(runs[0], run, figures)}
                    for index, run in enumerate(runs) if index > 0]
     return {"figures": [figure.name for figure in figures] + [VERDICT], "runs": runs, "differences": differences}
+
+
+def figures_table(summaries: list[dict], labels: list[str]) -> list[list[str]]:
+    """The figures as table cells: a header, then a row per figure — its name, the first run's value, then
+    each later run's value and its difference to the first's (`B vs A`). A verdict's change is the two
+    verdicts, both already in its row."""
+    figures = {figure.name: figure for figure in figures_of(summaries)}
+    side = side_by_side(summaries)
+    baseline, later = labels[0], labels[1:]
+    rows = [["", baseline, *[cell for label in later for cell in (label, f"{label} vs {baseline}")]]]
+    for name in side["figures"]:
+        figure = figures.get(name)
+        values = [figure.shown(run[name]) if figure else run[name] or MISSING for run in side["runs"]]
+        changes = ["" if name == VERDICT else (difference["figures"][name] or {}).get("text", "")
+                   for difference in side["differences"]]
+        rows.append([name, values[0], *[cell for pair in zip(values[1:], changes) for cell in pair]])
+    return rows
 
 
 def _differences(first: dict, other: dict, figures: list[Figure]) -> dict:

@@ -1,7 +1,7 @@
 """The runs of a session, in order: each run's description, records, outcome and stage figures.
 
-`RunHistory` is the one place the app's run controller, its live view and the
-coming A/B views (issue 9: overlay and compare runs) read runs from. It holds
+`RunHistory` is the one place the app's run controller, its live view, its Runs
+dock and A/B view read runs from (and a saved session, core.experiments.session). It holds
 anything shaped like `RecordedRun` — a run going on a worker thread, or one
 recorded on disk and loaded again — and treats both alike, except that a
 loaded run has ended whatever its files say. An entry has an
@@ -51,10 +51,13 @@ class RunEntry:
     folder: Optional[str] = None  # where its records are on disk (streamed there, or read from there), if anywhere
     loaded: bool = False  # read back from its folder: a record, which nothing writes to any more
     steps: StepRecords = field(default_factory=StepRecords)
+    saved_label: Optional[str] = None  # the label it had when its session was saved, kept when reopened
 
     @property
     def label(self) -> str:
         """`#3 whatif`: how views name the run (an id, since one pipeline is often run many times)."""
+        if self.saved_label is not None:
+            return self.saved_label
         return f"#{self.id} {self.spec.name}" + (" (recorded)" if self.loaded else "")
 
     @property
@@ -139,6 +142,27 @@ class RunHistory:
         self._drop_beyond_keep()
         self._changed()
         return entry
+
+    def restore(self, run: RecordedRun, folder: str, entry_id: int, label: str) -> RunEntry:
+        """Keep a run `loaded` from its `folder` under the id and label it had in a saved session (a new id
+        if this history already uses that one); the current run stays as it is."""
+        if any(entry.id == entry_id for entry in self._entries):
+            entry_id = self._next_id
+        entry = RunEntry(entry_id, run, run.spec, folder, loaded=True, steps=run.records, saved_label=label)
+        self._next_id = max(self._next_id, entry_id + 1)
+        self._entries.append(entry)
+        self._drop_beyond_keep()
+        self._changed()
+        return entry
+
+    def clear(self) -> None:
+        """Forget every run (another session was opened); their folders stay on disk."""
+        going = [entry.label for entry in self._entries if not entry.ended]
+        if going:
+            raise RuntimeError(f"run {going[0]} is still going: stop it before clearing the history")
+        self._entries.clear()
+        self._current = None
+        self._changed()
 
     def get(self, entry_id: int) -> RunEntry:
         for entry in self._entries:

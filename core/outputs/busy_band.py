@@ -13,41 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.analysis.idle_share import busy_idle_per_pixel
 from core.outputs.palette import BUSY_COLOR, EMPTY_COLOR, IDLE_COLOR
-from core.spec.records import T_DONE, T_READY, T_REQUEST
+from core.spec.records import T_DONE, T_REQUEST
 
 BAND_ROWS = 40  # vertical resolution of the bars: 2.5% of a column's time per row
 NOISE_SHARE = 1e-3  # shares below this are float noise of the interpolation, not a gap
 STEPS_PER_BAR = 8  # a bar this many steps wide is off its true share by at most about 1/8
 DETAIL_STEP_PIXELS = 6  # steps at least this wide are drawn one by one
-
-
-def busy_idle_per_pixel(rows: np.ndarray, x_min: float, x_max: float, pixels: int):
-    """Fractions of each pixel column's time the accelerator was busy and idle-waiting.
-
-    Exact at any zoom: cumulative busy and idle time are piecewise linear in t, so each
-    column's share is a difference of the two at its edges. They are evaluated at the edges
-    only, so a long run costs two running sums, not a table of every step's corners.
-    """
-    edges = np.linspace(x_min, x_max, pixels + 1)
-    width = (x_max - x_min) / pixels
-    idle = np.diff(_cumulative_at(edges, rows, T_REQUEST, T_READY)) / width
-    busy = np.diff(_cumulative_at(edges, rows, T_READY, T_DONE)) / width
-    return np.clip(busy, 0.0, 1.0), np.clip(idle, 0.0, 1.0)
-
-
-def _cumulative_at(times: np.ndarray, rows: np.ndarray, start: int, end: int) -> np.ndarray:
-    """Total time spent in [start, end) spans of all steps up to each of `times` (sorted)."""
-    if len(rows) == 0:
-        return np.zeros(len(times))
-    starts, ends = rows[:, start], rows[:, end]
-    totals = np.cumsum(ends - starts)
-    step = np.searchsorted(rows[:, T_REQUEST], times, side="right") - 1  # the step under way at each time
-    inside = step >= 0
-    at = np.maximum(step, 0)
-    own = ends[at] - starts[at]
-    done_before = totals[at] - own
-    return np.where(inside, done_before + np.clip(times - starts[at], 0.0, own), 0.0)
 
 
 def bar_width(rows: np.ndarray, x_min: float, x_max: float, pixels: int) -> int:

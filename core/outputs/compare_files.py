@@ -1,9 +1,10 @@
 """`compare`: run folders read back and set side by side, written as compare.json and compare.png.
 
-- `compare_runs(folders)`: each run loaded as `report` loads it (also one that was killed), its
-  summary rebuilt from its records, each description's differences from the first run's (the
-  baseline), and the figures side by side (core.analysis.comparison). Nothing is written into the
-  run folders.
+- `compare_runs(folders)`: each run loaded as `report` loads it (also one that was killed), then
+  compared by `compare_recorded`. Nothing is written into the run folders.
+- `compare_recorded(runs)`: runs already in memory (the app's run history, or runs loaded), each with
+  its label and rows: its summary rebuilt from the rows, each description's differences from the
+  first run's (the baseline), and the figures side by side (core.analysis.comparison).
 - `write_compare_files(comparison, out_dir)`: compare.json (sorted keys, indented) and compare.png.
 
 compare.json: `runs` (each `{label, folder, name, closed, summary}`), `differences` (for each run
@@ -15,11 +16,14 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
 
 from core.analysis.comparison import side_by_side
 from core.outputs.compare_image import PlottedRun, render_compare_png
 from core.outputs.run_files import CUT_OFF
-from core.outputs.run_folder import LoadedRun, load_run
+from core.outputs.run_folder import load_run
 from core.outputs.summary import build_summary, write_json
 from core.spec.diff import Difference, describe_differences
 from core.spec.params import SpecError
@@ -30,17 +34,26 @@ BASELINE = 0  # every run is compared against the first
 
 @dataclass
 class ComparedRun:
-    label: str  # A, B, C …: short enough for a table's column
-    run: LoadedRun
+    label: str  # A, B, C …: short enough for a table's column (the app's: `#3 whatif`)
+    run: Any  # a LoadedRun, or a run of the app's history (shaped like core.experiments.history.RecordedRun)
     summary: dict
+    rows: np.ndarray  # its step records, as compared
 
     @property
     def name(self) -> str:
         return self.run.spec.name
 
+    @property
+    def folder(self) -> Optional[Path]:
+        return getattr(self.run, "folder", None)  # only a run loaded from disk knows its folder
+
+    @property
+    def closed(self) -> bool:
+        return getattr(self.run, "closed", True)  # only a run loaded from disk can have been cut off
+
     def to_dict(self) -> dict:
-        return {"label": self.label, "folder": str(self.run.folder), "name": self.name,
-                "closed": self.run.closed, "summary": self.summary}
+        return {"label": self.label, "folder": str(self.folder), "name": self.name,
+                "closed": self.closed, "summary": self.summary}
 
 
 @dataclass
@@ -56,13 +69,30 @@ class Comparison:
                                 for index, differences in enumerate(self.differences)],
                 "figures": self.figures}
 
+    def description_lines(self) -> list[str]:
+        """Each later run's description against the baseline's: a heading line, then one line per difference."""
+        baseline, lines = self.runs[BASELINE].label, []
+        for run, differences in zip(self.runs[BASELINE + 1:], self.differences):
+            if not differences:
+                lines.append(f"{run.label} against {baseline}: the same pipeline")
+                continue
+            lines.append(f"{run.label} against {baseline}:")
+            lines += [f"  {difference.text}" for difference in differences]
+        return lines
+
 
 def compare_runs(folders) -> Comparison:
     """The runs in `folders`, the first being the baseline; a folder holding no run is a SpecError naming it."""
-    runs = [_compared(run_label(index), load_run(folder)) for index, folder in enumerate(folders)]
-    baseline = runs[BASELINE].run.spec
-    differences = [describe_differences(baseline, other.run.spec) for other in runs[BASELINE + 1:]]
-    return Comparison(runs, differences, side_by_side([run.summary for run in runs]))
+    loaded = [load_run(folder) for folder in folders]
+    return compare_recorded([(run_label(index), run, run.records.rows()) for index, run in enumerate(loaded)])
+
+
+def compare_recorded(runs: list[tuple[str, Any, np.ndarray]]) -> Comparison:
+    """(label, run, its rows) for each run, the first being the baseline; nothing is read from disk."""
+    compared = [ComparedRun(label, run, _summary(run, rows), rows) for label, run, rows in runs]
+    baseline = compared[BASELINE].run.spec
+    differences = [describe_differences(baseline, other.run.spec) for other in compared[BASELINE + 1:]]
+    return Comparison(compared, differences, side_by_side([run.summary for run in compared]))
 
 
 def run_label(index: int) -> str:
@@ -70,11 +100,11 @@ def run_label(index: int) -> str:
     return letters[index] if index < len(letters) else f"R{index + 1}"
 
 
-def _compared(label: str, run: LoadedRun) -> ComparedRun:
+def _summary(run, rows: np.ndarray) -> dict:
     # The summary `report` would write (the same figures as the run's own summary.json), built in
     # memory: a comparison leaves the run folders as they are.
-    extra = dict(run.extra) | ({} if run.closed else {"record_stream": CUT_OFF})
-    return ComparedRun(label, run, build_summary(run, extra, run.records.rows()))
+    extra = dict(getattr(run, "extra", {})) | ({} if getattr(run, "closed", True) else {"record_stream": CUT_OFF})
+    return build_summary(run, extra, rows)
 
 
 def write_compare_files(comparison: Comparison, out_dir) -> tuple[Path, Path]:
@@ -91,12 +121,12 @@ def write_compare_files(comparison: Comparison, out_dir) -> tuple[Path, Path]:
 
 def legend_label(run: ComparedRun) -> str:
     figures = run.summary
-    return f"{run.label}   {run.name} — {run.run.folder} — {figures['steps_per_s']:.1f} steps/s, " \
+    return f"{run.label}   {run.name} — {run.folder} — {figures['steps_per_s']:.1f} steps/s, " \
            f"idle {100 * figures['idle_fraction']:.1f}%"
 
 
 def _plotted(run: ComparedRun) -> PlottedRun:
-    return PlottedRun(legend_label(run), run.run.records.rows(), run.run.spec.run["warmup_steps"],
+    return PlottedRun(legend_label(run), run.rows, run.run.spec.run["warmup_steps"],
                       [change.t for change in run.run.outcome.changes])
 
 

@@ -5,21 +5,21 @@ Two plots share the x axis, time since each run's start (the runs' own clocks, s
 - top: each step's time, request to done (as timeline.png's whole step), thinned to two points per
   pixel column so a long run's peaks survive; warm-up steps are faded and left out of the y range;
 - bottom: the accelerator's idle share, the time it waited for input in each window of the run
-  (IDLE_WINDOW_S, shorter for a short run), from the same running sums as timeline.png's band.
+  (core.analysis.idle_share: the app's A/B view draws the same curve), from the same running sums as
+  timeline.png's band.
 
 Above them a legend names each run (its letter, name, folder and steps/s). Configuration changes
 (what-if) are dotted lines in their run's colour. Drawn with plot_kit, headless and without Qt.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.lines import Line2D
 
+from core.analysis.idle_share import idle_per_window, idle_window_s, run_end_s
 from core.analysis.metrics import measured_rows
-from core.outputs.busy_band import busy_idle_per_pixel
 from core.outputs.palette import RUN_COLORS
 from core.outputs.plot_kit import (DPI, LEFT_PX, ONE_PIXEL, TITLE_COLOR, TITLE_PT, agg_figure, colour_keyed_title,
                                    draw_headline, label_axes, peak_envelope, plot_columns, rgb, stacked_plots)
@@ -27,8 +27,6 @@ from core.spec.records import T_DONE, T_REQUEST
 
 SIZE = (1400, 800)
 HEADLINE_PX, LEGEND_LINE_PX, TITLE_PX = 34, 20, 30
-IDLE_WINDOW_S = 0.5
-MIN_WINDOWS = 20  # a short run still gets an idle curve, not two or three points
 LINE_WIDTH = 1.5 * ONE_PIXEL  # a little heavier than the timeline's: curves cross each other here
 WARMUP_ALPHA = 0.3
 THINNED_ALPHA = 0.6
@@ -51,7 +49,7 @@ def render_compare_png(path, runs: list[PlottedRun], headline: str = "", size=SI
     step_axes, idle_axes = stacked_plots(figure, size, 2, top_px, "compare.png")
     step_axes.sharex(idle_axes)
     draw_headline(figure, headline or "compare", size)
-    end = max((_end(run.rows) for run in runs), default=0.0)
+    end = max((run_end_s(run.rows) for run in runs), default=0.0)
     window = idle_window_s(end, plot_columns(size))
     _titles(step_axes, idle_axes, window)
     for index, run in enumerate(runs):
@@ -63,39 +61,6 @@ def render_compare_png(path, runs: list[PlottedRun], headline: str = "", size=SI
     idle_axes.set_xlim(*((0.0, end) if end > 0 else EMPTY_X_RANGE))
     _legend(figure, runs, size)
     figure.savefig(path, format="png", dpi=DPI)  # an explicit format: the file's name decides nothing
-
-
-def idle_window_s(end_s: float, columns: int) -> float:
-    """IDLE_WINDOW_S, but short enough for MIN_WINDOWS over the longest run and long enough for two pixels;
-    a round length (1, 2 or 5 times a power of ten), since the plot's title says it."""
-    if end_s <= 0:
-        return IDLE_WINDOW_S
-    return max(_round(min(IDLE_WINDOW_S, end_s / MIN_WINDOWS), up=False), _round(2 * end_s / columns, up=True))
-
-
-def _round(seconds: float, up: bool) -> float:
-    """The nearest 1, 2 or 5 times a power of ten at or above (or at or below) `seconds`."""
-    power = 10.0 ** math.floor(math.log10(seconds))
-    candidates = [factor * power for factor in (1, 2, 5, 10)]
-    tolerance = seconds * 1e-9  # 0.5 is 5 × 0.1, which floats hold as 0.5000000000000001
-    if up:
-        return next(value for value in candidates if value >= seconds - tolerance)
-    return [value for value in candidates if value <= seconds + tolerance][-1]
-
-
-def idle_per_window(rows: np.ndarray, window_s: float) -> tuple:
-    """(window edges, idle share of each whole window) from the run's start to its last whole window."""
-    end = _end(rows)
-    if end <= 0:
-        return np.zeros(0), np.zeros(0)
-    windows = max(1, math.floor(end / window_s))  # a part window at the end would count its empty tail as busy
-    span = windows * window_s if end >= window_s else end
-    _, idle = busy_idle_per_pixel(rows, 0.0, span, windows)
-    return np.linspace(0.0, span, windows + 1), idle
-
-
-def _end(rows: np.ndarray) -> float:
-    return float(rows[-1, T_DONE]) if len(rows) else 0.0
 
 
 def _titles(step_axes, idle_axes, window_s: float) -> None:
