@@ -1,14 +1,16 @@
 """Which stage holds the steps back, and what to change: from throughput measured in isolation.
 
 Input: the elements/s of each prefix of the pipeline on its own (the source alone, then the source and
-the stages up to each one) and the steps/s of the model on its own. A prefix can go no faster than the
-prefix before it, so the rate drops where a stage costs more than what feeds it: the bottleneck is the
-first stage whose prefix is (within `TOLERANCE`) as slow as the whole input, or `model` when the model
-is slower than the input. Rates are compared in steps/s: a prefix's elements/s divided by how many of
-its elements make one step (the batch sizes after it).
+the stages up to each one) and the steps/s of the model on its own, compared in steps/s (a prefix's
+elements/s divided by how many of its elements make one step: the batch sizes after it). What a stage
+adds to a step is the time per step of its prefix less that of the prefix before it. That holds both
+ways tf.data runs stages: one at a time (a map of one call runs in its consumer's thread, so costs
+add up along the chain) and side by side (a parallel stage works ahead in its own threads, so the
+slowest one sets the pace and the others add nothing). The bottleneck is the stage that adds the most,
+or `model` when the model is slower than the whole input.
 
 Each recommendation changes one value (`PATH=VALUE`, as `--set` takes it) and predicts steps/s by the
-same model: the input runs at its slowest stage, and overlaps the model when the feeder buffers ahead
+same model: the input runs at its slowest part, and overlaps the model when the feeder buffers ahead
 (tf.data with a prefetch, the queue runner) or adds to it when it does not (feed_dict).
 """
 from __future__ import annotations
@@ -22,7 +24,6 @@ from core.spec.kinds import STAGES
 from core.spec.params import AUTOTUNE
 from core.spec.pipeline import PipelineSpec, last_buffer_index
 
-TOLERANCE = 1.15  # a prefix this close to the whole input's rate already runs at the bottleneck's pace
 HEADROOM = 1.1  # size a fix for a little more than it must carry, so the next stage shows as the limit
 MAX_PARALLEL_CALLS = 64
 IDLE_WORTH_A_BUFFER = 0.05  # waiting although the input is fast enough: the buffer is too small
@@ -70,11 +71,17 @@ def predicted_steps_per_s(spec: PipelineSpec, input_steps_per_s: float, model_st
     return 1.0 / (1.0 / input_steps_per_s + 1.0 / model_steps_per_s)
 
 
+def added_seconds(prefixes: list[PrefixThroughput]) -> list[float]:
+    """Per prefix, the seconds per step it adds to the one before it (the source: all of its own)."""
+    times = [1.0 / p.steps_per_s if p.steps_per_s > 0 else float("inf") for p in prefixes]
+    return [times[0]] + [later - earlier for earlier, later in zip(times, times[1:])]
+
+
 def find_bottleneck(prefixes: list[PrefixThroughput], model_steps_per_s: float) -> str:
-    input_rate = prefixes[-1].steps_per_s
-    if model_steps_per_s <= input_rate:
+    if model_steps_per_s <= prefixes[-1].steps_per_s:
         return "model"
-    return next(p.stage_id for p in prefixes if p.steps_per_s <= input_rate * TOLERANCE)
+    added = added_seconds(prefixes)
+    return prefixes[max(range(len(prefixes)), key=added.__getitem__)].stage_id
 
 
 def analyze(spec: PipelineSpec, prefixes: list[PrefixThroughput], model_steps_per_s: float, cores: int,
@@ -121,8 +128,12 @@ def _recommendation(text: str, change: str, expected: float) -> dict:
 
 
 def _parallelism_recommendation(spec, prefixes, index, model_rate, cores) -> Optional[dict]:
-    """More calls in flight for the bottleneck stage, sized to carry what the stages before it and the
-    model can take; a CPU stage gains nothing past the host's cores."""
+    """More calls in flight for the bottleneck stage, sized to carry what the rest of the input and the
+    model can take; a CPU stage gains nothing past the host's cores.
+
+    One call at a time, the stage's own time per step is what it adds; with several, they work side by
+    side and set the pace, so each call takes calls ÷ rate. The rest of the input runs at the time per
+    step of the whole less what this stage adds."""
     if index == 0:
         return None  # the source alone is the limit: it has no parallelism to raise
     stage = spec.stages[index - 1]
@@ -130,18 +141,18 @@ def _parallelism_recommendation(spec, prefixes, index, model_rate, cores) -> Opt
     calls = stage.params.get(kind.parallel_param) if kind.parallel_param else None
     if calls in (None, AUTOTUNE):
         return None  # one at a time by design (None), or tf.data already chooses (AUTOTUNE)
-    here, upstream = prefixes[index].steps_per_s, prefixes[index - 1].steps_per_s
-    per_call = here / calls
-    needed = math.ceil(min(upstream, model_rate) * HEADROOM / per_call)
-    limit = cores if kind.work is Work.CPU else MAX_PARALLEL_CALLS
-    new_calls = min(needed, limit)
+    added, here = added_seconds(prefixes)[index], prefixes[index].steps_per_s
+    per_call_s = added if calls == 1 else calls / here
+    rest = 1.0 / max(1.0 / prefixes[-1].steps_per_s - added, 1e-9)
+    needed = math.ceil(min(rest, model_rate) * HEADROOM * per_call_s)
+    new_calls = min(needed, cores if kind.work is Work.CPU else MAX_PARALLEL_CALLS)
     if new_calls <= calls:
         return None
-    expected = predicted_steps_per_s(spec, min(upstream, per_call * new_calls), model_rate)
+    expected = predicted_steps_per_s(spec, min(rest, new_calls / per_call_s), model_rate)
     return _recommendation(
-        f"{stage.id} limits the input to {here:.0f} steps/s with {calls} call{'s' if calls > 1 else ''} in flight "
-        f"(the stages before it give {upstream:.0f}, the model takes {model_rate:.0f}): "
-        f"set {stage.id}.{kind.parallel_param} to {new_calls}",
+        f"{stage.id} adds {1000 * added:.1f} ms to every step with {calls} call{'s' if calls > 1 else ''} in "
+        f"flight, the most of any stage (the input gives {prefixes[-1].steps_per_s:.0f} steps/s, the model "
+        f"takes {model_rate:.0f}): set {stage.id}.{kind.parallel_param} to {new_calls}",
         f"stages.{stage.id}.{kind.parallel_param}={new_calls}", expected)
 
 
