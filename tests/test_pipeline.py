@@ -248,14 +248,15 @@ def test_failing_stage_matches_whole_ids_only():
 
 
 
-def test_latency_one_at_a_time_is_tf_datas_own_sleep_and_several_a_parallel_map(whatif):
-    """One at a time, the simulated wait needs no hop into Python (it cost ~0.5 ms a batch)."""
+def test_latency_is_tf_datas_own_sleep_one_at_a_time_and_side_by_side(whatif):
+    """The simulated wait never hops into Python (a Python sleep cost ~0.5 ms a batch one at a time, and
+    with several in flight took the GIL from the model's thread)."""
     def graph(calls):
         spec = whatif(("stages.io.ms", 2), ("stages.io.num_parallel_calls", calls))
         return build_dataset(spec, serial=False)._as_serialized_graph().numpy().decode(errors="ignore")
 
-    assert "SleepDataset" in graph(1) and "PyFunc" not in graph(1)
-    assert "SleepDataset" not in graph(2) and "ParallelMapDataset" in graph(2)
+    assert "SleepDataset" in graph(1) and "PyFunc" not in graph(1) and "Interleave" not in graph(1)
+    assert "SleepDataset" in graph(2) and "PyFunc" not in graph(2) and "ParallelInterleaveDataset" in graph(2)
 
 
 class _Placed:
