@@ -20,7 +20,7 @@ from gui.analysis_worker import AnalysisWorker
 
 MIN_STEPS_TO_JUDGE = 50  # measured steps after a change before its achieved rate is shown
 BOTTLENECK_BRUSH = QtGui.QColor(255, 224, 178)
-COLUMNS = ("stage", "kind", "elements/s", "steps/s", "live el/s")
+COLUMNS = ("stage", "elements/s", "steps/s", "live el/s")
 
 
 @dataclass
@@ -63,8 +63,9 @@ class AnalysisPanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.analyze_button)
-        top.addWidget(self.status, 1)
+        top.addStretch(1)
         layout.addLayout(top)
+        layout.addWidget(self.status)
         layout.addWidget(self.table)
         layout.addWidget(self.verdict)
         layout.addLayout(self.recommendations)
@@ -199,17 +200,25 @@ def _fill_table(table: QtWidgets.QTableWidget, analysis: dict) -> None:
     table.setRowCount(len(stages) + 1)
     for row, stage in enumerate(stages):
         live = stage.get("live_elements_per_s")
-        cells = (stage["id"], stage["kind"], f"{stage['elements_per_s']:,.1f}", f"{stage['steps_per_s']:,.1f}",
-                 "–" if live is None else f"{live:,.1f}")
-        _set_row(table, row, cells, stage["id"] == analysis["bottleneck"])
-    _set_row(table, len(stages), ("model", "", "", f"{analysis['model_steps_per_s']:,.1f}", ""),
-             analysis["bottleneck"] == "model")
+        cells = (stage["id"], _rate(stage["elements_per_s"]), _rate(stage["steps_per_s"]),
+                 "–" if live is None else _rate(live))
+        _set_row(table, row, cells, stage["id"] == analysis["bottleneck"], stage["kind"])
+    _set_row(table, len(stages), ("model", "", _rate(analysis["model_steps_per_s"]), ""),
+             analysis["bottleneck"] == "model", "the model alone")
 
 
-def _set_row(table, row: int, cells: tuple, bottleneck: bool) -> None:
+def _rate(value: float) -> str:
+    """Narrow enough for a dock: 282k, 915, 91.5."""
+    if value >= 10_000:
+        return f"{value / 1000:,.0f}k"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _set_row(table, row: int, cells: tuple, bottleneck: bool, kind: str) -> None:
     for column, text in enumerate(cells):
         item = QtWidgets.QTableWidgetItem(text)
-        if column >= 2:
+        item.setToolTip(kind)
+        if column >= 1:
             item.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
         if bottleneck:
             item.setBackground(BOTTLENECK_BRUSH)

@@ -34,9 +34,10 @@ def test_the_bottleneck_is_marked_and_a_recommendation_applies_in_one_click(qtbo
     widget = panel(qtbot)
     widget.show_analysis(ANALYSIS)
     table = widget.table
-    assert table.rowCount() == 3 and table.item(1, 0).text() == "io" and table.item(1, 4).text() == "121.0"
+    assert table.rowCount() == 3 and table.item(1, 0).text() == "io" and table.item(1, 3).text() == "121"
     marked = [table.item(row, 0).background().color().name() for row in range(3)]
     assert marked[1] != marked[0] and marked[0] == marked[2]
+    assert table.item(0, 1).text() == "9,000" and table.item(1, 0).toolTip() == "latency"
     assert "Bottleneck: io" in widget.verdict.text() and "118.0" in widget.verdict.text()
     apply = [button for button in widget.findChildren(QtWidgets.QPushButton) if button.text() == "Apply"]
     with qtbot.waitSignal(widget.apply_requested) as applied:
