@@ -205,6 +205,9 @@ def _fill_table(table: QtWidgets.QTableWidget, analysis: dict) -> None:
         _set_row(table, row, cells, stage["id"] == analysis["bottleneck"], stage["kind"])
     _set_row(table, len(stages), ("model", "", _rate(analysis["model_steps_per_s"]), ""),
              analysis["bottleneck"] == "model", "the model alone")
+    table.resizeRowsToContents()
+    rows_height = sum(table.rowHeight(row) for row in range(table.rowCount()))
+    table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows_height + 2 * table.frameWidth())
 
 
 def _rate(value: float) -> str:
