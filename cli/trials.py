@@ -26,5 +26,8 @@ def run_trial(spec: PipelineSpec, label: str, show_progress: bool = True) -> Tri
     run = Run(spec)
     if execute(run, label, show_progress=show_progress):
         raise Interrupted(label)
+    summary = build_summary(run)
     error = run.outcome.error
-    return Trial(spec, build_summary(run), None if error is None else str(error))
+    if error is None and not summary["steps"]:  # e.g. a batch larger than the data, dropped as a remainder
+        return Trial(spec, summary, f"no steps recorded ({run.outcome.status})")
+    return Trial(spec, summary, None if error is None else str(error))

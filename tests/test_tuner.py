@@ -95,3 +95,8 @@ def test_tune_command_writes_best_json_and_tune_csv(tmp_path):
     assert rows[0]["change"] == "as given" and float(rows[0]["steps_per_s"]) > 0
     assert sum(int(row["best"]) for row in rows) == 1
     assert json.loads((out / "analysis.json").read_text())["bottleneck"]
+
+
+def test_a_bigger_batch_is_tried_only_where_a_step_costs_more_with_it():
+    batch_moves = lambda spec: [m for m in exploring_moves(spec) if "batch_size" in m.description]  # noqa: E731
+    assert batch_moves(load_preset("images_tf")) and not batch_moves(load_preset("whatif"))

@@ -10,8 +10,8 @@ isolated rates, the bottleneck, recommendations with their expected steps/s) and
 are tried first, most promising first. When they run out, the tuner explores what analysis cannot
 price: caching the deterministic front of the pipeline (latest position first, with `repeat` moved
 after the cache), then more parallelism for each parallel stage and a deeper buffer, then a doubled
-batch size. The objective is examples/s (images/s for an image pipeline): a bigger batch is worth
-trying only because it does not count steps.
+batch size (not for the simulated model, whose step ignores the batch). The objective is examples/s
+(images/s for an image pipeline): a bigger batch is worth trying only because it does not count steps.
 """
 from __future__ import annotations
 
@@ -156,8 +156,10 @@ def _buffer_moves(spec: PipelineSpec) -> list[Move]:
 
 
 def _batch_moves(spec: PipelineSpec) -> list[Move]:
+    """Twice the batch, where a step's cost follows the batch: the simulated model's step takes step_ms
+    whatever it is given, so there every bigger batch would look like free examples."""
     batches = [stage for stage in spec.stages if stage.kind in ("batch", "padded_batch")]
-    if len(batches) != 1 or batches[0].params["batch_size"] * 2 > MAX_BATCH_SIZE:
+    if spec.model.kind == "simulated" or len(batches) != 1 or batches[0].params["batch_size"] * 2 > MAX_BATCH_SIZE:
         return []
     stage = batches[0]
     return [Move(f"stages.{stage.id}.batch_size={2 * stage.params['batch_size']}",
