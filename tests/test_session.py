@@ -77,7 +77,7 @@ def broken(change) -> dict:
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{not json", "not a session file: not valid JSON (line 1"),
+    ("{not json", "not valid JSON (line 1"),
     ("[]", "not a Pipescope session"),
     (broken(lambda d: d.update(format="pipescope-pipeline")), "format: not a Pipescope session"),
     (broken(lambda d: d.pop("version")), "version: missing"),
@@ -106,7 +106,7 @@ def test_a_binary_or_missing_file_is_said_plainly(tmp_path):
     (tmp_path / "binary").write_bytes(b"\x89PNG\xff\x00")
     with pytest.raises(SpecError, match="binary, not UTF-8"):
         read_session(tmp_path / "binary")
-    with pytest.raises(SpecError, match="cannot read the session"):
+    with pytest.raises(SpecError, match="cannot read session file"):
         read_session(tmp_path / "none.json")
 
 

@@ -24,7 +24,7 @@ from typing import Any, Optional
 from core.experiments.history import RunHistory
 from core.outputs.run_folder import LoadedRun, load_run
 from core.spec.params import SpecError
-from core.spec.pipeline import PipelineSpec, load_spec, spec_from_dict
+from core.spec.pipeline import PipelineSpec, load_spec, read_json_file, spec_from_dict
 
 SESSION_SUFFIX = ".pipescope-session.json"
 FORMAT = "pipescope-session"
@@ -79,7 +79,7 @@ def write_session(session: Session, path) -> None:
 
 def read_session(path) -> Session:
     """The session in `path`, checked whole; SpecError `<file>: <field>: <problem>` otherwise."""
-    data = _read_json(Path(path))
+    data = read_json_file(Path(path), "session file")
     where = _Where(path)
     if not isinstance(data, dict):
         raise where.error("", f"not a Pipescope session (a JSON object with \"format\": \"{FORMAT}\" expected)")
@@ -129,20 +129,6 @@ class _Where:
 
     def error(self, field: str, problem: str) -> SpecError:
         return SpecError(f"{self.path}: {field}: {problem}" if field else f"{self.path}: {problem}")
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read the session ({error.strerror or error})") from None
-    except UnicodeDecodeError as error:
-        raise SpecError(f"{path}: not a session file (binary, not UTF-8 text: byte {error.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SpecError(f"{path}: not a session file: not valid JSON (line {error.lineno}, column {error.colno}: "
-                        f"{error.msg})") from None
 
 
 def _is_int(value) -> bool:

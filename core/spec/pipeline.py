@@ -247,18 +247,21 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
 
 
 def load_spec(path: str | Path) -> PipelineSpec:
-    path = Path(path)
+    return spec_from_dict(read_json_file(Path(path), "pipeline file"))
+
+
+def read_json_file(path: Path, what: str) -> Any:
+    """A JSON file's data, or a SpecError naming the file and what is wrong with it (`what`: its kind)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise SpecError(f"{path}: cannot read pipeline file ({error.strerror})") from None
+        raise SpecError(f"{path}: cannot read {what} ({error.strerror or error})") from None
     except UnicodeDecodeError as error:
-        raise SpecError(f"{path}: not a pipeline file (binary, not UTF-8 text: byte {error.start})") from None
+        raise SpecError(f"{path}: not a {what} (binary, not UTF-8 text: byte {error.start})") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise SpecError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
-    return spec_from_dict(data)
 
 
 def save_spec(spec: PipelineSpec, path: str | Path) -> None:
