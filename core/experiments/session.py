@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from core.experiments.history import RunHistory
 from core.outputs.run_folder import LoadedRun, load_run
