@@ -12,7 +12,7 @@ from core.experiments.bottleneck_analysis import analyze_pipeline
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec
 
-SECONDS_PER_PART = 0.7  # per prefix and for the model: the app's analysis should take seconds, not a minute
+SECONDS_PER_PART = 0.5  # per prefix and round, and for the model: the app's analysis takes seconds, not a minute
 
 
 class AnalysisWorker(QtCore.QThread):

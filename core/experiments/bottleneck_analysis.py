@@ -10,7 +10,7 @@ import os
 from typing import Callable, Optional
 
 from core.analysis.bottleneck import PrefixThroughput, analyze, elements_per_step
-from core.engine.throughput import measure_model, measure_prefixes
+from core.engine.throughput import ROUNDS, measure_model, measure_prefixes
 from core.spec.pipeline import PipelineSpec
 
 SECONDS_PER_PART = 1.0
@@ -21,8 +21,9 @@ def analyze_pipeline(spec: PipelineSpec, run_summary: Optional[dict] = None, sec
                      progress: Optional[Callable[[str], None]] = None) -> dict:
     """analysis.json for `spec`; `run_summary` (summary.json of a normal run of it) adds `measured`."""
     say = progress or (lambda _text: None)
-    rates = measure_prefixes(spec, seconds, lambda stage_id: say(
-        "the source alone" if stage_id == "source" else f"the pipeline up to stage '{stage_id}'"))
+    rates = measure_prefixes(spec, seconds, lambda stage_id, round_number: say(
+        ("the source alone" if stage_id == "source" else f"the pipeline up to stage '{stage_id}'")
+        + f" (round {round_number} of {ROUNDS})"))
     say("the model alone")
     model_steps_per_s = measure_model(spec, seconds)
     prefixes = [PrefixThroughput(rate.stage_id, rate.kind, rate.elements_per_s, elements_per_step(spec, count))
