@@ -29,7 +29,8 @@ class SummaryPanel(QtWidgets.QWidget):
             label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)  # so a figure can be copied
             form.addRow(f"{name}:", label)
             self.values[name] = label
-        self.values["stage figures"].setWordWrap(True)  # a reason is a sentence
+        for sentence in ("stage figures", "CPU"):  # a reason, or three shares: wider than the dock
+            self.values[sentence].setWordWrap(True)
         self.latest: dict = {}
 
     def clear(self) -> None:
