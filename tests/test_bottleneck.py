@@ -80,3 +80,10 @@ def test_live_figures_of_a_normal_run_stand_beside_the_isolated_ones():
     stages = analyze(spec, prefixes, 1000.0, cores=2, measured=measured)["stages"]
     assert [s["id"] for s in stages] == ["source", "batch", "io", "cpu", "prefetch"]
     assert stages[2]["live_elements_per_s"] == 231.5 and "live_elements_per_s" not in stages[3]
+
+
+def test_a_pipeline_that_gives_nothing_is_named_without_a_division_by_zero():
+    spec = whatif()
+    prefixes = prefixes_of(spec, {"source": 5000, "batch": 4000, "io": 0.0, "cpu": 0.0, "prefetch": 0.0})
+    result = analyze(spec, prefixes, 300.0, cores=2)
+    assert result["bottleneck"] == "io" and result["recommendations"] == [] and result["predicted_steps_per_s"] == 0
