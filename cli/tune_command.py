@@ -10,7 +10,7 @@ import csv
 import sys
 from pathlib import Path
 
-from cli.common import EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec
+from cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec
 from cli.execute import check_out_dir
 from cli.trials import Interrupted, run_trial
 from core.experiments.bottleneck_analysis import analyze_pipeline
@@ -60,6 +60,10 @@ def tune_command(args) -> int:
         _write(out, spec, tuner, None)
         return EXIT_INTERRUPTED
     _write(out, spec, tuner, autotune)
+    if tuner.best is None:
+        print_error(f"{spec.name}: the description as given failed, so there is nothing to tune: "
+                    f"{tuner.trials[0].error}")
+        return EXIT_FAILED
     print(_report(tuner, autotune, out))
     return EXIT_OK
 

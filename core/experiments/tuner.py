@@ -78,8 +78,8 @@ class Tuner:
             raise RuntimeError("ask() before the last trial was told")
         if len(self.trials) >= self.budget:
             return None
-        if self.best is None:
-            return self._propose(self.spec, (), "the description as given")
+        if self.best is None:  # nothing to start from when the description as given failed
+            return None if self.trials else self._propose(self.spec, (), "the description as given")
         while True:
             move = self._next_move()
             if move is None:
