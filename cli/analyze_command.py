@@ -13,6 +13,7 @@ from pathlib import Path
 from cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec
 from cli.execute import check_out_dir
 from cli.trials import Interrupted, run_trial
+from core.engine.build import summarize_error
 from core.experiments.bottleneck_analysis import SECONDS_PER_PART, analyze_pipeline
 from core.outputs.summary import write_json
 from core.spec.params import SpecError
@@ -35,9 +36,10 @@ def add_parser(subparsers) -> None:
 
 
 def analyze_command(args) -> int:
-    for name in ("seconds", "run_seconds"):
-        if getattr(args, name) < 0 or (name == "seconds" and args.seconds == 0):
-            raise SpecError(f"--{name.replace('_', '-')}: must be > 0, got {getattr(args, name)}")
+    if args.seconds <= 0:
+        raise SpecError(f"--seconds: must be > 0, got {args.seconds:g}")
+    if args.run_seconds < 0:
+        raise SpecError(f"--run-seconds: must be ≥ 0, got {args.run_seconds:g}")
     spec = resolve_spec(args)
     check_out_dir(args.out)
     summary = None
@@ -53,7 +55,13 @@ def analyze_command(args) -> int:
             return EXIT_FAILED
         summary = trial.summary
     say = (lambda text: None) if args.quiet else (lambda text: sys.stderr.write(f"analyze: measuring {text}\n"))
-    analysis = analyze_pipeline(spec, summary, args.seconds, say)
+    try:
+        analysis = analyze_pipeline(spec, summary, args.seconds, say)
+    except SpecError:
+        raise
+    except Exception as error:  # a stage that fails when measured alone (a normal run would have said so)
+        print_error(f"analysis failed: {summarize_error(f'{type(error).__name__}: {error}')}")
+        return EXIT_FAILED
     if args.out:
         write_json(Path(args.out) / "analysis.json", analysis)
     print(analysis_table(analysis))

@@ -1,0 +1,28 @@
+"""`analyze` end to end: analysis.json for a real pipeline, and its errors as one line."""
+import json
+
+import main
+from core.engine.sample_data import write_sample_images
+
+
+def test_analyze_names_the_slow_stage_and_writes_analysis_json(tmp_path, capsys):
+    code = main.main(["analyze", "--preset", "whatif", "--set", "stages.io.ms=12", "--set", "stages.cpu.ms=0",
+                      "--set", "model.step_ms=1", "--seconds", "0.3", "--run-seconds", "1.5", "--out", str(tmp_path),
+                      "--quiet"])
+    assert code == 0
+    analysis = json.loads((tmp_path / "analysis.json").read_text())
+    assert analysis["bottleneck"] == "io" and [s["id"] for s in analysis["stages"]][0] == "source"
+    assert analysis["recommendations"][0]["change"].startswith("stages.io.num_parallel_calls=")
+    assert analysis["measured"]["steps_per_s"] > 0
+    assert "bottleneck: io" in capsys.readouterr().out
+
+
+def test_bad_values_and_failing_stages_are_one_line(tmp_path, capsys):
+    assert main.main(["analyze", "--preset", "whatif", "--seconds", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --seconds: must be > 0, got 0"
+    folder = tmp_path / "broken"
+    write_sample_images(folder, count=4, corrupt=4)
+    code = main.main(["analyze", "--preset", "images_tf", "--set", f"source.path={folder}", "--set",
+                      "source.sample_count=0", "--run-seconds", "0", "--seconds", "0.2", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.startswith("error: analysis failed: ") and "\n" not in err
