@@ -13,7 +13,6 @@ waiting at all, the most the model can take.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 from core.engine.build import build_dataset
@@ -27,18 +26,6 @@ ROUNDS = 2
 COUNT_BLOCK = 1024
 GROWTH = 4  # more elements per pass until one takes `seconds`
 MODEL_WARMUP_STEPS = 3  # tracing and first allocation, left out like a run's warm-up
-
-
-@dataclass(frozen=True)
-class PrefixRate:
-    stage_id: str  # "source" for the source alone
-    kind: str
-    elements: int
-    seconds: float
-
-    @property
-    def elements_per_s(self) -> float:
-        return self.elements / self.seconds if self.seconds > 0 else 0.0
 
 
 def prefix(spec: PipelineSpec, stage_count: int) -> PipelineSpec:
@@ -112,24 +99,22 @@ def _steady(shorter: tuple[int, float], longer: tuple[int, float]) -> tuple[int,
 
 
 def measure_prefixes(spec: PipelineSpec, seconds: float,
-                     progress: Optional[Callable[[str, int], None]] = None) -> list[PrefixRate]:
-    """The source alone, then each prefix up to every stage, each for about `seconds`, in `ROUNDS` rounds
-    over all of them; each keeps its fastest. Whatever else the host does only ever slows a pass, so
-    the fastest is the truest, and a burst of other work must hit the same prefix in every round to
-    pass for a stage's cost (one round, on a busy host, once named the prefetch as the bottleneck)."""
+                     progress: Optional[Callable[[str, int], None]] = None) -> list[float]:
+    """Elements/s of the source alone, then of each prefix up to every stage, each for about `seconds`,
+    in `ROUNDS` rounds over all of them; each keeps its fastest. Whatever else the host does only ever
+    slows a pass, so the fastest is the truest, and a burst of other work must hit the same prefix in
+    every round to pass for a stage's cost (one round, on a busy host, once named the prefetch as the
+    bottleneck). `progress(stage id or "source", round)` before each pass."""
     load_tensorflow()
-    best: dict[int, PrefixRate] = {}
-    for round_number in range(ROUNDS):
-        for stage_count in range(len(spec.stages) + 1):
-            stage = spec.stages[stage_count - 1] if stage_count else None
-            stage_id, kind = (stage.id, stage.kind) if stage else ("source", spec.source.kind)
+    ids = ["source"] + [stage.id for stage in spec.stages]
+    fastest = [0.0] * len(ids)
+    for round_number in range(1, ROUNDS + 1):
+        for stage_count, stage_id in enumerate(ids):
             if progress:
-                progress(stage_id, round_number + 1)
+                progress(stage_id, round_number)
             elements, took = measure_dataset(_dataset_as_fed(prefix(spec, stage_count)), seconds)
-            rate = PrefixRate(stage_id, kind, elements, took)
-            if stage_count not in best or rate.elements_per_s > best[stage_count].elements_per_s:
-                best[stage_count] = rate
-    return [best[stage_count] for stage_count in sorted(best)]
+            fastest[stage_count] = max(fastest[stage_count], elements / took if took > 0 else 0.0)
+    return fastest
 
 
 def measure_model(spec: PipelineSpec, seconds: float) -> float:

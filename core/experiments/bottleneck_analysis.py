@@ -26,8 +26,9 @@ def analyze_pipeline(spec: PipelineSpec, run_summary: Optional[dict] = None, sec
         + f" (round {round_number} of {ROUNDS})"))
     say("the model alone")
     model_steps_per_s = measure_model(spec, seconds)
-    prefixes = [PrefixThroughput(rate.stage_id, rate.kind, rate.elements_per_s, elements_per_step(spec, count))
-                for count, rate in enumerate(rates)]
+    parts = [("source", spec.source.kind)] + [(stage.id, stage.kind) for stage in spec.stages]
+    prefixes = [PrefixThroughput(stage_id, kind, rate, elements_per_step(spec, count))
+                for count, ((stage_id, kind), rate) in enumerate(zip(parts, rates))]
     result = analyze(spec, prefixes, model_steps_per_s, os.cpu_count() or 1, run_summary)
     result["spec"] = spec.to_dict()
     result["seconds_per_part"] = seconds
