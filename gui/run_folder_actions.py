@@ -57,5 +57,6 @@ class RunFolderActions(QtCore.QObject):
             self.window.report(lambda: self.open_run_folder(folder))
 
     def _note_recording(self, entry) -> None:
-        if entry is not None and not entry.loaded and entry.folder is not None:
+        # current_changed also comes when the Runs dock shows an earlier run: only a run still going is noted
+        if entry is not None and not entry.ended and entry.folder is not None:
             self.unfinished.note(entry.folder)

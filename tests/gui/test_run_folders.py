@@ -100,6 +100,19 @@ def test_the_apps_runs_are_recorded_and_reopen_the_same(window, qtbot, fake_runs
     np.testing.assert_allclose(reopened.rows(), entry.rows(), atol=1e-6)  # steps.csv keeps microseconds
 
 
+def test_showing_an_ended_run_in_the_runs_dock_notes_nothing(window, qtbot, fake_runs, settings):
+    """Only a run still going is noted: clicking an ended run must not make the next start offer it back."""
+    fake_runs.rows = recorded_rows(30)
+    window.start_run()
+    first = window.controller.history.current
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=10_000)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=10_000)
+    assert settings.value(FOLDER_KEY) is None and first.ended and first.folder
+    window.controller.show_entry(first.id)  # as a click on it in the Runs dock
+    assert window.controller.history.current is first and settings.value(FOLDER_KEY) is None
+
+
 def dead_process_id() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
