@@ -16,7 +16,10 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.analysis.metrics import summarize
 from core.analysis.segments import segments
+from core.spec.params import SpecError
+from core.spec.pipeline import parse_assignment
 from gui.analysis_worker import AnalysisWorker
+from gui.change_labels import change_parts
 
 MIN_STEPS_TO_JUDGE = 50  # measured steps after a change before its achieved rate is shown
 BOTTLENECK_BRUSH = QtGui.QColor(255, 224, 178)
@@ -173,7 +176,8 @@ class AnalysisPanel(QtWidgets.QWidget):
 
 def _judge(prediction: Prediction, rows, warmup: int, entry) -> None:
     changes = {c.version: c.description for c in entry.outcome.changes}
-    after = [s for s in segments(rows, warmup, None, changes) if s["change"] and prediction.change in s["change"]]
+    wanted = parse_assignment(prediction.change)
+    after = [s for s in segments(rows, warmup, None, changes) if s["change"] and wanted in _assignments(s["change"])]
     if after:
         steps, rate = after[-1]["measured_steps"], after[-1]["steps_per_s"]
     elif not changes:  # the run started with the change in its description
@@ -183,6 +187,18 @@ def _judge(prediction: Prediction, rows, warmup: int, entry) -> None:
         return
     if steps >= MIN_STEPS_TO_JUDGE and rate:
         prediction.achieved, prediction.judged_steps = float(rate), int(steps)
+
+
+def _assignments(description: str) -> list[tuple]:
+    """The (path, value) pairs a change's description sets (`feeder.kind="tf_data"` → ("feeder.kind", "tf_data")),
+    so that `…=4` is not found in `…=48`; parts that set no value (a stage added or moved) are left out."""
+    pairs = []
+    for part in change_parts(description):
+        try:
+            pairs.append(parse_assignment(part))
+        except SpecError:
+            continue
+    return pairs
 
 
 def _figures_table() -> QtWidgets.QTableWidget:

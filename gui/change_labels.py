@@ -14,9 +14,14 @@ _PART_BOUNDARY = re.compile(r", (?=[\w.\[\]-]+(?:=|: ))")
 _STAGE_PREFIXES = ("stages.", "stages: ")
 
 
+def change_parts(description: str) -> list[str]:
+    """A change's description split back into the parts core joined: `PATH=VALUE` or `stages: …` each."""
+    return _PART_BOUNDARY.split(description)
+
+
 def short_change(description: str, limit: int = 30) -> str:
     """`stages.io.num_parallel_calls=3` → `io.num_parallel_calls=3`; cut to `limit` characters."""
-    text = ", ".join(_short_part(part) for part in _PART_BOUNDARY.split(description))
+    text = ", ".join(_short_part(part) for part in change_parts(description))
     return text if len(text) <= limit else text[: limit - 1].rstrip(", ") + "…"
 
 

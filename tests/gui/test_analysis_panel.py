@@ -59,6 +59,30 @@ def test_a_change_made_during_a_run_is_judged_by_the_steps_after_it(qtbot):
     assert "achieved 142.9" in widget.applied.text() and "51%" in widget.applied.text()
 
 
+def run_changed_at_150(description: str):
+    """A run of 300 steps whose second half ran after the change `description` (as core wrote it)."""
+    rows = recorded_rows(300, wait_s=0.004, compute_s=0.003)
+    rows[150:, CONFIG_VERSION] = 1
+    change = ConfigChange(150, float(rows[150, 0]), 1, description)
+    return SimpleNamespace(id=4, loaded=False, spec=load_preset("whatif"), rows=lambda: rows,
+                           outcome=SimpleNamespace(changes=[change]))
+
+
+def test_a_change_is_matched_by_its_value_not_by_a_prefix_of_it(qtbot):
+    widget = panel(qtbot)
+    widget.expect("stages.io.num_parallel_calls=4", 281.2, running_id=4, current_id=4)
+    widget.follow_run(run_changed_at_150("stages.io.num_parallel_calls=48"))
+    assert widget.predictions[0].achieved is None  # 48 is another change than 4
+
+
+def test_a_change_is_found_among_the_parts_core_wrote_with_json_values(qtbot):
+    widget = panel(qtbot)
+    widget.expect("feeder.kind=tf_data", 281.2, running_id=4, current_id=4)
+    widget.follow_run(run_changed_at_150('stages.io.ms=2.0, feeder.kind="tf_data", stages: + cache (after io)'))
+    (prediction,) = widget.predictions
+    assert prediction.judged_steps == 150 and np.isclose(prediction.achieved, 1000 / 7, rtol=1e-3)
+
+
 def test_a_change_made_between_runs_is_judged_by_the_next_run_only(qtbot):
     widget = panel(qtbot)
     widget.expect("stages.io.num_parallel_calls=3", 200.0, running_id=None, current_id=2)
