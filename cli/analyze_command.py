@@ -10,14 +10,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec
+from cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec,
+                        with_length)
 from cli.execute import check_out_dir
 from cli.trials import Interrupted, run_trial
 from core.engine.build import summarize_error
 from core.experiments.bottleneck_analysis import SECONDS_PER_PART, analyze_pipeline
 from core.outputs.summary import write_json
 from core.spec.params import SpecError
-from core.spec.pipeline import apply_overrides
 
 RUN_SECONDS = 4.0
 
@@ -38,15 +38,13 @@ def add_parser(subparsers) -> None:
 def analyze_command(args) -> int:
     if args.seconds <= 0:
         raise SpecError(f"--seconds: must be > 0, got {args.seconds:g}")
-    if args.run_seconds < 0:
-        raise SpecError(f"--run-seconds: must be ≥ 0, got {args.run_seconds:g}")
     spec = resolve_spec(args)
-    check_out_dir(args.out)
+    normal = with_length(spec, "--run-seconds", seconds=args.run_seconds) if args.run_seconds else None
+    check_out_dir(args.out)  # after every check: bad input leaves no folder behind
     summary = None
-    if args.run_seconds:
+    if normal is not None:
         try:
-            trial = run_trial(apply_overrides(spec, [("run.seconds", args.run_seconds)]),
-                              f"{spec.name}: normal run", show_progress=not args.quiet)
+            trial = run_trial(normal, f"{spec.name}: normal run", show_progress=not args.quiet)
         except Interrupted:
             sys.stderr.write("interrupted\n")
             return EXIT_INTERRUPTED

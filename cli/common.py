@@ -6,7 +6,7 @@ import sys
 
 from core.spec.params import SpecError
 from core.spec.presets import load_preset
-from core.spec.pipeline import PipelineSpec, apply_overrides, load_spec, parse_assignment
+from core.spec.pipeline import PipelineSpec, apply_overrides, length_overrides, load_spec, parse_assignment
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -43,6 +43,14 @@ def resolve_spec(args, required: bool = True) -> PipelineSpec | None:
         return None
     assignments = [parse_assignment(text) for text in getattr(args, "overrides", [])]
     return apply_overrides(spec, assignments) if assignments else spec
+
+
+def with_length(spec: PipelineSpec, option: str, steps=None, seconds=None) -> PipelineSpec:
+    """The description run for `option`'s length; a length out of range names the option as typed."""
+    try:
+        return apply_overrides(spec, length_overrides(steps, seconds))
+    except SpecError as error:
+        raise SpecError(f"{option}: {error}") from None
 
 
 def print_error(message: str) -> None:

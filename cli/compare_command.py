@@ -3,7 +3,7 @@
 The first run is the baseline: every other run's figures and description are compared with its.
 stdout gets the same comparison as a short table, so the command is useful without opening a file:
 the figures side by side (each later run with its difference to the baseline), then how each
-description differs. Without --out the files go beside the first run, into its parent folder.
+description differs. Without --out the files go to compare-<name> here; the run folders are only read.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("folders", nargs="+", metavar="RUN_DIR",
                         help="two or more folders `run --out DIR` wrote; the first is the baseline")
     parser.add_argument("--out", metavar="DIR",
-                        help="where to write compare.json and compare.png (default: the first run's parent "
-                             "folder, beside the runs; files there of the same name are replaced)")
+                        help="where to write compare.json and compare.png (default: compare-<name> here, "
+                             "<name> the first run's pipeline; the run folders are only read)")
     parser.set_defaults(handler=compare_command)
 
 
@@ -32,23 +32,17 @@ def compare_command(args) -> int:
     if len(args.folders) < 2:
         raise UsageError(f"compare: give two run folders or more (the first is the baseline), got only "
                          f"{args.folders[0]}")
-    check_out_dir(args.out)  # before reading the runs, which may be long
-    comparison = compare_runs(args.folders)
+    comparison = compare_runs(args.folders)  # a folder that holds no run fails here, before any is made
     for compared in comparison.runs:
         if not compared.run.closed:
             sys.stderr.write(f"compare: the run in {compared.run.folder} was cut off (killed or crashed): "
                              f"compared as far as it got ({len(compared.run.records)} steps)\n")
-    out = Path(args.out) if args.out else beside(args.folders[0])
+    out = Path(args.out or f"compare-{comparison.runs[0].name}")
+    check_out_dir(out)
     write_compare_files(comparison, out)
     print(comparison_text(comparison))
     print(f"\n{COMPARE_JSON} and {COMPARE_PNG} written to {out}")
     return EXIT_OK
-
-
-def beside(folder) -> Path:
-    """The folder that holds `folder` (`runs/a` → `runs`; `.` → the current folder's parent)."""
-    path = Path(folder)
-    return path.parent if path.name not in ("", ".", "..") else path.resolve().parent
 
 
 def comparison_text(comparison: Comparison) -> str:

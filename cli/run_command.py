@@ -10,7 +10,7 @@ from core.outputs.run_files import start_streaming, write_run_files
 from core.outputs.summary import build_summary
 from core.spec.params import SpecError
 from core.engine.runner import Run
-from core.spec.pipeline import apply_overrides, parse_assignment
+from core.spec.pipeline import apply_overrides, length_overrides, parse_assignment
 
 
 def add_parser(subparsers) -> None:
@@ -26,13 +26,6 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(handler=run_command)
 
-
-def length_overrides(args) -> list:
-    if args.steps is not None:
-        return [("run.steps", args.steps), ("run.seconds", None)]
-    if args.seconds is not None:
-        return [("run.seconds", args.seconds)]
-    return []
 
 
 def scheduled_changes(spec, pairs) -> dict[int, list]:
@@ -54,7 +47,7 @@ def scheduled_changes(spec, pairs) -> dict[int, list]:
 
 def run_command(args) -> int:
     spec = resolve_spec(args)
-    spec = apply_overrides(spec, length_overrides(args))
+    spec = apply_overrides(spec, length_overrides(args.steps, args.seconds))
     run = Run(spec, scheduled_changes(spec, args.change_at))
     check_out_dir(args.out)
     stream = start_streaming(run, args.out) if args.out else None

@@ -12,12 +12,12 @@ import math
 import sys
 from pathlib import Path
 
-from cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec
+from cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec,
+                        with_length)
 from cli.execute import check_out_dir
 from cli.trials import Interrupted, run_trial
 from core.experiments.sweep import Sweep, build_sweep_from_options, sweep_base
 from core.outputs.sweep_files import write_sweep_files
-from core.spec.params import SpecError
 
 DEFAULT_STEPS = 300  # long enough to pass warm-up and settle, short enough for a 4×4 grid in minutes
 
@@ -36,9 +36,10 @@ def add_parser(subparsers) -> None:
 
 
 def sweep_command(args) -> int:
-    steps, seconds = _length(args)
+    steps, seconds = (None, args.seconds) if args.seconds is not None else (DEFAULT_STEPS if args.steps is None else args.steps, None)
     spec = resolve_spec(args)
-    sweep = build_sweep_from_options(sweep_base(spec, steps, seconds), args.grid)
+    option = "--seconds" if seconds is not None else "--steps"
+    sweep = build_sweep_from_options(sweep_base(with_length(spec, option, steps, seconds)), args.grid)
     out = Path(args.out or f"sweep-{spec.name}")
     check_out_dir(out)
     length = f"{seconds:g} s" if seconds is not None else f"{steps} steps"
@@ -57,16 +58,6 @@ def sweep_command(args) -> int:
         return EXIT_FAILED
     return EXIT_OK
 
-
-def _length(args) -> tuple[int | None, float | None]:
-    if args.seconds is not None:
-        if args.seconds <= 0:
-            raise SpecError(f"--seconds: must be > 0, got {args.seconds:g}")
-        return None, args.seconds
-    steps = DEFAULT_STEPS if args.steps is None else args.steps
-    if steps < 1:
-        raise SpecError(f"--steps: must be ≥ 1, got {steps}")
-    return steps, None
 
 
 def _run_all(sweep: Sweep, quiet: bool) -> None:

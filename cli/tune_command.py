@@ -10,7 +10,8 @@ import csv
 import sys
 from pathlib import Path
 
-from cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec
+from cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_spec_arguments, print_error, resolve_spec,
+                        with_length)
 from cli.execute import check_out_dir
 from cli.trials import Interrupted, run_trial
 from core.experiments.bottleneck_analysis import analyze_pipeline
@@ -18,7 +19,7 @@ from core.experiments.tuner import Trial, Tuner
 from core.outputs.summary import write_json
 from core.spec.edits import autotuned
 from core.spec.params import SpecError
-from core.spec.pipeline import apply_overrides, save_spec
+from core.spec.pipeline import save_spec
 
 DEFAULT_BUDGET = 12
 TRIAL_SECONDS = 3.0
@@ -42,17 +43,20 @@ def add_parser(subparsers) -> None:
 def tune_command(args) -> int:
     if args.budget < 1:
         raise SpecError(f"--budget: must be ≥ 1, got {args.budget}")
-    if args.trial_seconds <= 0:
-        raise SpecError(f"--trial-seconds: must be > 0, got {args.trial_seconds}")
     spec = resolve_spec(args)
+    trial_spec = with_length(spec, "--trial-seconds", seconds=args.trial_seconds)
     out = Path(args.out or f"tune-{spec.name}")
-    check_out_dir(out)
-    trial_spec = apply_overrides(spec, [("run.seconds", args.trial_seconds)])
+    check_out_dir(out)  # after every check: bad input leaves no folder behind
     say = (lambda text: None) if args.quiet else (lambda text: sys.stderr.write(f"tune: {text}\n"))
     tuner = Tuner(trial_spec, args.budget, lambda s, summary: analyze_pipeline(
         s, summary, ANALYSIS_SECONDS, lambda part: say(f"analysing the best so far: {part}")))
     try:
         _search(tuner, args.quiet)
+        if tuner.best is None:
+            _write(out, spec, tuner, None)
+            print_error(f"{spec.name}: the description as given failed, so there is nothing to tune: "
+                        f"{tuner.trials[0].error}")
+            return EXIT_FAILED
         autotune = _run(Trial(0, autotuned(trial_spec), ("every knob AUTOTUNE",), "tf.data's own tuning"),
                         "AUTOTUNE", args.quiet)
     except Interrupted:
@@ -60,10 +64,6 @@ def tune_command(args) -> int:
         _write(out, spec, tuner, None)
         return EXIT_INTERRUPTED
     _write(out, spec, tuner, autotune)
-    if tuner.best is None:
-        print_error(f"{spec.name}: the description as given failed, so there is nothing to tune: "
-                    f"{tuner.trials[0].error}")
-        return EXIT_FAILED
     print(_report(tuner, autotune, out))
     return EXIT_OK
 

@@ -165,14 +165,16 @@ def test_compare_writes_both_summaries_the_difference_and_a_readable_png(capsys,
     assert f"compare.json and compare.png written to {tmp_path / 'ab'}" in out
 
 
-def test_without_out_the_files_go_beside_the_first_run(capsys, two_runs):
+def test_without_out_the_files_go_to_a_folder_of_their_own_here(capsys, two_runs, tmp_path, monkeypatch):
     slow, fast = two_runs
+    monkeypatch.chdir(tmp_path)
     code, _, _ = call(capsys, "compare", fast, slow, fast)
     assert code == 0
-    document = json.loads((slow.parent / "compare.json").read_text())
+    document = json.loads((tmp_path / "compare-whatif" / "compare.json").read_text())
     assert [run["label"] for run in document["runs"]] == ["A", "B", "C"]
     assert [d["description"] for d in document["differences"]][1] == []  # C is A again
-    assert (slow.parent / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "compare-whatif" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (slow.parent / "compare.json").exists()  # the run folders' parent is only read
 
 
 def test_a_run_that_was_cut_off_is_compared_as_far_as_it_got(capsys, tmp_path, two_runs):

@@ -260,8 +260,8 @@ def test_the_command_runs_every_combination_and_writes_sweep_csv(capsys, tmp_pat
     (["--grid", "model.step_ms=1", "--grid", "model.step_ms=2"], "error: --grid model.step_ms=2: model.step_ms is "
                                                                  "already swept"),
     ([], "error: pipescope sweep: the following arguments are required: --grid"),
-    (["--grid", "model.step_ms=1", "--steps", "0"], "error: --steps: must be ≥ 1, got 0"),
-    (["--grid", "model.step_ms=1", "--seconds", "0"], "error: --seconds: must be > 0, got 0"),
+    (["--grid", "model.step_ms=1", "--steps", "0"], "error: --steps: run.steps: must be ≥ 1 and ≤ 10000000, got 0"),
+    (["--grid", "model.step_ms=1", "--seconds", "0"], "error: --seconds: run.seconds: must be ≥ 0.1, got 0.0"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(capsys, tmp_path, argv, expected):
     out = tmp_path / "never"

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.spec.kinds import CATALOG
 from core.spec.params import Param, SpecError
-from core.spec.pipeline import PipelineSpec, apply_overrides, parse_value
+from core.spec.pipeline import PipelineSpec, apply_overrides, length_overrides, parse_value
 
 MAX_PARAMETERS = 3  # ("one to three" in messages) a fourth would fit neither one picture nor an afternoon
 FIGURE_COLUMNS = ("steps_per_s", "idle_fraction", "step_ms_p50")  # the contract's, in its order
@@ -192,10 +192,7 @@ def _heatmap_axes(axes: tuple[GridAxis, ...]) -> tuple[Optional[GridAxis], GridA
 def sweep_base(spec: PipelineSpec, steps: Optional[int] = None, seconds: Optional[float] = None) -> PipelineSpec:
     """The description each combination starts from: the run's length for one combination, and no
     tf.profiler capture, whose captured steps run slower and would tilt a short run's figures."""
-    length = [("run.seconds", seconds)] if seconds is not None else []
-    if steps is not None:
-        length = [("run.steps", steps), ("run.seconds", None)]
-    return apply_overrides(spec, [*length, ("run.capture_steps", 0)])
+    return apply_overrides(spec, [*length_overrides(steps, seconds), ("run.capture_steps", 0)])
 
 
 def split_grid(text: str) -> tuple[str, str]:

@@ -298,6 +298,15 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return path.strip(), parse_value(raw)
 
 
+def length_overrides(steps: Optional[int] = None, seconds: Optional[float] = None) -> list[tuple[str, Any]]:
+    """A run's length as overrides: steps switch a timed run back to counting steps."""
+    if steps is not None:
+        return [("run.steps", steps), ("run.seconds", None)]
+    if seconds is not None:
+        return [("run.seconds", seconds)]
+    return []
+
+
 def apply_overrides(spec: PipelineSpec, assignments: list[tuple[str, Any]]) -> PipelineSpec:
     """Return a new, re-validated spec with `feeder.x`, `stages.<id>.x`, ... set.
 
