@@ -113,6 +113,8 @@ def _stage_entry(p: PrefixThroughput, live: Optional[dict]) -> dict:
 
 
 def _recommendations(spec, prefixes, model_rate, cores, bottleneck, measured) -> list[dict]:
+    if prefixes[-1].steps_per_s <= 0:
+        return []  # no data came at all: no setting changes that
     found = []
     if bottleneck == "model":
         found.append(_buffer_recommendation(spec, model_rate, measured))
@@ -134,8 +136,8 @@ def _parallelism_recommendation(spec, prefixes, index, model_rate, cores) -> Opt
     One call at a time, the stage's own time per step is what it adds; with several, they work side by
     side and set the pace, so each call takes calls ÷ rate. The rest of the input runs at the time per
     step of the whole less what this stage adds."""
-    if index == 0 or prefixes[-1].steps_per_s <= 0:
-        return None  # the source alone is the limit (no parallelism to raise), or no data came at all
+    if index == 0:
+        return None  # the source alone is the limit: it has no parallelism to raise
     stage = spec.stages[index - 1]
     kind = STAGES.get(stage.kind, "kind")
     calls = stage.params.get(kind.parallel_param) if kind.parallel_param else None

@@ -34,7 +34,7 @@ from core.engine.tf_runtime import tensorflow
 CATEGORIES = ("input", "model", "profiler", "other")
 RECENT_S = 2.0  # the live share is over about this long: steadier than one tick, still live
 PROC_TASKS = "/proc/self/task"
-STEPPING_THREAD = "pipescope-steps"  # runner.STEPPING_THREAD (runner imports this module; a test ties them)
+STEPPING_THREAD = "pipescope-steps"  # the run's stepping thread: named here, where it is classified
 OWN_PREFIX = "pipescope-"  # the profiler's own threads: probes, record stream, the run's supervisor
 THREAD_CLOCK_SCHED = 0b110  # a per-thread clock (4) of scheduler run time (2): linux/posix-timers.h
 

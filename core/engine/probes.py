@@ -72,11 +72,14 @@ class StageProbe:
         self.unavailable: Optional[str] = None
         self.partial: Optional[str] = None
 
-    def read(self, iterator, spec) -> list[StageSample]:
+    def read(self, iterator, spec, config_version: Optional[int] = None) -> list[StageSample]:
+        """`config_version` tells a rebuilt pipeline's iterator from the old one even when CPython gives
+        the new object the freed one's id."""
         if iterator is None:
             return []
-        if id(iterator) != self._iterator_key:  # a rebuilt pipeline: its reasons are its own
-            self._iterator_key, self._failures = id(iterator), 0
+        key = (id(iterator), config_version)
+        if key != self._iterator_key:  # a rebuilt pipeline: its reasons are its own
+            self._iterator_key, self._failures = key, 0
             self.unavailable, self.partial = known_reasons(spec, self._device_of(iterator))
         if self.unavailable is not None:
             return []
@@ -154,7 +157,7 @@ class ProbeSampler:
         if iterator is None:
             return  # before the first build, or a feeder closed by a rebuild or the run's end
         t = (time.perf_counter_ns() - self._start_ns) / 1e9
-        samples = self._probe.read(iterator, target.spec)
+        samples = self._probe.read(iterator, target.spec, target.config_version)
         queue = _feeder_sample_or_none(target.feeder)
         self._write(t, samples + ([queue] if queue is not None else []), target.config_version)
 

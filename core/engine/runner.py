@@ -28,7 +28,7 @@ import time
 from typing import Optional
 
 from core.engine.build import failing_stage, summarize_error
-from core.engine.cpu_meter import CpuMeter
+from core.engine.cpu_meter import STEPPING_THREAD, CpuMeter
 from core.engine.device_capture import DeviceCapture
 from core.engine.feeders import EndOfData, build_feeder
 from core.engine.live_model import stage_figures_unavailable, stuck_stage
@@ -48,7 +48,6 @@ SUPERVISE_EVERY_S = 0.25
 # How long a stop or the end of a timed run waits for the element in flight before leaving it behind.
 IN_FLIGHT_GRACE_S = 0.2
 CLOSE_WAIT_S = 5.0  # for producer threads to finish the element they are making
-STEPPING_THREAD = "pipescope-steps"
 
 
 def _feeding_part(spec: PipelineSpec) -> dict:

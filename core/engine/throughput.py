@@ -16,9 +16,11 @@ import time
 from typing import Callable, Optional
 
 from core.engine.build import build_dataset
+from core.engine.cpu_meter import threads_with_tensorflow
 from core.engine.feeders import copy_to_device
 from core.engine.models import build_model
 from core.engine.tf_runtime import load_tensorflow, model_device
+from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec
 
 FIRST_COUNT = 16
@@ -33,6 +35,13 @@ def prefix(spec: PipelineSpec, stage_count: int) -> PipelineSpec:
     cut = spec.copy()
     cut.stages = cut.stages[:stage_count]
     return cut
+
+
+def _load_runtime() -> None:
+    """TensorFlow, and the note of its own threads taken before this process builds any pipeline: an
+    analysis may come before the first run, and its tf.data threads must not pass for the model's."""
+    load_tensorflow()
+    threads_with_tensorflow()
 
 
 def _dataset_as_fed(spec: PipelineSpec):
@@ -105,7 +114,7 @@ def measure_prefixes(spec: PipelineSpec, seconds: float,
     slows a pass, so the fastest is the truest, and a burst of other work must hit the same prefix in
     every round to pass for a stage's cost (one round, on a busy host, once named the prefetch as the
     bottleneck). `progress(stage id or "source", round)` before each pass."""
-    load_tensorflow()
+    _load_runtime()
     ids = ["source"] + [stage.id for stage in spec.stages]
     fastest = [0.0] * len(ids)
     for round_number in range(1, ROUNDS + 1):
@@ -122,11 +131,15 @@ def measure_model(spec: PipelineSpec, seconds: float) -> float:
     repeated from a prefetch buffer that is always full, each step synced as a run syncs it. Taking
     the element is part of every step the model takes in a run (about 0.4 ms a step on this machine's
     CPU), so it is part of the most the model can take."""
+    _load_runtime()
     tf = load_tensorflow()
     device = model_device()
     dataset = _dataset_as_fed(spec)
     model = build_model(spec.model, device, dataset.element_spec, spec.run["seed"])
-    ready = iter(tf.data.Dataset.from_tensors(next(iter(dataset))).repeat().prefetch(2))
+    first = next(iter(dataset), None)
+    if first is None:
+        raise SpecError("stages: the pipeline gives no elements, so the model has nothing to be measured on")
+    ready = iter(tf.data.Dataset.from_tensors(first).repeat().prefetch(2))
 
     def step() -> None:
         batch = next(ready)

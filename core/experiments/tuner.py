@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from core.analysis.bottleneck import MAX_PARALLEL_CALLS
 from core.spec.edits import cache_positions, with_cache_after
 from core.spec.kinds import STAGES
 from core.spec.params import AUTOTUNE, SpecError
@@ -26,7 +27,6 @@ from core.spec.pipeline import PipelineSpec, apply_overrides, last_buffer_index,
 # A trial must beat the best by this much to become it: trials of a few seconds on a shared 2-core host
 # differ by up to ~20% run to run (the seed's model-bound trials with a prefetch change that does nothing).
 MIN_GAIN = 0.10
-MAX_PARALLEL_CALLS = 64
 MAX_BATCH_SIZE = 4096
 
 
@@ -134,7 +134,8 @@ def exploring_moves(spec: PipelineSpec) -> list[Move]:
         kind = STAGES.get(stage.kind, "kind")
         calls = stage.params.get(kind.parallel_param) if kind.parallel_param else None
         if isinstance(calls, int) and calls < MAX_PARALLEL_CALLS:
-            moves.append(Move(f"stages.{stage.id}.{kind.parallel_param}={2 * calls}", "explore: more calls in flight"))
+            more = min(2 * calls, MAX_PARALLEL_CALLS)
+            moves.append(Move(f"stages.{stage.id}.{kind.parallel_param}={more}", "explore: more calls in flight"))
     moves.extend(_buffer_moves(spec))
     moves.extend(_batch_moves(spec))
     return moves

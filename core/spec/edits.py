@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from core.spec.kinds import FEEDERS, STAGES
+from core.spec.kinds import STAGES
 from core.spec.params import AUTOTUNE
 from core.spec.pipeline import PipelineSpec, Stage
 
