@@ -7,6 +7,7 @@ recorded and a summary rebuilt from the file has the run's own figures.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +57,16 @@ def read_steps_csv(path: Path, into) -> None:
 
 
 def _parse_lines(text: bytes, path: Path, first_step: int) -> np.ndarray:
-    # Parsed in C, with no Python object per number. Text that is not a number ends the parse early
-    # (with a DeprecationWarning, which Python hides outside __main__): the count below catches it.
-    values = np.fromstring(text.replace(b"\n", b","), sep=",") if text else np.empty(0)
+    # Parsed in C, with no Python object per number. Text that is not a number ends the parse early,
+    # which NumPy says with a DeprecationWarning today and will say with a ValueError: both are a bad line.
     lines = text.count(b"\n")
-    if len(values) != lines * len(STEPS_CSV_COLUMNS):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            values = np.fromstring(text.replace(b"\n", b","), sep=",") if text else np.empty(0)
+    except (DeprecationWarning, ValueError):
+        values = None
+    if values is None or len(values) != lines * len(STEPS_CSV_COLUMNS):
         raise SpecError(f"{path}: line {first_step + 2 + _first_bad_line(text)} is not a step "
                         f"({len(STEPS_CSV_COLUMNS)} numbers: {STEPS_CSV_HEADER.decode().strip()})")
     table = values.reshape(lines, len(STEPS_CSV_COLUMNS))
