@@ -22,6 +22,7 @@ from core.spec.params import SpecError
 from core.spec.pipeline import save_spec
 
 DEFAULT_BUDGET = 12
+AUTOTUNE_TRIAL = "autotune"  # the AUTOTUNE comparison's name in tune.csv and the table
 TRIAL_SECONDS = 3.0
 ANALYSIS_SECONDS = 0.5  # per prefix while tuning: the trials themselves check what the analysis predicts
 CSV_COLUMNS = ("trial", "change", "why", "steps_per_s", "examples_per_s", "idle_fraction", "step_ms_p50",
@@ -57,8 +58,7 @@ def tune_command(args) -> int:
             print_error(f"{spec.name}: the description as given failed, so there is nothing to tune: "
                         f"{tuner.trials[0].error}")
             return EXIT_FAILED
-        autotune = _run(Trial(0, autotuned(trial_spec), ("every knob AUTOTUNE",), "tf.data's own tuning"),
-                        "AUTOTUNE", args.quiet)
+        autotune = _run_autotuned(trial_spec, args.quiet)
     except Interrupted:
         sys.stderr.write("interrupted: the trials so far are written\n")
         _write(out, spec, tuner, None)
@@ -71,14 +71,16 @@ def tune_command(args) -> int:
 def _search(tuner: Tuner, quiet: bool) -> None:
     while (trial := tuner.ask()) is not None:
         label = f"trial {trial.number}/{tuner.budget}: {trial.moves[-1] if trial.moves else 'as given'}"
-        done = _run(trial, label, quiet)
+        done = run_trial(trial.spec, label, show_progress=not quiet)
         tuner.tell(trial, done.summary, done.error)
         if done.error:
             print_error(f"{label}: {done.error}")
 
 
-def _run(trial: Trial, label: str, quiet: bool) -> Trial:
-    result = run_trial(trial.spec, label, show_progress=not quiet)
+def _run_autotuned(spec, quiet: bool) -> Trial:
+    """The same pipeline under tf.data's own tuning, a trial outside the search (number 0)."""
+    trial = Trial(0, autotuned(spec), ("every knob AUTOTUNE",), "tf.data's own tuning")
+    result = run_trial(trial.spec, "AUTOTUNE", show_progress=not quiet)
     trial.summary, trial.error = result.summary, result.error
     return trial
 
@@ -99,7 +101,7 @@ def _write(out: Path, spec, tuner: Tuner, autotune) -> None:
 
 def _row(trial: Trial, best: bool) -> list:
     summary = trial.summary or {}
-    number = trial.number or "autotune"
+    number = trial.number or AUTOTUNE_TRIAL
     change = " + ".join(trial.moves) or "as given"
     step_p50 = (summary.get("step_ms") or {}).get("p50")
     return [number, change, trial.why, summary.get("steps_per_s"), summary.get("examples_per_s"),
@@ -107,11 +109,11 @@ def _row(trial: Trial, best: bool) -> list:
 
 
 def _report(tuner: Tuner, autotune: Trial, out: Path) -> str:
-    lines = [f"{'trial':>5} {'examples/s':>11} {'steps/s':>8} {'idle':>6}  change"]
+    lines = [f"{'trial':>8} {'examples/s':>11} {'steps/s':>8} {'idle':>6}  change"]
     for trial in tuner.trials + [autotune]:
         summary = trial.summary or {}
         mark = "*" if trial is tuner.best else " "
-        lines.append(f"{trial.number or 'auto':>5} {trial.objective:>11.0f} {summary.get('steps_per_s') or 0:>8.1f} "
+        lines.append(f"{trial.number or AUTOTUNE_TRIAL:>8} {trial.objective:>11.0f} {summary.get('steps_per_s') or 0:>8.1f} "
                      f"{100 * (summary.get('idle_fraction') or 0):>5.1f}% {mark}{trial.moves[-1] if trial.moves else 'as given'}"
                      + (f"  (failed: {trial.error})" if trial.error else ""))
     first, best = tuner.trials[0], tuner.best

@@ -22,7 +22,7 @@ from typing import Optional
 from core.spec.catalog import Batching, Work
 from core.spec.kinds import STAGES
 from core.spec.params import AUTOTUNE
-from core.spec.pipeline import PipelineSpec, last_buffer_index
+from core.spec.pipeline import PipelineSpec, buffer_setting, last_buffer_index
 
 HEADROOM = 1.1  # size a fix for a little more than it must carry, so the next stage shows as the limit
 MAX_PARALLEL_CALLS = 64
@@ -59,8 +59,7 @@ def overlapped(spec: PipelineSpec) -> bool:
     """Whether input and model run at once: a buffer between them (queue, prefetch)."""
     if spec.feeder.kind == "feed_dict":
         return False
-    return spec.feeder.kind == "queue_runner" or last_buffer_index(spec) is not None \
-        or bool(spec.feeder.params.get("inject_prefetch"))
+    return buffer_setting(spec) is not None or bool(spec.feeder.params.get("inject_prefetch"))
 
 
 def predicted_steps_per_s(spec: PipelineSpec, input_steps_per_s: float, model_steps_per_s: float) -> float:
@@ -173,19 +172,11 @@ def _buffer_recommendation(spec, model_rate, measured) -> Optional[dict]:
     """The input is fast enough on average yet the model waits: a deeper buffer absorbs the jitter."""
     if not measured or (measured.get("idle_fraction") or 0.0) < IDLE_WORTH_A_BUFFER:
         return None
-    index = last_buffer_index(spec)
-    if spec.feeder.kind == "queue_runner":
-        param, owner, size = "capacity", "feeder", spec.feeder.params["capacity"]
-        path = "feeder.capacity"
-    elif index is not None:
-        stage = spec.stages[index]
-        param = STAGES.get(stage.kind, "kind").buffer_param
-        owner, size, path = stage.id, stage.params[param], f"stages.{stage.id}.{param}"
-    else:
+    setting = buffer_setting(spec)
+    if setting is None or setting[1] == AUTOTUNE:
         return None
-    if size == AUTOTUNE:
-        return None
+    path, size = setting
     return _recommendation(
         f"the input keeps up on average, yet the model waited {100 * measured['idle_fraction']:.0f}% of the time: "
-        f"a deeper buffer absorbs the jitter: set {owner}.{param} to {2 * size}",
+        f"a deeper buffer absorbs the jitter: set {path.removeprefix('stages.')} to {2 * size}",
         f"{path}={2 * size}", model_rate)

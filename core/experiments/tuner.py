@@ -20,9 +20,9 @@ from typing import Callable, Optional
 
 from core.analysis.bottleneck import MAX_PARALLEL_CALLS
 from core.spec.edits import cache_positions, with_cache_after
-from core.spec.kinds import STAGES
+from core.spec.kinds import FEEDERS, STAGES
 from core.spec.params import AUTOTUNE, SpecError
-from core.spec.pipeline import PipelineSpec, apply_overrides, last_buffer_index, parse_assignment
+from core.spec.pipeline import PipelineSpec, apply_overrides, buffer_setting, parse_assignment
 
 # A trial must beat the best by this much to become it: trials of a few seconds on a shared 2-core host
 # differ by up to ~20% run to run (the seed's model-bound trials with a prefetch change that does nothing).
@@ -142,18 +142,17 @@ def exploring_moves(spec: PipelineSpec) -> list[Move]:
 
 
 def _buffer_moves(spec: PipelineSpec) -> list[Move]:
-    if spec.feeder.kind == "queue_runner":
-        return [Move(f"feeder.capacity={2 * spec.feeder.params['capacity']}", "explore: a deeper queue"),
-                Move(f"feeder.threads={spec.feeder.params['threads'] + 1}", "explore: one more producer thread")]
-    index = last_buffer_index(spec)
-    if index is None:
-        return []
-    stage = spec.stages[index]
-    param = STAGES.get(stage.kind, "kind").buffer_param
-    size = stage.params[param]
-    if size == AUTOTUNE:
-        return []
-    return [Move(f"stages.{stage.id}.{param}={max(2, 2 * size)}", "explore: a deeper buffer")]
+    """A deeper buffer before the model, and one more producer where the feeder has its own threads."""
+    moves = []
+    setting = buffer_setting(spec)
+    if setting is not None and setting[1] != AUTOTUNE:
+        path, size = setting
+        moves.append(Move(f"{path}={max(2, 2 * size)}", "explore: a deeper buffer"))
+    feeder_param = FEEDERS.get(spec.feeder.kind, "feeder.kind").parallel_param
+    if feeder_param:
+        moves.append(Move(f"feeder.{feeder_param}={spec.feeder.params[feeder_param] + 1}",
+                          "explore: one more producer thread"))
+    return moves
 
 
 def _batch_moves(spec: PipelineSpec) -> list[Move]:

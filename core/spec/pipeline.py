@@ -135,6 +135,20 @@ def last_buffer_index(spec: PipelineSpec) -> Optional[int]:
     return None
 
 
+def buffer_setting(spec: PipelineSpec) -> Optional[tuple[str, Any]]:
+    """(`--set` path, size) of the buffer the model reads from: the feeder's own (the queue runner's
+    capacity) or the last buffering stage's; None without one."""
+    feeder_param = FEEDERS.get(spec.feeder.kind, "feeder.kind").buffer_param
+    if feeder_param:
+        return f"feeder.{feeder_param}", spec.feeder.params[feeder_param]
+    index = last_buffer_index(spec)
+    if index is None:
+        return None
+    stage = spec.stages[index]
+    param = STAGES.get(stage.kind, "kind").buffer_param
+    return f"stages.{stage.id}.{param}", stage.params[param]
+
+
 # ---------------------------------------------------------------- loading
 
 
