@@ -10,7 +10,8 @@ import main
 from core.analysis.comparison import side_by_side
 from core.outputs.compare_image import idle_per_window, idle_window_s
 from core.spec.diff import ADDED, MOVED, REMOVED, SET, describe_differences
-from core.spec.pipeline import apply_overrides, describe_change
+from core.spec.diff import describe_change
+from core.spec.pipeline import apply_overrides
 from core.spec.presets import load_preset
 from tests.test_timeline_image import synthetic_rows
 

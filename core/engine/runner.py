@@ -41,7 +41,8 @@ from core.engine.stalls import StallWatch
 from core.engine.step_window import AUTO_WINDOW_NS, StepWindow
 from core.engine.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
 from core.spec.params import SpecError
-from core.spec.pipeline import PipelineSpec, apply_overrides, describe_change, yields_batches
+from core.spec.diff import describe_change
+from core.spec.pipeline import PipelineSpec, apply_overrides, yields_batches
 from core.spec.records import StageRecords, StepRecords
 
 SUPERVISE_EVERY_S = 0.25

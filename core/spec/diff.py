@@ -15,7 +15,7 @@ under its stage's path: `stages.z.branch.source.count: 10 → 20`. The pipeline'
 description are labels, not settings, and are left out.
 
 Descriptions are taken as dicts (a pipeline file's shape) or as anything with `to_dict()`, such as a
-PipelineSpec: core.spec.pipeline imports this module, so this one does not import it.
+PipelineSpec, so run records read back from disk compare as well as live ones.
 """
 from __future__ import annotations
 

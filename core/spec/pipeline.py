@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.spec.catalog import Batching, Kind
-from core.spec.diff import describe_change  # noqa: F401 (the runner and the app label live changes with it from here)
 from core.spec.kinds import FEEDERS, MODELS, SOURCES, STAGES
 from core.spec.params import Param, SpecError
 

@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from core.engine.outcome import ConfigChange, RunOutcome, RunStatus
-from core.spec.pipeline import describe_change
+from core.spec.diff import describe_change
 from core.spec.records import COLUMNS, T_DONE, StageRecords, StepRecords
 
 
