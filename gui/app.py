@@ -77,16 +77,14 @@ def _keep_alive_on_slot_errors(window) -> None:
 
 
 def _stop_on_ctrl_c(app, window) -> dict:
-    """Ctrl-C in the terminal stops the run (its files are still written), then quits with 130."""
+    """Ctrl-C in the terminal stops the run, a sweep's run and waits for a measurement (as closing the window
+    does; the run's files are still written), then quits with 130."""
     interrupted = {"yes": False}
 
     def on_sigint(*_):
         interrupted["yes"] = True
-        if window.controller.running:
-            window.controller.run_finished.connect(lambda _run: app.exit())
-            window.controller.stop()
-        else:
-            app.exit()
+        window.shutdown_workers()  # waits here: the run's end (run_finished) is said before the loop ends
+        app.exit()
 
     signal.signal(signal.SIGINT, on_sigint)
     # Python runs signal handlers only between bytecodes: wake it while Qt's loop waits.

@@ -133,6 +133,15 @@ class PipelineDocument(QtCore.QObject):
         data[key] = {"kind": kind, **copy.deepcopy(registry.get(kind, key).defaults())}
         self._push(f"Change {key} to {kind}", data)
 
+    def set_path(self, path: str, value: Any) -> None:
+        """One value by its `--set` path, as one undoable edit (`stages.io.ms` → block `stages.io`);
+        `feeder.kind=tf_data` changes a kind, its parameters starting from the new kind's defaults."""
+        key, _, param = path.rpartition(".")
+        if param == "kind" and key in COMPONENT_REGISTRIES:
+            self.set_kind(key, value)
+        else:
+            self.set_value(key, param, value)
+
     def set_name(self, name: str) -> None:
         data = self.data()
         data["name"] = name

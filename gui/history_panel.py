@@ -28,7 +28,8 @@ class HistoryPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.controller = controller
         self.history = controller.history
-        self.compare_view = CompareView(last_folder, parent=self)  # a window of its own, closed with the app's
+        self._last_folder = last_folder
+        self._compare_view = None  # a pyqtgraph window of its own: made on the first Compare, not at start-up
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderLabels(HEADERS)
         self.tree.setRootIsDecorated(False)
@@ -52,6 +53,17 @@ class HistoryPanel(QtWidgets.QWidget):
         self._pressed = None  # (item, its tick state) when the mouse went down on it
         self._build_layout()
         self.refresh()
+
+    @property
+    def compare_view(self) -> CompareView:
+        if self._compare_view is None:
+            self._compare_view = CompareView(self._last_folder, parent=self)
+        return self._compare_view
+
+    def close_compare_view(self) -> None:
+        """The app closes: its comparison window, if one was ever made, goes with it."""
+        if self._compare_view is not None:
+            self._compare_view.close()
 
     def _build_layout(self) -> None:
         self.tree.setToolTip(HINT)  # no caption: the dock shares its place with the run summary

@@ -293,10 +293,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.maybe_discard_changes():
             event.ignore()
             return
+        self.shutdown_workers()
+        self.history_panel.close_compare_view()  # a window of its own, which goes with this one
+        event.accept()
+
+    def shutdown_workers(self) -> None:
+        """No thread outlives the window (closing it, Ctrl-C): the run and an open sweep's run are stopped
+        and waited for, and so is a measurement in progress (which cannot be interrupted)."""
         self.controller.shutdown()
         self.tuning.shutdown()
-        self.history_panel.compare_view.close()  # a window of its own, which goes with this one
-        event.accept()
 
 
 def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:

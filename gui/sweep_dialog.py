@@ -6,16 +6,20 @@ the results. The combinations run one after another, each on a `RunWorker` (the 
 one core Run, TensorFlow imported there); the dialog reads a run's records only to show progress,
 and its figures once its thread has ended. It is window-modal, so the window starts no run of its own
 beside a sweep (two at once would halve both); `is_running` says when the window's own run goes.
-Cancel stops the current run at its next step and keeps the combinations already run.
+Cancel stops the current run at its next step and keeps the combinations already run; closing the
+dialog stops it and waits for its thread (the window closes an open dialog when it closes).
 
 Wiring it into the window (the caller owns menus and the document):
 
     open_sweep_dialog(window, window.document.spec(), apply_best=lambda assignments:
                       apply_to_document(window.document, assignments),
                       is_running=lambda: window.controller.running)
+
+and call `dialog.update_enabled()` when the window's run starts or ends (gui.tuning_actions does both).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Optional
 
 import pyqtgraph
@@ -38,7 +42,6 @@ BEST_BACKGROUND = QtGui.QColor(220, 242, 220)
 FAILED_BACKGROUND = QtGui.QColor(238, 238, 238)
 BEST_TEXT = "★ "
 FIGURE_COLUMNS = ("steps/s", "idle", "step p50", "status")
-HEATMAP = pyqtgraph.colormap.get("viridis")  # sweep.png's colours
 HEATMAP_CELL_WIDTH, HEATMAP_CELL_HEIGHT = 72, 34  # pixels: room for "★ 1234.5" in bold
 
 
@@ -52,10 +55,9 @@ def open_sweep_dialog(parent, spec: PipelineSpec, apply_best: Callable[[Assignme
 
 
 def apply_to_document(document, assignments: Assignments) -> None:
-    """The best combination into the editor, one undoable edit per value (`stages.io.x` → block `stages.io`)."""
+    """The best combination into the editor, one undoable edit per value (gui.document's `set_path`)."""
     for path, value in assignments:
-        key, _, param = path.rpartition(".")
-        document.set_value(key, param, value)
+        document.set_path(path, value)
 
 
 class GridRow:
@@ -348,10 +350,30 @@ class SweepDialog(QtWidgets.QDialog):
         """No run outlives the dialog: stop it and wait for its thread."""
         self._progress_timer.stop()
         if self.worker is not None:
+            worker, self.worker = self.worker, None
             self._cancelled = True
-            self.worker.finished.disconnect(self._combination_ended)
-            self.worker.stop(STOP_WAIT_MS)
-            self.worker = None
+            worker.finished.disconnect(self._combination_ended)
+            if not worker.stop(STOP_WAIT_MS):
+                _leave_running(worker)
+
+
+_LEFT_RUNNING: set = set()  # runs that did not stop in time, kept until their threads end
+
+
+def _leave_running(worker: RunWorker) -> None:
+    """A run still going when its dialog closes must not be deleted with the dialog (WA_DeleteOnClose): a
+    QThread destroyed while it runs aborts the app. It leaves the dialog, and goes once its thread ends."""
+    worker.setParent(None)
+    _LEFT_RUNNING.add(worker)
+
+    def ended() -> None:
+        if worker in _LEFT_RUNNING:  # once: the signal, or the check below if it ended before connecting
+            _LEFT_RUNNING.discard(worker)
+            worker.deleteLater()
+
+    worker.finished.connect(ended)
+    if worker.isFinished():
+        ended()
 
 
 def _figures_of(run) -> tuple[Optional[dict], Optional[str]]:
@@ -447,6 +469,12 @@ class HeatmapTable(QtWidgets.QTableWidget):
         self.resizeColumnsToContents()
 
 
+@functools.lru_cache(maxsize=1)
+def _heatmap_colours() -> pyqtgraph.ColorMap:
+    """sweep.png's colours, loaded on the first heatmap drawn, not when the app starts."""
+    return pyqtgraph.colormap.get("viridis")
+
+
 def _cells(heatmap: Heatmap):
     for row in range(heatmap.values.shape[0]):
         for column in range(heatmap.values.shape[1]):
@@ -461,7 +489,7 @@ def _heatmap_item(heatmap: Heatmap, cell: tuple[int, int], value: float, low: fl
     else:
         best = heatmap.best == cell
         item = QtWidgets.QTableWidgetItem(f"{BEST_TEXT if best else ''}{value:.1f}")
-        colour = HEATMAP.map((value - low) / (high - low) if high > low else 1.0, mode="qcolor")
+        colour = _heatmap_colours().map((value - low) / (high - low) if high > low else 1.0, mode="qcolor")
         item.setBackground(colour)
         item.setForeground(QtGui.QColor("black" if colour.lightnessF() > 0.5 else "white"))
         if best:

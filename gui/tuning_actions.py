@@ -13,9 +13,8 @@ from core.outputs.summary import build_summary
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec, parse_assignment
 from gui.analysis_panel import AnalysisPanel
-from gui.document import COMPONENT_REGISTRIES
 from gui.menus import add_action
-from gui.sweep_dialog import apply_to_document, open_sweep_dialog
+from gui.sweep_dialog import SweepDialog, apply_to_document, open_sweep_dialog
 
 
 class TuningActions:
@@ -24,7 +23,9 @@ class TuningActions:
         controller = window.controller
         self.panel = AnalysisPanel(window.document.spec, self.summary_of_last_run, lambda: controller.running)
         self.panel.apply_requested.connect(self.apply_recommendation)
+        self.sweep_dialog: Optional[SweepDialog] = None  # the one open: told of the window's runs, stopped with it
         controller.state_changed.connect(self.panel.update_enabled)
+        controller.state_changed.connect(self._update_sweep_dialog)  # once, not once per dialog opened
         window.live_view.figures_updated.connect(lambda _summary: self.panel.follow_run(controller.history.current))
 
     def fill_menu(self, menu) -> None:
@@ -49,7 +50,7 @@ class TuningActions:
         path, value = parse_assignment(change)
         current = controller.history.current
         try:
-            _apply(window.document, path, value)
+            window.document.set_path(path, value)
         except (SpecError, KeyError) as error:
             window.statusBar().showMessage(f"Cannot apply {change}: {error}", 30_000)
             return
@@ -65,20 +66,26 @@ class TuningActions:
         if problem:
             window.statusBar().showMessage(f"Fix this before a sweep: {problem}", 30_000)
             return
+        if self.sweep_dialog is not None:  # one sweep at a time: the open one comes to the front
+            self.sweep_dialog.raise_()
+            self.sweep_dialog.activateWindow()
+            return
         dialog = open_sweep_dialog(window, window.document.spec(),
                                    apply_best=lambda assignments: apply_to_document(window.document, assignments),
                                    is_running=lambda: window.controller.running)
-        window.controller.state_changed.connect(dialog.update_enabled)
+        dialog.destroyed.connect(self._sweep_dialog_gone)  # it deletes itself on close
+        self.sweep_dialog = dialog
+
+    def _sweep_dialog_gone(self) -> None:
+        self.sweep_dialog = None
+
+    def _update_sweep_dialog(self) -> None:
+        if self.sweep_dialog is not None:
+            self.sweep_dialog.update_enabled()
 
     def shutdown(self) -> None:
+        """The window closes: an open sweep's run is stopped (closing the dialog waits for its thread), and a
+        measurement in progress is waited for."""
+        if self.sweep_dialog is not None:
+            self.sweep_dialog.close()
         self.panel.shutdown()
-
-
-def _apply(document, path: str, value) -> None:
-    """`feeder.kind=tf_data` changes a kind (its parameters start from the new kind's defaults); any other
-    path sets one value of its block."""
-    key, _, param = path.rpartition(".")
-    if param == "kind" and key in COMPONENT_REGISTRIES:
-        document.set_kind(key, value)
-    else:
-        document.set_value(key, param, value)

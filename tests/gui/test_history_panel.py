@@ -60,6 +60,15 @@ def test_the_runs_dock_lists_the_runs_newest_first(window, two_runs):
     assert shown(newest) and not shown(panel._items()[1])
 
 
+def test_the_comparison_window_is_made_on_the_first_compare_only(window, two_runs):
+    panel = window.history_panel
+    assert panel._compare_view is None  # not at start-up, nor after runs
+    panel.pick([entry.id for entry in two_runs])
+    panel.compare_button.click()
+    assert panel._compare_view is not None and panel.compare_view.isVisible()
+    panel.compare_view.close()
+
+
 def test_a_run_going_is_listed_and_its_steps_follow(window, qtbot, fake_runs):
     panel = window.history_panel
     fake_runs.hold_at = 25

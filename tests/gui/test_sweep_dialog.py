@@ -5,10 +5,16 @@ Runs are fakes (tests/gui/fakes.py) whose step time is the combination's model.s
 combination is best is known; the `sweep` command's tests make the real runs."""
 from __future__ import annotations
 
+import signal
+import threading
+
 import pytest
+from PyQt5 import QtCore, QtWidgets
 
 from core.spec.pipeline import apply_overrides
 from core.spec.presets import load_preset
+from gui import app as app_module
+from gui import sweep_dialog
 from gui.sweep_dialog import NONE_CHOSEN, SweepDialog, apply_to_document
 from tests.gui import fakes
 
@@ -165,3 +171,83 @@ def test_apply_to_document_sets_each_value_as_an_undoable_edit(window):
     spec = document.spec()
     assert spec.stage("io").params["num_parallel_calls"] == 4 and spec.model.params["step_ms"] == 2.0
     assert document.undo_stack.count() == before + 2
+
+
+def test_apply_to_document_changes_a_kind_as_the_recommendations_do(window):
+    apply_to_document(window.document, [("feeder.kind", "queue_runner")])
+    assert window.document.spec().feeder.kind == "queue_runner"
+
+
+def sweep_in_window(window, qtbot, runs):
+    """The window's sweep dialog, its first combination held at its 5th step."""
+    made, options = runs
+    options["hold"] = True
+    window.tuning.open_sweep()
+    dialog = window.tuning.sweep_dialog
+    clear(dialog, 1)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: made and len(made[0].records) == 5, timeout=10_000)
+    return dialog
+
+
+def test_closing_the_window_mid_sweep_stops_the_sweeps_run(qtbot, runs, window):
+    made, _ = runs
+    dialog = sweep_in_window(window, qtbot, runs)
+    worker = dialog.worker
+    window.document.undo_stack.setClean()
+    window.close()
+    assert made[0].outcome.status == "stopped" and worker.isFinished() and not dialog.isVisible()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)  # closed from a closeEvent
+    assert window.tuning.sweep_dialog is None  # closed, and deleted
+
+
+def test_ctrl_c_stops_the_sweeps_run_before_quitting(qtbot, runs, window, monkeypatch):
+    made, _ = runs
+    handlers = []
+    monkeypatch.setattr(app_module.signal, "signal", lambda number, handler: handlers.append((number, handler)))
+    app = QtWidgets.QApplication.instance()
+    exits = []
+    monkeypatch.setattr(app, "exit", lambda: exits.append(True))  # outside a loop, a real exit() ends every later one
+    interrupted = app_module._stop_on_ctrl_c(app, window)
+    app.findChild(QtCore.QTimer, "pipescope-signal-waker").deleteLater()  # this test's loop needs no waking
+    dialog = sweep_in_window(window, qtbot, runs)
+    worker = dialog.worker
+    ((number, on_sigint),) = handlers
+    assert number == signal.SIGINT
+    on_sigint()
+    assert interrupted["yes"] and exits == [True] and made[0].outcome.status == "stopped" and worker.isFinished()
+
+
+def test_a_run_that_does_not_stop_in_time_leaves_the_dialog_and_goes_when_it_ends(qtbot, runs, monkeypatch):
+    made, options = runs
+    options["hold"] = True
+    monkeypatch.setattr(sweep_dialog, "STOP_WAIT_MS", 10)
+    dialog = sweep_dialog.open_sweep_dialog(None, apply_overrides(load_preset("whatif"), [("run.warmup_steps", 5)]),
+                                            lambda assignments: None)
+    clear(dialog, 1)
+    dialog.run_button.click()
+    qtbot.waitUntil(lambda: made and len(made[0].records) == 5, timeout=10_000)
+    worker, run = dialog.worker, made[0]
+    slow_stop = threading.Timer(0.3, run._stop.set)  # the run notices the stop late
+    monkeypatch.setattr(run, "request_stop", slow_stop.start)
+    dialog.close()  # deletes the dialog: the run's thread must not go with it
+    assert worker.parent() is None and worker in sweep_dialog._LEFT_RUNNING
+    qtbot.waitUntil(lambda: not sweep_dialog._LEFT_RUNNING, timeout=10_000)
+    assert run.outcome.status == "stopped"
+    slow_stop.join()
+
+
+def test_the_sweep_dialog_follows_the_windows_run_and_opens_once(qtbot, window, fake_runs):
+    window.tuning.open_sweep()
+    dialog = window.tuning.sweep_dialog
+    assert dialog.run_button.isEnabled()
+    fake_runs.hold_at = 5
+    window.start_run()
+    assert not dialog.run_button.isEnabled()  # the window's run goes: no sweep beside it
+    window.controller.stop()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=10_000)
+    assert dialog.run_button.isEnabled()
+    window.tuning.open_sweep()  # the open one comes to the front: no second dialog
+    assert window.tuning.sweep_dialog is dialog and len(window.findChildren(SweepDialog)) == 1
+    dialog.close()
+    qtbot.waitUntil(lambda: window.tuning.sweep_dialog is None)
