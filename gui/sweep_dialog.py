@@ -27,7 +27,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from core.analysis.metrics import summarize
 from core.engine.outcome import RunStatus
-from core.experiments.sweep import (MAX_PARAMETERS, PARALLELISM_PARAMS, Combination, Heatmap, Sweep, SweepKnob,
+from core.experiments.sweep import (MAX_PARAMETERS, Combination, Heatmap, Sweep, SweepKnob,
                                     build_sweep, suggested_values, sweep_base, sweepable_knobs)
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec
@@ -89,8 +89,7 @@ class GridRow:
 
 def default_knobs(knobs: list[SweepKnob]) -> list[SweepKnob]:
     """The first rows' knobs: parallelism (where more may help most), then buffers; at most two."""
-    ranked = ([k for k in knobs if k.param.name in PARALLELISM_PARAMS and not k.param.optional]
-              + [k for k in knobs if k.param.name in ("buffer_size", "capacity")])
+    ranked = ([k for k in knobs if k.parallel and not k.param.optional] + [k for k in knobs if k.role == "buffer"])
     return ranked[:2] or knobs[:1]
 
 

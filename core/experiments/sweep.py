@@ -28,7 +28,6 @@ MAX_PARAMETERS = 3  # ("one to three" in messages) a fourth would fit neither on
 FIGURE_COLUMNS = ("steps_per_s", "idle_fraction", "step_ms_p50")  # the contract's, in its order
 EXTRA_COLUMNS = ("examples_per_s", "error")
 SWEEPABLE_TYPES = ("int", "float", "bool")
-PARALLELISM_PARAMS = ("num_parallel_calls", "threads", "cycle_length")  # doublings are what to try
 
 
 @dataclass(frozen=True)
@@ -314,6 +313,11 @@ class SweepKnob:
     path: str
     param: Param
     current: Any
+    role: Optional[str] = None  # "parallel" or "buffer" where the kind declares the parameter so
+
+    @property
+    def parallel(self) -> bool:
+        return self.role == "parallel"
 
     @property
     def label(self) -> str:
@@ -325,9 +329,15 @@ def sweepable_knobs(spec: PipelineSpec) -> list[SweepKnob]:
     """Numeric and on/off parameters of the stages, the feeder and the model, in the pipeline's order."""
     blocks = [(f"stages.{stage.id}", CATALOG["stages"], stage.kind, stage.params) for stage in spec.stages]
     blocks += [(key, CATALOG[key], getattr(spec, key).kind, getattr(spec, key).params) for key in ("feeder", "model")]
-    return [SweepKnob(f"{prefix}.{param.name}", param, params.get(param.name))
+    return [SweepKnob(f"{prefix}.{param.name}", param, params.get(param.name), _role(declared, param.name))
             for prefix, registry, kind, params in blocks
-            for param in registry.get(kind, prefix).params if param.type in SWEEPABLE_TYPES]
+            for declared in [registry.get(kind, prefix)]
+            for param in declared.params if param.type in SWEEPABLE_TYPES]
+
+
+def _role(kind, name: str) -> Optional[str]:
+    """What the catalog says the parameter does: sets parallelism (doublings are what to try) or a buffer."""
+    return "parallel" if name == kind.parallel_param else "buffer" if name == kind.buffer_param else None
 
 
 def suggested_values(knob: SweepKnob) -> str:
@@ -336,7 +346,7 @@ def suggested_values(knob: SweepKnob) -> str:
     param, current = knob.param, knob.current
     if param.type == "bool":
         return "true,false"
-    if param.name in PARALLELISM_PARAMS:
+    if knob.parallel:
         values = [1, 2, 4, 8]
     elif isinstance(current, (int, float)) and current > 0:
         values = [current / 2, current, current * 2]
