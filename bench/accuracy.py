@@ -13,7 +13,12 @@ around `next()` and the same simulated step (feed_dict and tf_data; the
 queue runner has no plain-loop equivalent). Pipescope's own error is the
 difference from that loop; the rest is what any code pays on this machine.
 
-    python bench/accuracy.py [--steps 300]
+With `--sync window` the simulated model launches steps without waiting for each, as on a GPU, and
+Pipescope infers the device's timeline from its windows: every feeder then overlaps, feed_dict too
+(the host makes the next batch while the device runs), and the truth is the overlapped one. There is
+no plain loop to compare with there.
+
+    python bench/accuracy.py [--steps 300] [--sync every_step|window]
 """
 import argparse
 import statistics
@@ -28,8 +33,8 @@ CASES = [(2, 2), (4, 6), (8, 4), (2, 10)]  # (io_ms, model_ms): short steps firs
 WARMUP = 20
 
 
-def truth(feeder: str, io: float, model: float) -> tuple[float, float]:
-    if feeder == "feed_dict":
+def truth(feeder: str, io: float, model: float, sync: str) -> tuple[float, float]:
+    if feeder == "feed_dict" and sync == "every_step":
         return io + model, io / (io + model)
     step = max(io, model)
     return step, max(0.0, io - model) / step
@@ -58,16 +63,19 @@ def by_hand(spec, model_ms: float, steps: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--sync", choices=("every_step", "window"), default="every_step")
     args = parser.parse_args()
     print(f"{'feeder':13} {'io':>3} {'model':>5} | {'step ms: truth':>14} {'by hand':>8} {'pipescope':>9} | "
           f"{'idle: truth':>11} {'by hand':>8} {'pipescope':>9}")
     for io, model in CASES:
         for feeder in ("feed_dict", "queue_runner", "tf_data"):
             spec = preset("whatif", ("feeder.kind", feeder), ("stages.io.ms", io), ("stages.cpu.ms", 0),
-                          ("model.step_ms", model), ("run.steps", args.steps), ("run.warmup_steps", WARMUP))
-            hand_step, hand_idle = by_hand(spec, model, args.steps) if feeder != "queue_runner" else (None, None)
+                          ("model.step_ms", model), ("model.sync", args.sync), ("run.steps", args.steps),
+                          ("run.warmup_steps", WARMUP))
+            by_hand_too = feeder != "queue_runner" and args.sync == "every_step"
+            hand_step, hand_idle = by_hand(spec, model, args.steps) if by_hand_too else (None, None)
             summary = run_summary(spec)
-            step_truth, idle_truth = truth(feeder, io, model)
+            step_truth, idle_truth = truth(feeder, io, model, args.sync)
             hand = (f"{hand_step:8.2f}", f"{hand_idle:8.3f}") if hand_step is not None else (f"{'—':>8}", f"{'—':>8}")
             print(f"{feeder:13} {io:3} {model:5} | {step_truth:14.2f} {hand[0]} {summary['step_ms']['p50']:9.2f} | "
                   f"{idle_truth:11.3f} {hand[1]} {summary['idle_fraction']:9.3f}", flush=True)

@@ -2,7 +2,9 @@
 
 Each trial runs the description for `--trial-seconds`; the tuner (core.experiments.tuner) picks the
 next one. After the budget, the same pipeline with every knob on AUTOTUNE runs once more for the
-same time, so the result is set beside what tf.data's own tuning gets.
+same time, so the result is set beside what tf.data's own tuning gets. AUTOTUNE tunes the input only, so
+that run keeps the model as the best runs it (a search that made the model launch ahead is compared
+with AUTOTUNE launching ahead too): the comparison is of the input's tuning alone.
 """
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ def tune_command(args) -> int:
             print_error(f"{spec.name}: the description as given failed, so there is nothing to tune: "
                         f"{tuner.trials[0].error}")
             return EXIT_FAILED
-        autotune = _run_autotuned(trial_spec, args.quiet)
+        autotune = _run_autotuned(trial_spec, tuner.best.spec, args.quiet)
     except Interrupted:
         sys.stderr.write("interrupted: the trials so far are written\n")
         _write(out, spec, tuner, None)
@@ -77,9 +79,12 @@ def _search(tuner: Tuner, quiet: bool) -> None:
             print_error(f"{label}: {done.error}")
 
 
-def _run_autotuned(spec, quiet: bool) -> Trial:
-    """The same pipeline under tf.data's own tuning, a trial outside the search (number 0)."""
-    trial = Trial(0, autotuned(spec), ("every knob AUTOTUNE",), "tf.data's own tuning")
+def _run_autotuned(spec, best, quiet: bool) -> Trial:
+    """The same pipeline under tf.data's own tuning with the best's model, a trial outside the search
+    (number 0)."""
+    baseline = autotuned(spec)
+    baseline.model = best.copy().model
+    trial = Trial(0, baseline, ("every knob AUTOTUNE",), "tf.data's own tuning")
     result = run_trial(trial.spec, "AUTOTUNE", show_progress=not quiet)
     trial.summary, trial.error = result.summary, result.error
     return trial

@@ -1,6 +1,8 @@
 """`analyze` end to end: analysis.json for a real pipeline, and its errors as one line."""
 import json
 
+import pytest
+
 import main
 from core.engine.sample_data import write_sample_images
 
@@ -14,7 +16,18 @@ def test_analyze_names_the_slow_stage_and_writes_analysis_json(tmp_path, capsys)
     assert analysis["bottleneck"] == "io" and [s["id"] for s in analysis["stages"]][0] == "source"
     assert analysis["recommendations"][0]["change"].startswith("stages.io.num_parallel_calls=")
     assert analysis["measured"]["steps_per_s"] > 0
+    assert analysis["model_launching_ahead_steps_per_s"] > 0  # the simulated model syncs every step as given
     assert "bottleneck: io" in capsys.readouterr().out
+
+
+def test_the_model_alone_launching_ahead_runs_at_its_known_step_time():
+    from core.engine.throughput import measure_model
+    from core.spec.pipeline import apply_overrides
+    from core.spec.presets import load_preset
+
+    spec = apply_overrides(load_preset("whatif"), [("model.step_ms", 4.0), ("model.sync", "window")])
+    # Nothing to wait for but the device's 4 ms a step: the hand-over of each batch overlaps it.
+    assert measure_model(spec, 0.4) == pytest.approx(250.0, rel=0.05)
 
 
 def test_bad_values_and_failing_stages_are_one_line(tmp_path, capsys):

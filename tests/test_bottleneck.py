@@ -67,6 +67,33 @@ def test_a_slow_model_is_the_bottleneck_and_the_input_is_left_alone():
     assert deeper["change"] == "stages.prefetch.buffer_size=8" and deeper["expected_steps_per_s"] == 160.0
 
 
+def test_a_model_that_waits_for_every_step_is_told_to_launch_ahead_when_that_pays():
+    spec = whatif(**{"model.step_ms": 3.0})
+    fast_input = prefixes_of(spec, {"source": 5000, "batch": 4000, "io": 500, "cpu": 450, "prefetch": 450})
+    # Alone it takes 270 steps/s synced every step, 333 launching ahead: 0.7 ms of hand-over per step.
+    result = analyze(spec, fast_input, 270.0, cores=2, launching_ahead_steps_per_s=333.0)
+    assert result["model_launching_ahead_steps_per_s"] == 333.0
+    best = result["recommendations"][0]
+    assert best["change"] == "model.sync=window" and best["expected_steps_per_s"] == pytest.approx(333.0)
+    assert "0.70 ms" in best["text"]
+    # Not where the input holds the steps back anyway, nor for a gain within noise, nor when it already does.
+    slow_input = prefixes_of(spec, {"source": 5000, "batch": 4000, "io": 125, "cpu": 124, "prefetch": 124})
+    assert "model.sync=window" not in [r["change"] for r in
+                                       analyze(spec, slow_input, 270.0, 2, launching_ahead_steps_per_s=333.0)[
+                                           "recommendations"]]
+    assert analyze(spec, fast_input, 270.0, 2, launching_ahead_steps_per_s=280.0)["recommendations"] == []
+    assert "model_launching_ahead_steps_per_s" not in analyze(spec, fast_input, 333.0, 2)
+
+
+def test_launching_ahead_is_an_edit_only_where_the_model_waits_for_every_step():
+    from core.spec.edits import launching_ahead
+
+    spec = whatif()
+    ahead = launching_ahead(spec)
+    assert ahead.model.params["sync"] == "window" and spec.model.params["sync"] == "every_step"
+    assert launching_ahead(ahead) is None
+
+
 def test_feed_dict_adds_input_to_compute_and_tf_data_overlaps_them():
     serial = apply_overrides(load_preset("seed_feed_dict"), [])
     assert predicted_steps_per_s(serial, 100.0, 100.0) == pytest.approx(50.0)

@@ -9,6 +9,10 @@ add up along the chain) and side by side (a parallel stage works ahead in its ow
 slowest one sets the pace and the others add nothing). The bottleneck is the stage that adds the most,
 or `model` when the model is slower than the whole input.
 
+A model that waits for each step's result (`model.sync: every_step`) is also measured launching ahead
+(`window`): the difference is the host's hand-over of each batch, which the device then waits through
+on every step, and launching ahead hides it.
+
 Each recommendation changes one value (`PATH=VALUE`, as `--set` takes it) and predicts steps/s by the
 same model: the input runs at its slowest part, and overlaps the model when the feeder buffers ahead
 (tf.data with a prefetch, the queue runner) or adds to it when it does not (feed_dict).
@@ -27,6 +31,7 @@ from core.spec.pipeline import PipelineSpec, buffer_setting, last_buffer_index
 HEADROOM = 1.1  # size a fix for a little more than it must carry, so the next stage shows as the limit
 MAX_PARALLEL_CALLS = 64
 IDLE_WORTH_A_BUFFER = 0.05  # waiting although the input is fast enough: the buffer is too small
+LAUNCHING_AHEAD_WORTH = 0.05  # below this gain in steps/s, how the model syncs is left as the user chose
 
 
 @dataclass(frozen=True)
@@ -84,21 +89,26 @@ def find_bottleneck(prefixes: list[PrefixThroughput], model_steps_per_s: float) 
 
 
 def analyze(spec: PipelineSpec, prefixes: list[PrefixThroughput], model_steps_per_s: float, cores: int,
-            measured: Optional[dict] = None) -> dict:
+            measured: Optional[dict] = None, launching_ahead_steps_per_s: Optional[float] = None) -> dict:
     """analysis.json's figures: stages, model_steps_per_s, bottleneck, recommendations (best first).
 
-    `measured`, a normal run's summary, adds what the run achieved and tf.data's live per-stage rates."""
+    `measured`, a normal run's summary, adds what the run achieved and tf.data's live per-stage rates;
+    `launching_ahead_steps_per_s`, the model alone with `sync: window` where it syncs every step."""
     input_rate = prefixes[-1].steps_per_s
     bottleneck = find_bottleneck(prefixes, model_steps_per_s)
     recommendations = _recommendations(spec, prefixes, model_steps_per_s, cores, bottleneck, measured)
+    recommendations.append(_sync_recommendation(spec, input_rate, model_steps_per_s, launching_ahead_steps_per_s))
     live = (measured or {}).get("stages") or {}
+    ahead = {} if launching_ahead_steps_per_s is None else {
+        "model_launching_ahead_steps_per_s": round(launching_ahead_steps_per_s, 2)}
     return {
         "stages": [_stage_entry(p, live.get(p.stage_id)) for p in prefixes],
         "input_steps_per_s": round(input_rate, 2),
         "model_steps_per_s": round(model_steps_per_s, 2),
+        **ahead,
         "predicted_steps_per_s": round(predicted_steps_per_s(spec, input_rate, model_steps_per_s), 2),
         "bottleneck": bottleneck,
-        "recommendations": sorted(recommendations, key=lambda r: -r["expected_steps_per_s"]),
+        "recommendations": sorted(filter(None, recommendations), key=lambda r: -r["expected_steps_per_s"]),
         "cores": cores,
     }
 
@@ -180,3 +190,18 @@ def _buffer_recommendation(spec, model_rate, measured) -> Optional[dict]:
         f"the input keeps up on average, yet the model waited {100 * measured['idle_fraction']:.0f}% of the time: "
         f"a deeper buffer absorbs the jitter: set {path.removeprefix('stages.')} to {2 * size}",
         f"{path}={2 * size}", model_rate)
+
+
+def _sync_recommendation(spec, input_rate, model_rate, ahead_rate) -> Optional[dict]:
+    """Launching ahead, where the model waits for every step's result and would gain by not waiting."""
+    if ahead_rate is None or min(input_rate, model_rate, ahead_rate) <= 0:
+        return None
+    expected = predicted_steps_per_s(spec, input_rate, ahead_rate)
+    if expected < predicted_steps_per_s(spec, input_rate, model_rate) * (1 + LAUNCHING_AHEAD_WORTH):
+        return None
+    handover_ms = 1000 / model_rate - 1000 / ahead_rate
+    return _recommendation(
+        f"the model waits for each step's result before it takes the next batch, so the {handover_ms:.2f} ms "
+        f"of handing one over adds to every step (the model alone: {model_rate:.0f} steps/s, "
+        f"{ahead_rate:.0f} when it launches ahead): set model.sync to window, so the host takes the next "
+        f"batch while the device runs", "model.sync=window", expected)

@@ -5,6 +5,8 @@ result is ready (the runner's `t_done`), so its duration is the true compute.
 """
 from __future__ import annotations
 
+import time
+
 from core.engine.builders import Builders
 from core.engine.precise_time import PreciseSleeper
 from core.engine.tf_runtime import tensorflow
@@ -155,7 +157,12 @@ class SmallCNN(_TrainedModel):
 
 
 class SimulatedAccelerator:
-    """A device step that takes `step_ms` and uses no host CPU: its timing is known by construction."""
+    """A device step that takes `step_ms` and uses no host CPU: its timing is known by construction.
+
+    Like a GPU's, its launch returns at once and the device works through the launched steps one after
+    another; `sync` waits until the last is done. With `sync: every_step` the host waits out every step,
+    with `sync: window` it takes the next batches while the device runs.
+    """
 
     reads_device_memory = False  # a copy to a real GPU would add time the truth leaves out
 
@@ -163,12 +170,14 @@ class SimulatedAccelerator:
         self.device = device
         self.seconds = params["step_ms"] / 1000.0
         self._sleeper = PreciseSleeper()
+        self._free_at = 0.0  # perf_counter seconds when the device has run every launched step
 
     def launch(self, batch) -> None:
-        self._sleeper.sleep(self.seconds)  # the host thread waits on the "device", as it would on a GPU
+        self._free_at = max(time.perf_counter(), self._free_at) + self.seconds
 
     def sync(self) -> float:
-        return 0.0  # each launch already waited for its step
+        self._sleeper.sleep(self._free_at - time.perf_counter())  # the host waits on the "device"
+        return 0.0
 
     def train_step(self, batch) -> float:
         self.launch(batch)

@@ -38,7 +38,7 @@ from core.engine.probes import ProbeSampler, ProbeTarget
 from core.engine.sources import skipped_files
 from core.engine.stages import STAGE_BUILDERS
 from core.engine.stalls import StallWatch
-from core.engine.step_window import AUTO_WINDOW_NS, StepWindow
+from core.engine.step_window import StepWindow, sync_policy
 from core.engine.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
 from core.spec.params import SpecError
 from core.spec.diff import describe_change
@@ -277,11 +277,8 @@ class Run:
 
     def _new_window(self) -> StepWindow:
         """The model's sync policy: every step (the seed's), or a window of N steps or about 50 ms."""
-        params = self.spec.model.params
-        if params.get("sync", "every_step") == "every_step":
-            return StepWindow(self.records, self._start_ns, max_steps=1)
-        steps = params.get("sync_window") or None
-        return StepWindow(self.records, self._start_ns, max_steps=steps, max_ns=None if steps else AUTO_WINDOW_NS)
+        steps, ns = sync_policy(self.spec.model.params)
+        return StepWindow(self.records, self._start_ns, max_steps=steps, max_ns=ns)
 
     def _sync(self, window: StepWindow) -> None:
         """Wait for the launched steps and record them, unless the run has already ended without them."""

@@ -7,8 +7,8 @@ elements/s, which would make every cheap stage before `batch` look like a bottle
 grows its element count until one pass takes about `seconds`, and leaves a pass's start-up (iterator,
 buffers, threads) out by difference (`measure_dataset`).
 
-The model runs `train_step` on one batch of the pipeline's own, again and again: steps/s with no
-waiting at all, the most the model can take.
+The model runs on one batch of the pipeline's own, again and again, synced as its description says:
+steps/s with no waiting for input at all, the most the model can take.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from core.engine.build import build_dataset
 from core.engine.cpu_meter import threads_with_tensorflow
 from core.engine.feeders import copy_to_device
 from core.engine.models import build_model
+from core.engine.step_window import sync_policy
 from core.engine.tf_runtime import load_tensorflow, model_device
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec
@@ -128,9 +129,10 @@ def measure_prefixes(spec: PipelineSpec, seconds: float,
 
 def measure_model(spec: PipelineSpec, seconds: float) -> float:
     """Steps/s of the model fed as fast as tf.data can hand over a batch: one batch of the pipeline's,
-    repeated from a prefetch buffer that is always full, each step synced as a run syncs it. Taking
-    the element is part of every step the model takes in a run (about 0.4 ms a step on this machine's
-    CPU), so it is part of the most the model can take."""
+    repeated from a prefetch buffer that is always full, synced as a run syncs it (`model.sync`).
+    Taking the element is part of every step the model takes in a run (about 0.4 ms a step on this
+    machine's CPU), so it is part of the most the model can take; launching steps without waiting for
+    each overlaps it with the device's work."""
     _load_runtime()
     tf = load_tensorflow()
     device = model_device()
@@ -140,15 +142,23 @@ def measure_model(spec: PipelineSpec, seconds: float) -> float:
     if first is None:
         raise SpecError("stages: the pipeline gives no elements, so the model has nothing to be measured on")
     ready = iter(tf.data.Dataset.from_tensors(first).repeat().prefetch(2))
+    window_steps, window_ns = sync_policy(spec.model.params)
 
-    def step() -> None:
-        batch = next(ready)
-        model.train_step(copy_to_device(batch, device) if model.reads_device_memory else batch)
+    def steps_for(duration_s: float, at_least: int = 0) -> int:
+        steps, started = 0, time.perf_counter_ns()
+        window_started, in_window = started, 0
+        while steps < at_least or time.perf_counter_ns() - started < duration_s * 1e9:
+            batch = next(ready)
+            model.launch(copy_to_device(batch, device) if model.reads_device_memory else batch)
+            steps, in_window = steps + 1, in_window + 1
+            now = time.perf_counter_ns()
+            if in_window == window_steps or (window_ns is not None and now - window_started >= window_ns):
+                model.sync()
+                window_started, in_window = time.perf_counter_ns(), 0
+        model.sync()
+        return steps
 
-    for _ in range(MODEL_WARMUP_STEPS):
-        step()
-    steps, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        step()
-        steps += 1
+    steps_for(0.0, at_least=MODEL_WARMUP_STEPS)
+    started = time.perf_counter()
+    steps = steps_for(seconds)
     return steps / (time.perf_counter() - started)

@@ -11,6 +11,7 @@ from typing import Callable, Optional
 
 from core.analysis.bottleneck import PrefixThroughput, analyze, elements_per_step
 from core.engine.throughput import ROUNDS, measure_model, measure_prefixes
+from core.spec.edits import launching_ahead
 from core.spec.pipeline import PipelineSpec
 
 SECONDS_PER_PART = 1.0
@@ -26,10 +27,14 @@ def analyze_pipeline(spec: PipelineSpec, run_summary: Optional[dict] = None, sec
         + f" (round {round_number} of {ROUNDS})"))
     say("the model alone")
     model_steps_per_s = measure_model(spec, seconds)
+    ahead = launching_ahead(spec)
+    if ahead is not None:
+        say("the model alone, launching ahead")
+    ahead_steps_per_s = measure_model(ahead, seconds) if ahead is not None else None
     parts = [("source", spec.source.kind)] + [(stage.id, stage.kind) for stage in spec.stages]
     prefixes = [PrefixThroughput(stage_id, kind, rate, elements_per_step(spec, count))
                 for count, ((stage_id, kind), rate) in enumerate(zip(parts, rates))]
-    result = analyze(spec, prefixes, model_steps_per_s, os.cpu_count() or 1, run_summary)
+    result = analyze(spec, prefixes, model_steps_per_s, os.cpu_count() or 1, run_summary, ahead_steps_per_s)
     result["spec"] = spec.to_dict()
     result["seconds_per_part"] = seconds
     if run_summary is not None:

@@ -1,5 +1,6 @@
-"""Structural edits of a description that tuning proposes: caching a pipeline's deterministic front, and
-every knob set to AUTOTUNE (tf.data's own tuning, the baseline the tuner is compared with).
+"""Structural edits of a description that tuning proposes: caching a pipeline's deterministic front, a
+model that launches ahead instead of waiting for every step, and every knob set to AUTOTUNE (tf.data's
+own tuning, the baseline the tuner is compared with).
 
 A cache only helps once it is full, and fills only when the data it caches ends: `repeat` before a cache
 makes the data endless, so the cache never completes and every element is made again. Caching therefore
@@ -51,6 +52,16 @@ def with_cache_after(spec: PipelineSpec, stage_id: str) -> PipelineSpec:
     repeats = [stage for stage in front if stage.kind == "repeat"]
     cache = Stage(_free_id(spec, CACHE_ID), "cache", STAGES.get("cache", "kind").defaults())
     edited.stages = [stage for stage in front if stage.kind != "repeat"] + [cache, *repeats] + back
+    return edited
+
+
+def launching_ahead(spec: PipelineSpec) -> Optional[PipelineSpec]:
+    """A copy whose model launches steps without waiting for each (`sync: window`); None where the model
+    has no such choice or already launches ahead."""
+    if spec.model.params.get("sync") != "every_step":
+        return None
+    edited = spec.copy()
+    edited.model.params["sync"] = "window"
     return edited
 
 

@@ -39,7 +39,8 @@ MODELS.add(Kind(
 ))
 
 MODELS.add(Kind(
-    "simulated", "A simulated accelerator: each step takes step_ms and uses no host CPU.",
-    (Param("step_ms", "float", 6.0, "Milliseconds per training step.", min=0.0, max=60_000.0),),
+    "simulated", "A simulated accelerator: each step takes step_ms and uses no host CPU; like a GPU's, "
+    "its launch returns at once and the device runs the launched steps one after another.",
+    (Param("step_ms", "float", 6.0, "Milliseconds per training step.", min=0.0, max=60_000.0), *_SYNC),
     label=lambda p: f"simulated {p['step_ms']:g} ms",
 ))
