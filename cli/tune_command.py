@@ -2,9 +2,8 @@
 
 Each trial runs the description for `--trial-seconds`; the tuner (core.experiments.tuner) picks the
 next one. After the budget, the same pipeline with every knob on AUTOTUNE runs once more for the
-same time, so the result is set beside what tf.data's own tuning gets. AUTOTUNE tunes the input only, so
-that run keeps the model as the best runs it (a search that made the model launch ahead is compared
-with AUTOTUNE launching ahead too): the comparison is of the input's tuning alone.
+same time, so the result is set beside what tf.data's own tuning gets (`autotune_baseline`: with the
+best's model, so that the comparison is of the input's tuning alone).
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from cli.trials import Interrupted, run_trial
 from core.experiments.bottleneck_analysis import analyze_pipeline
 from core.experiments.tuner import Trial, Tuner
 from core.outputs.summary import write_json
-from core.spec.edits import autotuned
+from core.spec.edits import autotune_baseline
 from core.spec.params import SpecError
 from core.spec.pipeline import save_spec
 
@@ -82,9 +81,7 @@ def _search(tuner: Tuner, quiet: bool) -> None:
 def _run_autotuned(spec, best, quiet: bool) -> Trial:
     """The same pipeline under tf.data's own tuning with the best's model, a trial outside the search
     (number 0)."""
-    baseline = autotuned(spec)
-    baseline.model = best.copy().model
-    trial = Trial(0, baseline, ("every knob AUTOTUNE",), "tf.data's own tuning")
+    trial = Trial(0, autotune_baseline(spec, best), ("every knob AUTOTUNE",), "tf.data's own tuning")
     result = run_trial(trial.spec, "AUTOTUNE", show_progress=not quiet)
     trial.summary, trial.error = result.summary, result.error
     return trial

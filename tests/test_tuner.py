@@ -6,7 +6,7 @@ import pytest
 
 from core.analysis.bottleneck import PrefixThroughput, analyze, elements_per_step
 from core.experiments.tuner import Tuner, exploring_moves
-from core.spec.edits import autotuned, cache_positions, launching_ahead, with_cache_after
+from core.spec.edits import autotune_baseline, autotuned, cache_positions, launching_ahead, with_cache_after
 from core.spec.pipeline import apply_overrides
 from core.spec.presets import load_preset
 
@@ -95,6 +95,14 @@ def test_autotuned_sets_every_tunable_knob_to_autotune():
     stages = autotuned(load_preset("whatif")).to_dict()["stages"]
     assert {s["id"]: s.get("num_parallel_calls", s.get("buffer_size")) for s in stages} == \
         {"batch": "AUTOTUNE", "io": "AUTOTUNE", "cpu": "AUTOTUNE", "prefetch": "AUTOTUNE"}
+
+
+def test_the_autotune_baseline_keeps_the_best_model_and_autotunes_the_given_input():
+    given = load_preset("whatif")
+    best = apply_overrides(given, [("stages.io.num_parallel_calls", 3), ("model.sync", "window")])
+    baseline = autotune_baseline(given, best)
+    assert baseline.model.params["sync"] == "window" and given.model.params["sync"] == "every_step"
+    assert baseline.stage("io").params["num_parallel_calls"] == "AUTOTUNE"
 
 
 def test_tune_command_writes_best_json_and_tune_csv(tmp_path):

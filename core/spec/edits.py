@@ -75,6 +75,15 @@ def autotuned(spec: PipelineSpec) -> PipelineSpec:
     return edited
 
 
+def autotune_baseline(given: PipelineSpec, best: PipelineSpec) -> PipelineSpec:
+    """The description as given under AUTOTUNE, with the model as `best` runs it. AUTOTUNE tunes the input
+    only, so a model setting the search changed (launching ahead) is kept: the comparison is then of the
+    input's tuning alone."""
+    baseline = autotuned(given)
+    baseline.model = best.copy().model
+    return baseline
+
+
 def _autotune_params(kind, params: dict) -> None:
     for name in (kind.parallel_param, kind.buffer_param):
         if name is not None and kind.param(name).autotune:
