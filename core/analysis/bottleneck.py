@@ -31,7 +31,7 @@ from core.spec.pipeline import PipelineSpec, buffer_setting, last_buffer_index
 HEADROOM = 1.1  # size a fix for a little more than it must carry, so the next stage shows as the limit
 MAX_PARALLEL_CALLS = 64
 IDLE_WORTH_A_BUFFER = 0.05  # waiting although the input is fast enough: the buffer is too small
-LAUNCHING_AHEAD_WORTH = 0.05  # below this gain in steps/s, how the model syncs is left as the user chose
+LAUNCHING_AHEAD_WORTH = 0.10  # below this gain (within a busy host's noise), how the model syncs is left as chosen
 
 
 @dataclass(frozen=True)

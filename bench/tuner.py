@@ -1,0 +1,92 @@
+"""The tuner's targets (issue 9 §6), measured as ratios in one process.
+
+Two cases:
+- `whatif` with io waiting 8 ms per batch (one call in flight) before a 3 ms simulated model: the best
+  against the model's compute limit (1000 / step_ms steps/s), target ≥ 0.9 within 12 trials;
+- `images_tf` on a folder of photographs (`--photos DIR`, JPEGs): the best's images/s against the same
+  pipeline under AUTOTUNE (target ≥ 2.5×) and against what the model alone can take (target ≥ 0.9).
+
+`tune` runs first (its trials are a few seconds each); then the best, the AUTOTUNE baseline and the model
+alone are measured again in `--rounds` interleaved rounds of `--seconds` each, so that a burst of other
+work on the host hits all three alike, and the ratios are the medians of the rounds' ratios.
+
+    python bench/tuner.py [--photos DIR] [--rounds 3] [--seconds 8]
+"""
+import argparse
+import csv
+import statistics
+import tempfile
+from pathlib import Path
+
+from _util import run_summary
+
+import main as pipescope
+from cli.common import resolve_spec
+from core.engine.throughput import measure_model
+from core.spec.edits import autotune_baseline
+from core.spec.pipeline import apply_overrides, length_overrides, load_spec
+
+BUDGET = 12
+
+
+def tuned(spec_args: list[str], out: Path) -> tuple:
+    """(best description, trials run, the tuner's own table) of `tune` with the issue's budget."""
+    code = pipescope.main(["tune", *spec_args, "--budget", str(BUDGET), "--out", str(out), "--quiet"])
+    if code != 0:
+        raise SystemExit(f"tune failed ({code})")
+    trials = [row for row in csv.DictReader(open(out / "tune.csv")) if row["trial"] != "autotune"]
+    return load_spec(out / "best.json"), len(trials), trials
+
+
+def rounds_of(best, baseline, rounds: int, seconds: float) -> dict:
+    """Per round: the best's and the baseline's examples/s in a run, and the model alone's."""
+    timed = lambda spec: apply_overrides(spec, length_overrides(None, seconds))  # noqa: E731
+    found = {"best": [], "autotune": [], "model_alone": [], "best_steps": []}
+    for number in range(1, rounds + 1):
+        summary = run_summary(timed(best))
+        found["best"].append(summary["examples_per_s"])
+        found["best_steps"].append(summary["steps_per_s"])
+        found["autotune"].append(run_summary(timed(baseline))["examples_per_s"])
+        batch = summary["examples_per_s"] / summary["steps_per_s"]
+        found["model_alone"].append(measure_model(best, seconds) * batch)
+        print(f"  round {number}: best {found['best'][-1]:.0f}/s, AUTOTUNE {found['autotune'][-1]:.0f}/s, "
+              f"model alone {found['model_alone'][-1]:.0f}/s", flush=True)
+    return found
+
+
+def report(name: str, trials: list, found: dict, limit_steps_per_s=None) -> None:
+    ratio = lambda a, b: statistics.median(x / y for x, y in zip(found[a], found[b]))  # noqa: E731
+    moves = next((row["change"] for row in trials if row["best"] == "1"), "as given")
+    print(f"{name}: {len(trials)} trials, best after: {moves}")
+    print(f"  examples/s: best {statistics.median(found['best']):.0f}, AUTOTUNE {statistics.median(found['autotune']):.0f}"
+          f", model alone {statistics.median(found['model_alone']):.0f}")
+    print(f"  best / AUTOTUNE {ratio('best', 'autotune'):.2f}×, best / model alone {ratio('best', 'model_alone'):.2f}")
+    if limit_steps_per_s:
+        print(f"  best / compute limit ({limit_steps_per_s:.0f} steps/s) "
+              f"{statistics.median(found['best_steps']) / limit_steps_per_s:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--photos", help="a folder of JPEG photographs for the images_tf case")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    args = parser.parse_args()
+    cases = [("whatif", ["--preset", "whatif", "--set", "stages.io.ms=8", "--set", "model.step_ms=3"], 1000 / 3)]
+    if args.photos:
+        cases.append(("images_tf", ["--preset", "images_tf", "--set", f"source.path={args.photos}"], None))
+    for name, spec_args, limit in cases:
+        with tempfile.TemporaryDirectory() as out:
+            best, _, trials = tuned(spec_args, Path(out))
+        given = described(spec_args)
+        found = rounds_of(best, autotune_baseline(given, best), args.rounds, args.seconds)
+        report(name, trials, found, limit)
+
+
+def described(spec_args: list[str]):
+    """The description as `tune` was given it."""
+    return resolve_spec(pipescope.build_parser().parse_args(["tune", *spec_args]))
+
+
+if __name__ == "__main__":
+    main()
