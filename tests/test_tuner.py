@@ -63,6 +63,14 @@ def test_guided_by_the_analysis_it_reaches_the_models_limit_within_twelve_trials
     assert len(tuner.trials) <= 12 and len({t.spec.to_json() for t in tuner.trials}) == len(tuner.trials)
 
 
+def test_a_trials_moves_keep_each_values_latest_only():
+    from core.experiments.tuner import Move
+
+    moves = Move("stages.batch.batch_size=512", "x").after(("cache after batch", "stages.batch.batch_size=256"))
+    assert moves == ("cache after batch", "stages.batch.batch_size=512")
+    assert Move("cache after read", "x", cache_after="read").after(moves)[-1] == "cache after read"
+
+
 def test_the_budget_and_the_ask_tell_order_hold():
     spec = load_preset("whatif")
     tuner = Tuner(spec, budget=2, analyze=modelled_analysis)

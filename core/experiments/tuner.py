@@ -37,6 +37,13 @@ class Move:
     why: str
     cache_after: Optional[str] = None  # the stage id a cache goes after; else `description` is PATH=VALUE
 
+    def after(self, moves: tuple[str, ...]) -> tuple[str, ...]:
+        """`moves` then this one, which replaces an earlier move of the same value (batch 256, then 512)."""
+        if self.cache_after is not None:
+            return (*moves, self.description)
+        path = parse_assignment(self.description)[0]
+        return (*(m for m in moves if "=" not in m or parse_assignment(m)[0] != path), self.description)
+
     def apply(self, spec: PipelineSpec) -> PipelineSpec:
         if self.cache_after is not None:
             return with_cache_after(spec, self.cache_after)
@@ -47,7 +54,7 @@ class Move:
 class Trial:
     number: int
     spec: PipelineSpec
-    moves: tuple[str, ...]  # every move from the description as given to this one
+    moves: tuple[str, ...]  # the moves from the description as given to this one (a value's latest only)
     why: str
     summary: Optional[dict] = None
     error: Optional[str] = None
@@ -89,7 +96,7 @@ class Tuner:
             except SpecError:  # a value out of this description's range: nothing to try there
                 continue
             if _key(candidate) not in self._tried:
-                return self._propose(candidate, (*self.best.moves, move.description), move.why)
+                return self._propose(candidate, move.after(self.best.moves), move.why)
 
     def tell(self, trial: Trial, summary: Optional[dict], error: Optional[str] = None) -> None:
         if trial is not self._pending:
