@@ -122,6 +122,8 @@ def test_in_the_window_an_applied_recommendation_changes_the_document_and_starts
     window.tuning.apply_recommendation("stages.io.num_parallel_calls=3", 250.0)
     assert window.document.spec().stage("io").params["num_parallel_calls"] == 3 and started == [True]
     assert window.tuning.panel.predictions[0].change == "stages.io.num_parallel_calls=3"
+    window.tuning.apply_recommendation("model.sync=window", 330.0)
+    assert window.document.spec().model.params["sync"] == "window"
     window.tuning.apply_recommendation("feeder.kind=queue_runner", 200.0)
     assert window.document.spec().feeder.kind == "queue_runner"
     window.document.undo_stack.undo()
