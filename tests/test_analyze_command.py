@@ -30,6 +30,15 @@ def test_the_model_alone_launching_ahead_runs_at_its_known_step_time():
     assert measure_model(spec, 0.4) == pytest.approx(250.0, rel=0.05)
 
 
+def test_only_a_model_whose_launch_returns_early_is_measured_launching_ahead():
+    from core.engine.models import launches_ahead
+    from core.spec.presets import load_preset
+
+    simulated, mlp = load_preset("whatif").model, load_preset("seed_tf_data").model
+    assert launches_ahead(simulated, "/CPU:0") and launches_ahead(mlp, "/GPU:0")
+    assert not launches_ahead(mlp, "/CPU:0")  # on the CPU the launch runs the step: nothing to overlap
+
+
 def test_bad_values_and_failing_stages_are_one_line(tmp_path, capsys):
     assert main.main(["analyze", "--preset", "whatif", "--seconds", "0"]) == 2
     assert capsys.readouterr().err.strip() == "error: --seconds: must be > 0, got 0"

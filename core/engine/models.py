@@ -199,5 +199,12 @@ def _build_simulated(params, device, element_spec, seed):
     return SimulatedAccelerator(params, device, element_spec, seed)
 
 
+def launches_ahead(component, device: str) -> bool:
+    """Whether a launch of this model returns before its step is done, so that not waiting for each
+    step (`sync: window`) can overlap the host's work with the device's: the simulated accelerator's
+    always, a trained model's on a GPU; on the CPU a launch runs the step."""
+    return component.kind == "simulated" or "GPU" in device.upper()
+
+
 def build_model(component, device: str, element_spec, seed: int):
     return MODEL_BUILDERS.build_for(component.kind, "model.kind")(component.params, device, element_spec, seed)

@@ -18,7 +18,7 @@ from typing import Callable, Optional
 from core.engine.build import build_dataset
 from core.engine.cpu_meter import threads_with_tensorflow
 from core.engine.feeders import copy_to_device
-from core.engine.models import build_model
+from core.engine.models import build_model, launches_ahead
 from core.engine.step_window import sync_policy
 from core.engine.tf_runtime import load_tensorflow, model_device
 from core.spec.params import SpecError
@@ -125,6 +125,12 @@ def measure_prefixes(spec: PipelineSpec, seconds: float,
             elements, took = measure_dataset(_dataset_as_fed(prefix(spec, stage_count)), seconds)
             fastest[stage_count] = max(fastest[stage_count], elements / took if took > 0 else 0.0)
     return fastest
+
+
+def launching_ahead_can_pay(spec: PipelineSpec) -> bool:
+    """Whether the model, on the device a run would use, can overlap steps with the host's work."""
+    _load_runtime()
+    return launches_ahead(spec.model, model_device())
 
 
 def measure_model(spec: PipelineSpec, seconds: float) -> float:

@@ -10,7 +10,7 @@ import os
 from typing import Callable, Optional
 
 from core.analysis.bottleneck import PrefixThroughput, analyze, elements_per_step
-from core.engine.throughput import ROUNDS, measure_model, measure_prefixes
+from core.engine.throughput import ROUNDS, launching_ahead_can_pay, measure_model, measure_prefixes
 from core.spec.edits import launching_ahead
 from core.spec.pipeline import PipelineSpec
 
@@ -27,7 +27,7 @@ def analyze_pipeline(spec: PipelineSpec, run_summary: Optional[dict] = None, sec
         + f" (round {round_number} of {ROUNDS})"))
     say("the model alone")
     model_steps_per_s = measure_model(spec, seconds)
-    ahead = launching_ahead(spec)
+    ahead = launching_ahead(spec) if launching_ahead_can_pay(spec) else None
     if ahead is not None:
         say("the model alone, launching ahead")
     ahead_steps_per_s = measure_model(ahead, seconds) if ahead is not None else None
