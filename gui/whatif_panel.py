@@ -1,4 +1,5 @@
-"""The what-if panel: the pipeline's knobs as sliders, and where (if anywhere) a cache goes.
+"""The what-if panel: the pipeline's knobs as sliders, whether the model launches ahead, and where (if
+anywhere) a cache goes.
 
 Rows come from the kind catalog (gui.whatif_knobs): one per knob the loaded pipeline has, labelled
 `io · num_parallel_calls`. Every change goes through the document, as an inspector edit does, so undo,
@@ -15,7 +16,7 @@ from typing import Any, Optional
 from PyQt5 import QtCore, QtWidgets
 
 from core.spec.params import AUTOTUNE
-from gui.document import PipelineDocument
+from gui.document import MODEL, PipelineDocument
 from gui.whatif_knobs import (CACHE_KIND, Knob, cache_position, cache_positions, cache_stage_id, knobs_of,
                               structure_of, why_cache_never_fills)
 
@@ -131,6 +132,10 @@ class WhatIfPanel(QtWidgets.QWidget):
         self.rows_host = QtWidgets.QWidget()
         self.rows_layout = QtWidgets.QVBoxLayout(self.rows_host)
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.ahead_check = QtWidgets.QCheckBox("model · launch ahead")
+        self.ahead_check.setToolTip("model.sync: window — launch steps without waiting for each and sync about "
+                                    "every 50 ms, as GPU training loops do; off: read the loss after every step")
+        self.ahead_check.toggled.connect(self._ahead_toggled)
         self.cache_combo = QtWidgets.QComboBox()
         self.cache_combo.setToolTip("Insert a cache stage (in memory) at this place, move it, or remove it")
         self.cache_combo.activated.connect(self._cache_chosen)
@@ -142,6 +147,7 @@ class WhatIfPanel(QtWidgets.QWidget):
         column = QtWidgets.QVBoxLayout(self)
         column.addWidget(intro)
         column.addWidget(self.rows_host)
+        column.addWidget(self.ahead_check)
         column.addLayout(cache_row)
         column.addWidget(self.cache_note)
         column.addStretch(1)
@@ -159,6 +165,7 @@ class WhatIfPanel(QtWidgets.QWidget):
             self._build_rows()
         for row in self.rows.values():
             row.show_value(self.document.block(row.knob.key).get(row.knob.param.name))
+        self._show_launching_ahead()
         self._show_cache()
 
     def _build_rows(self) -> None:
@@ -171,6 +178,16 @@ class WhatIfPanel(QtWidgets.QWidget):
             row.edited.connect(lambda value, knob=knob: self.document.set_value(knob.key, knob.param.name, value))
             self.rows_layout.addWidget(row)
             self.rows[knob.label] = row
+
+    # ------------------------------------------------------------ how the model syncs
+
+    def _show_launching_ahead(self) -> None:
+        self.ahead_check.setVisible(any(param.name == "sync" for param in self.document.kind_of(MODEL).params))
+        with QtCore.QSignalBlocker(self.ahead_check):
+            self.ahead_check.setChecked(self.document.block(MODEL).get("sync") == "window")
+
+    def _ahead_toggled(self, on: bool) -> None:
+        self.document.set_value(MODEL, "sync", "window" if on else "every_step")
 
     # ------------------------------------------------------------ the cache
 

@@ -16,6 +16,7 @@ import pytest
 
 from core.outputs.summary import build_summary
 from core.spec.records import CONFIG_VERSION, StepRecords
+from core.engine.models import build_model as real_build_model
 from core.engine.runner import Run
 
 TRUTH = {  # feeder: (ms that 4 ms of io adds to a step, idle_fraction)
@@ -79,6 +80,19 @@ def test_change_at_a_step_boundary_without_stopping(whatif):
     wait = (rows[:, 1] - rows[:, 0]) * 1000
     assert np.median(wait[20:60]) < 1.5 and np.median(wait[80:]) > 6  # input-bound after the change
     assert run.spec.stage("io").params["ms"] == 12
+
+
+def test_launching_ahead_mid_run_keeps_the_model_as_built(whatif, monkeypatch):
+    from core.engine import runner
+
+    built = []
+    monkeypatch.setattr(runner, "build_model", lambda *args: built.append(args) or real_build_model(*args))
+    spec = whatif(("model.kind", "mlp"), ("model.hidden", [16]), steps=30)
+    run = Run(spec, scheduled_changes={10: [("model.sync", "window"), ("model.sync_window", 5)]})
+    run.run()
+    assert run.outcome.status == "finished" and len(run.records) == 30
+    assert len(built) == 1  # how the loop waits is the runner's: the weights go on training
+    assert run.outcome.changes[0].description.startswith("model.sync=")
 
 
 def test_change_requested_from_another_thread(whatif):

@@ -40,6 +40,7 @@ from core.engine.stages import STAGE_BUILDERS
 from core.engine.stalls import StallWatch
 from core.engine.step_window import StepWindow, sync_policy
 from core.engine.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
+from core.spec.kinds import SYNC_PARAMS
 from core.spec.params import SpecError
 from core.spec.diff import describe_change
 from core.spec.pipeline import PipelineSpec, apply_overrides, yields_batches
@@ -49,6 +50,11 @@ SUPERVISE_EVERY_S = 0.25
 # How long a stop or the end of a timed run waits for the element in flight before leaving it behind.
 IN_FLIGHT_GRACE_S = 0.2
 CLOSE_WAIT_S = 5.0  # for producer threads to finish the element they are making
+
+
+def _model_as_built(spec: PipelineSpec) -> tuple:
+    params = {name: value for name, value in spec.model.params.items() if name not in SYNC_PARAMS}
+    return spec.model.kind, params, spec.run["seed"]
 
 
 def _feeding_part(spec: PipelineSpec) -> dict:
@@ -332,7 +338,7 @@ class Run:
         description = describe_change(self.spec, new_spec)
         if description is None:
             return
-        model_changed = new_spec.model != self.spec.model or new_spec.run["seed"] != self.spec.run["seed"]
+        model_changed = _model_as_built(new_spec) != _model_as_built(self.spec)  # not how it is synced
         if _feeding_part(new_spec) != _feeding_part(self.spec):
             element_spec = self._feeder.element_spec
             self._build_feeder(new_spec)  # a model-only change keeps the feeder and its full buffer

@@ -66,6 +66,15 @@ def test_another_pipeline_rebuilds_the_panel(window):
     assert capacity.number.value() == 5 and capacity.auto is None
 
 
+def test_launching_ahead_is_a_toggle_of_the_models_sync(window):
+    check = window.whatif.ahead_check
+    assert not check.isHidden() and not check.isChecked()
+    check.setChecked(True)
+    assert window.document.spec().model.params["sync"] == "window"
+    window.document.undo_stack.undo()
+    assert not check.isChecked() and window.document.spec().model.params["sync"] == "every_step"
+
+
 # ------------------------------------------------------------ changes go through the document
 
 def test_a_drag_is_one_edit_sent_on_release(window):

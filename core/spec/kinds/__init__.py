@@ -1,6 +1,6 @@
 """The kind catalog: every source, stage, feeder and model kind, each declared once."""
 from core.spec.kinds.feeders import FEEDERS
-from core.spec.kinds.models import MODELS
+from core.spec.kinds.models import MODELS, SYNC_PARAMS
 from core.spec.kinds.sources import SOURCES
 from core.spec.kinds.stages import STAGES
 

@@ -11,6 +11,8 @@ def _learning_rate(default: float) -> Param:
     return Param("learning_rate", "float", default, "Adam learning rate.", min=1e-8, max=10.0)
 
 
+# How the training loop waits for the model (the runner's business): changing it leaves the model as built.
+SYNC_PARAMS = ("sync", "sync_window")
 _SYNC = (
     Param("sync", "choice", "every_step", "every_step: read the loss after each step (the seed's way), so each "
           "step's compute is measured; window: launch steps without waiting and sync every sync_window steps, "
