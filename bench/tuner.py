@@ -30,12 +30,12 @@ BUDGET = 12
 
 
 def tuned(spec_args: list[str], out: Path) -> tuple:
-    """(best description, trials run, the tuner's own table) of `tune` with the issue's budget."""
+    """(best description, the trials' rows of tune.csv) of `tune` with the issue's budget."""
     code = pipescope.main(["tune", *spec_args, "--budget", str(BUDGET), "--out", str(out), "--quiet"])
     if code != 0:
         raise SystemExit(f"tune failed ({code})")
     trials = [row for row in csv.DictReader(open(out / "tune.csv")) if row["trial"] != "autotune"]
-    return load_spec(out / "best.json"), len(trials), trials
+    return load_spec(out / "best.json"), trials
 
 
 def rounds_of(best, baseline, rounds: int, seconds: float) -> dict:
@@ -56,8 +56,8 @@ def rounds_of(best, baseline, rounds: int, seconds: float) -> dict:
 
 def report(name: str, trials: list, found: dict, limit_steps_per_s=None) -> None:
     ratio = lambda a, b: statistics.median(x / y for x, y in zip(found[a], found[b]))  # noqa: E731
-    moves = next((row["change"] for row in trials if row["best"] == "1"), "as given")
-    print(f"{name}: {len(trials)} trials, best after: {moves}")
+    best = next((row for row in trials if row["best"] == "1"), trials[0])
+    print(f"{name}: the best is trial {best['trial']} of {len(trials)}: {best['change']}")
     print(f"  examples/s: best {statistics.median(found['best']):.0f}, AUTOTUNE {statistics.median(found['autotune']):.0f}"
           f", model alone {statistics.median(found['model_alone']):.0f}")
     print(f"  best / AUTOTUNE {ratio('best', 'autotune'):.2f}×, best / model alone {ratio('best', 'model_alone'):.2f}")
@@ -77,7 +77,7 @@ def main() -> None:
         cases.append(("images_tf", ["--preset", "images_tf", "--set", f"source.path={args.photos}"], None))
     for name, spec_args, limit in cases:
         with tempfile.TemporaryDirectory() as out:
-            best, _, trials = tuned(spec_args, Path(out))
+            best, trials = tuned(spec_args, Path(out))
         given = described(spec_args)
         found = rounds_of(best, autotune_baseline(given, best), args.rounds, args.seconds)
         report(name, trials, found, limit)
