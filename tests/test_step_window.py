@@ -71,6 +71,7 @@ def test_a_window_run_records_every_step_laid_end_to_end(whatif):
     assert np.all(rows[1:, 0] >= rows[:-1, 2] - 1e-9)  # each step asks for its batch after the last one ended
     summary = build_summary(run)
     assert summary["sync"]["policy"] == "window" and summary["sync"]["window_steps"] == 5
+    assert "queued" in summary["sync"]["compute_measured"]
     assert summary["sync"]["device_busy_ms"] is None and "not measured" in summary["sync"]["device_busy"]
 
 

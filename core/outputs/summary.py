@@ -68,7 +68,9 @@ def sync_summary(model_params: dict, capture: dict, rows: np.ndarray) -> dict:
         "policy": policy,
         "window_steps": window if policy == "window" else 1,
         "compute_measured": compute + (", as the host sees it: on a GPU it includes launching the kernels"
-                                       if policy == "every_step" else ", as the window's average"),
+                                       if policy == "every_step" else
+                                       ": each step's launch plus a share of what the device did after it, "
+                                       "its steps queued one after another"),
         **capture,
         **_host_view_of_capture(capture, rows),
     }
