@@ -82,7 +82,7 @@ def test_the_simulated_device_runs_while_the_host_takes_the_next_batch(whatif):
     run.run()
     summary = build_summary(run)
     assert summary["compute_ms"]["p50"] == pytest.approx(4.0, rel=0.05)
-    assert summary["idle_fraction"] < 0.1
+    assert summary["idle_fraction"] < 0.2  # a gap only after each sync, while the host takes the next batch
 
 
 def test_an_automatic_window_is_due_after_about_50_ms():
