@@ -73,6 +73,9 @@ def analysis_table(analysis: dict) -> str:
         lines.append(f"{stage['id']:<12} {stage['kind']:<14} {stage['elements_per_s']:>11.1f} "
                      f"{stage['steps_per_s']:>9.1f} {'—' if live is None else format(live, '.1f'):>10}")
     lines.append(f"{'model':<12} {'':<14} {'':>11} {analysis['model_steps_per_s']:>9.1f}")
+    ahead = analysis.get("model_launching_ahead_steps_per_s")
+    if ahead is not None:
+        lines.append(f"{'model':<12} {'sync: window':<14} {'':>11} {ahead:>9.1f}")
     measured = analysis.get("measured")
     achieved = f", the normal run achieved {measured['steps_per_s']:.1f}" if measured else ""
     lines.append(f"bottleneck: {analysis['bottleneck']} — predicted {analysis['predicted_steps_per_s']:.1f} "

@@ -213,7 +213,8 @@ def _figures_table() -> QtWidgets.QTableWidget:
 
 def _fill_table(table: QtWidgets.QTableWidget, analysis: dict) -> None:
     stages = analysis["stages"]
-    table.setRowCount(len(stages) + 1)
+    ahead = analysis.get("model_launching_ahead_steps_per_s")
+    table.setRowCount(len(stages) + 1 + (ahead is not None))
     for row, stage in enumerate(stages):
         live = stage.get("live_elements_per_s")
         cells = (stage["id"], _rate(stage["elements_per_s"]), _rate(stage["steps_per_s"]),
@@ -221,6 +222,9 @@ def _fill_table(table: QtWidgets.QTableWidget, analysis: dict) -> None:
         _set_row(table, row, cells, stage["id"] == analysis["bottleneck"], stage["kind"])
     _set_row(table, len(stages), ("model", "", _rate(analysis["model_steps_per_s"]), ""),
              analysis["bottleneck"] == "model", "the model alone")
+    if ahead is not None:
+        _set_row(table, len(stages) + 1, ("model, ahead", "", _rate(ahead), ""), False,
+                 "the model alone, launching steps without waiting for each (model.sync: window)")
     table.resizeRowsToContents()
     rows_height = sum(table.rowHeight(row) for row in range(table.rowCount()))
     table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows_height + 2 * table.frameWidth())

@@ -17,7 +17,8 @@ def test_analyze_names_the_slow_stage_and_writes_analysis_json(tmp_path, capsys)
     assert analysis["recommendations"][0]["change"].startswith("stages.io.num_parallel_calls=")
     assert analysis["measured"]["steps_per_s"] > 0
     assert analysis["model_launching_ahead_steps_per_s"] > 0  # the simulated model syncs every step as given
-    assert "bottleneck: io" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "bottleneck: io" in out and "sync: window" in out
 
 
 def test_the_model_alone_launching_ahead_runs_at_its_known_step_time():

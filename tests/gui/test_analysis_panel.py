@@ -45,6 +45,13 @@ def test_the_bottleneck_is_marked_and_a_recommendation_applies_in_one_click(qtbo
     assert applied.args == ["stages.io.num_parallel_calls=3", 281.2]
 
 
+def test_the_model_launching_ahead_has_a_row_of_its_own(qtbot):
+    widget = panel(qtbot)
+    widget.show_analysis(ANALYSIS | {"model_launching_ahead_steps_per_s": 410.0})
+    table = widget.table
+    assert table.rowCount() == 4 and table.item(3, 0).text() == "model, ahead" and table.item(3, 2).text() == "410"
+
+
 def test_a_change_made_during_a_run_is_judged_by_the_steps_after_it(qtbot):
     widget = panel(qtbot)
     widget.expect("stages.io.num_parallel_calls=3", 281.2, running_id=4, current_id=4)
