@@ -65,7 +65,7 @@ def execute(run: Run, label: str, show_progress: bool = True) -> bool:
         _say_warnings(run, bar)
     stalls.report()
     if bar:
-        bar.finish()
+        bar.finish(_fraction(run), _progress_detail(run))
     return interrupted
 
 

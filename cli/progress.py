@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Optional
 
 
 class ProgressBar:
@@ -32,7 +33,12 @@ class ProgressBar:
             self.stream.write(f"{self.label}: {100 * fraction:.0f}%  {detail}\n")
             self.stream.flush()
 
-    def finish(self) -> None:
+    def finish(self, fraction: Optional[float] = None, detail: str = "") -> None:
+        """The final state, drawn past the throttle (a run shorter than one poll drew nothing), and the
+        line's end."""
+        if fraction is not None:
+            self._last_draw = 0.0
+            self.update(fraction, detail)
         if self.interactive:
             self.stream.write("\n")
             self.stream.flush()

@@ -164,3 +164,23 @@ def test_gpu_warnings_are_said_once_on_stderr(capsys, monkeypatch):
     monkeypatch.setattr(runner, "gpu_warnings", lambda: ["warning: a GPU TensorFlow cannot use"])
     code, _, err = call(capsys, "run", "--preset", "whatif", "--steps", "5", *FAST)
     assert code == 0 and err.count("warning: a GPU TensorFlow cannot use\n") == 1
+
+
+def test_a_run_shorter_than_one_progress_poll_still_shows_its_last_state():
+    import io
+
+    from cli.progress import ProgressBar
+
+    log = io.StringIO()
+    ProgressBar("combination 4/4", log).finish(1.0, "finished")
+    assert log.getvalue() == "combination 4/4: 100%  finished\n"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    bar = ProgressBar("run", terminal)
+    bar.update(0.5, "half")
+    bar.finish(1.0, "finished")  # within the redraw throttle of the last update, drawn all the same
+    assert "100.0%  finished" in terminal.getvalue() and terminal.getvalue().endswith("\n")
