@@ -35,6 +35,11 @@ def sync_policy(model_params: dict) -> tuple[int | None, int | None]:
     return steps, None if steps else AUTO_WINDOW_NS
 
 
+def window_due(steps: int, elapsed_ns: int, max_steps: int | None, max_ns: int | None) -> bool:
+    """A window of `steps` launched over `elapsed_ns` is to be synced (`sync_policy`'s limits; None: none)."""
+    return (max_steps is not None and steps >= max_steps) or (max_ns is not None and elapsed_ns >= max_ns)
+
+
 class StepWindow:
     def __init__(self, records: StepRecords, start_ns: int, max_steps: int | None = None, max_ns: int | None = None):
         """Due after `max_steps` steps or `max_ns` from its first request, whichever comes first (None: never)."""
@@ -54,10 +59,8 @@ class StepWindow:
         self._steps.append((t_request, t_fetched, t_ready, t_launched, fill, version, batch_size))
 
     def due(self, now_ns: int) -> bool:
-        if not self._steps:
-            return False
-        by_steps = self.max_steps is not None and len(self._steps) >= self.max_steps
-        return by_steps or (self.max_ns is not None and now_ns - self._steps[0][0] >= self.max_ns)
+        return bool(self._steps) and window_due(len(self._steps), now_ns - self._steps[0][0],
+                                                self.max_steps, self.max_ns)
 
     def flush(self, t_synced: int) -> None:
         """The model has synced at `t_synced`: append the window's steps to the records."""

@@ -19,7 +19,7 @@ from core.engine.build import build_dataset
 from core.engine.cpu_meter import threads_with_tensorflow
 from core.engine.feeders import copy_to_device
 from core.engine.models import build_model, launches_ahead
-from core.engine.step_window import sync_policy
+from core.engine.step_window import sync_policy, window_due
 from core.engine.tf_runtime import load_tensorflow, model_device
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec
@@ -157,8 +157,7 @@ def measure_model(spec: PipelineSpec, seconds: float) -> float:
             batch = next(ready)
             model.launch(copy_to_device(batch, device) if model.reads_device_memory else batch)
             steps, in_window = steps + 1, in_window + 1
-            now = time.perf_counter_ns()
-            if in_window == window_steps or (window_ns is not None and now - window_started >= window_ns):
+            if window_due(in_window, time.perf_counter_ns() - window_started, window_steps, window_ns):
                 model.sync()
                 window_started, in_window = time.perf_counter_ns(), 0
         model.sync()
