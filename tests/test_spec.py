@@ -53,7 +53,7 @@ def test_seed_presets_match_the_notebook():
         assert spec.feeder.kind == feeder
         assert spec.source.params["shape"] == [1024]
         assert spec.stage("batch").params["batch_size"] == 128
-        assert spec.model.params == {"hidden": [1024, 1024], "learning_rate": 0.01, "sync": "every_step",
+        assert spec.model.params == {"hidden": [1024], "learning_rate": 0.01, "sync": "every_step",
                                      "sync_window": 0}  # the seed read its loss every step
         assert spec.run["steps"] == 5000
     queue = load_preset("seed_queue_runner").feeder.params
@@ -171,7 +171,7 @@ def test_assignment_values_are_json_else_strings():
 def test_changing_a_kind_starts_from_the_new_kinds_defaults():
     changed = apply_overrides(load_preset("whatif"), [("stages.cpu.kind", "cache"), ("model.kind", "mlp")])
     assert changed.stage("cpu").kind == "cache" and changed.stage("cpu").params == {"filename": ""}
-    assert changed.model.params == {"hidden": [1024, 1024], "learning_rate": 0.01, "sync": "every_step",
+    assert changed.model.params == {"hidden": [1024], "learning_rate": 0.01, "sync": "every_step",
                                     "sync_window": 0}
 
 

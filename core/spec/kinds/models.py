@@ -1,4 +1,4 @@
-"""Model kinds: the seed's 1024-1024-1 network, a small CNN, a simulated accelerator."""
+"""Model kinds: the seed's 1024→1024→1 network (one hidden layer), a small CNN, a simulated accelerator."""
 from __future__ import annotations
 
 from core.spec.catalog import Kind, Registry
@@ -24,7 +24,8 @@ _SYNC = (
 
 MODELS.add(Kind(
     "mlp", "The seed's network: dense ReLU layers then one logit, Adam, label 0/1.",
-    (Param("hidden", "int_list", [1024, 1024], "Units of each hidden layer."), _learning_rate(1e-2), *_SYNC),
+    (Param("hidden", "int_list", [1024], "Units of each hidden layer (the seed's: one of 1024)."),
+     _learning_rate(1e-2), *_SYNC),
     label=lambda p: "mlp " + "-".join(map(str, p["hidden"])) + "-1",
 ))
 
