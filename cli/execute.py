@@ -117,7 +117,7 @@ def check_out_dir(out_dir) -> None:
 
 def summary_line(name: str, summary: dict, out_dir) -> str:
     if not summary["steps"]:
-        return f"{name}: no steps recorded ({summary['status']})"
+        return f"{name}: {summary['nothing_measured']}"
     step = summary["step_ms"]
     where = f"; files in {out_dir}" if out_dir else ""
     return (

@@ -64,4 +64,7 @@ def run_command(args) -> int:
     if interrupted:
         sys.stderr.write("interrupted: the steps recorded so far were kept\n")
         return EXIT_INTERRUPTED
+    if not summary["steps"]:  # a run that measured nothing must not pass for one that did
+        print_error(f"{spec.name}: {summary['nothing_measured']}")
+        return EXIT_FAILED
     return EXIT_OK

@@ -17,6 +17,7 @@ from typing import Optional
 
 from PyQt5 import QtCore
 
+from core.outputs.summary import nothing_measured_reason
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec, apply_overrides
 from core.spec.presets import load_preset
@@ -112,6 +113,9 @@ def _run_scripted(app, window, args) -> AppResult:
         if error is not None:
             print_error(str(error))
             outcome["result"] = AppResult.BAD_INPUT if isinstance(error, SpecError) else AppResult.FAILED
+        elif not len(run.records):  # as `run` does: a scripted run that measured nothing fails
+            print_error(f"{run.spec.name}: {nothing_measured_reason(run.outcome)}")
+            outcome["result"] = AppResult.FAILED
         if args.quit_after_run:
             window.document.undo_stack.setClean()  # nothing to ask about when quitting a script
             window.close()

@@ -50,6 +50,7 @@ class RunOutcome:
     stalls: list[Stall] = field(default_factory=list)  # appended live by the run's supervisor
     skipped_files: Optional[list[str]] = None  # files skip_corrupt leaves out; None when nothing skips
     left_in_flight: bool = False  # ended while an element was still being produced
+    pending_at_end: Optional[Stall] = None  # the batch the model still waited for when the run ended
     stages_unavailable: Optional[str] = None  # why tf.data's live per-stage figures cannot be read, if so
     warnings: list[str] = field(default_factory=list)  # one line each, said at the start (a GPU TF cannot use)
     device_busy: dict = field(default_factory=lambda: {  # the device's own busy time, from a tf.profiler capture

@@ -226,6 +226,7 @@ class Run:
             if self._halt.is_set() or self._time_is_up():
                 self._halt.set()
                 ended_at = self.elapsed_s()
+                self.outcome.pending_at_end = watch.pending(ended_at, self._seconds_from_start(self._waiting_since_ns))
                 self.outcome.left_in_flight = not done.wait(timeout=IN_FLIGHT_GRACE_S)
                 watch.end(ended_at)
                 return
@@ -241,10 +242,12 @@ class Run:
         return seconds is not None and self.elapsed_s() >= seconds
 
     def _observe(self, watch: StallWatch) -> None:
-        since_ns, ready_ns = self._waiting_since_ns, self._last_ready_ns
-        waiting_since = (since_ns - self._start_ns) / 1e9 if since_ns else None
-        last_ready = (ready_ns - self._start_ns) / 1e9 if ready_ns else None
-        watch.observe(self.elapsed_s(), waiting_since, last_ready)
+        waiting_since = self._seconds_from_start(self._waiting_since_ns)
+        watch.observe(self.elapsed_s(), waiting_since, self._seconds_from_start(self._last_ready_ns))
+
+    def _seconds_from_start(self, t_ns: int) -> Optional[float]:
+        """A stamp of the stepping thread on the run's clock; None for 0 (not stamped)."""
+        return (t_ns - self._start_ns) / 1e9 if t_ns else None
 
     def _stuck_stage(self, waited_s: float) -> Optional[str]:
         return stuck_stage(getattr(self._feeder, "iterator", None), self.spec, waited_s)

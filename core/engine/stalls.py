@@ -61,6 +61,14 @@ class StallWatch:
             self._current = Stall(waiting_since, now - waiting_since, self._locate(now - waiting_since))
             self.stalls.append(self._current)
 
+    def pending(self, now: float, waiting_since: Optional[float]) -> Optional[Stall]:
+        """The request still waiting now, stalled or not yet (None when the model is not waiting)."""
+        if waiting_since is None:
+            return None
+        if self._current is not None and self._current.t == waiting_since:
+            return Stall(waiting_since, now - waiting_since, self._current.stage)
+        return Stall(waiting_since, now - waiting_since, self._locate(now - waiting_since))
+
     def end(self, now: float) -> None:
         """The run is over: a stall still going lasted until now."""
         if self._current is not None:

@@ -53,9 +53,24 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
         summary["skipped_files"] = len(run.outcome.skipped_files)
         summary["skipped_file_names"] = run.outcome.skipped_files
     summary["stalls"] = [stall.to_dict() for stall in run.outcome.stalls]
+    pending = run.outcome.pending_at_end
+    summary["pending_at_end"] = pending.to_dict() if pending else None
+    if not summary["steps"]:
+        summary["nothing_measured"] = nothing_measured_reason(run.outcome)
     summary["cpu"] = cpu_summary(getattr(run, "cpu_split", None))  # a stand-in run (a test's) has none
     summary.update(extra or {})
     return summary
+
+
+def nothing_measured_reason(outcome) -> str:
+    """Why a run recorded no step, in one line naming the stage that held the first batch if one did."""
+    pending = outcome.pending_at_end
+    if pending is not None:
+        return f"no step recorded: the first batch was still {pending.where()} after {pending.seconds:.1f} s"
+    if outcome.error is not None:
+        return f"no step recorded: {outcome.error}"
+    reasons = {"exhausted": "the data ran out before the first batch", "stopped": "stopped before the first step"}
+    return f"no step recorded: {reasons.get(str(outcome.status), f'the run ended {outcome.status}')}"
 
 
 def sync_summary(model_params: dict, capture: dict, rows: np.ndarray) -> dict:
