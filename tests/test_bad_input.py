@@ -132,4 +132,4 @@ def test_pipeline_file_errors_keep_the_index_path(capsys, tmp_path):
     pipeline.write_text(json.dumps(data))
     code, _, err = call(capsys, "run", str(pipeline))
     assert code == 2
-    assert_one_error_line(err, "stages[2].num_parallel_calls: must be ≥ 1")
+    assert_one_error_line(err, "stages[2].num_parallel_calls (stage 'cpu'): must be ≥ 1")

@@ -78,27 +78,27 @@ def test_defaults_are_filled_in():
     (minimal(source={"kind": "range", "size": 1}), "source.size: unknown parameter for kind 'range'"),
     (minimal(stages={}), "stages: must be a list"),
     (minimal(stages=[{"kind": "batch"}]), "stages[0].id: must be a name"),
-    (minimal(stages=[{"id": "a", "kind": "batch"}, {"id": "a", "kind": "cache"}]), "stages[1].id: duplicate"),
-    (minimal(stages=[{"id": "a"}]), "stages[0].kind: missing"),
-    (minimal(stages=[{"id": "a", "kind": "fold"}]), "stages[0].kind: unknown stage kind 'fold'"),
-    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": 0}]), "stages[0].batch_size: must be ≥ 1"),
-    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": "8"}]), "stages[0].batch_size: must be an integer"),
-    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": True}]), "stages[0].batch_size: must be an integer"),
-    (minimal(stages=[{"id": "a", "kind": "batch", "drop_remainder": 1}]), "stages[0].drop_remainder: must be true or false"),
+    (minimal(stages=[{"id": "a", "kind": "batch"}, {"id": "a", "kind": "cache"}]), "stages[1].id (stage 'a'): duplicate"),
+    (minimal(stages=[{"id": "a"}]), "stages[0].kind (stage 'a'): missing"),
+    (minimal(stages=[{"id": "a", "kind": "fold"}]), "stages[0].kind (stage 'a'): unknown stage kind 'fold'"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": 0}]), "stages[0].batch_size (stage 'a'): must be ≥ 1"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": "8"}]), "stages[0].batch_size (stage 'a'): must be an integer"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": True}]), "stages[0].batch_size (stage 'a'): must be an integer"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "drop_remainder": 1}]), "stages[0].drop_remainder (stage 'a'): must be true or false"),
     (minimal(stages=[{"id": "a", "kind": "map", "num_parallel_calls": 0}]),
-     "stages[0].num_parallel_calls: must be ≥ 1 and ≤ 256 or AUTOTUNE, got 0"),
-    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": "AUTOTUNE"}]), "stages[0].batch_size: must be an integer"),
-    (minimal(stages=[{"id": "a", "kind": "map", "fn": "blur"}]), "stages[0].fn: must be one of"),
-    (minimal(stages=[{"id": "a", "kind": "latency", "ms": "slow"}]), "stages[0].ms: must be a number"),
-    (minimal(stages=[{"id": "a", "kind": "cache", "filename": 3}]), "stages[0].filename: must be a string"),
-    (minimal(stages=[{"id": "a", "kind": "shard", "num_shards": 2, "index": 2}]), "stages[0].index: must be < num_shards"),
+     "stages[0].num_parallel_calls (stage 'a'): must be ≥ 1 and ≤ 256 or AUTOTUNE, got 0"),
+    (minimal(stages=[{"id": "a", "kind": "batch", "batch_size": "AUTOTUNE"}]), "stages[0].batch_size (stage 'a'): must be an integer"),
+    (minimal(stages=[{"id": "a", "kind": "map", "fn": "blur"}]), "stages[0].fn (stage 'a'): must be one of"),
+    (minimal(stages=[{"id": "a", "kind": "latency", "ms": "slow"}]), "stages[0].ms (stage 'a'): must be a number"),
+    (minimal(stages=[{"id": "a", "kind": "cache", "filename": 3}]), "stages[0].filename (stage 'a'): must be a string"),
+    (minimal(stages=[{"id": "a", "kind": "shard", "num_shards": 2, "index": 2}]), "stages[0].index (stage 'a'): must be < num_shards"),
     (minimal(stages=[{"id": "d", "kind": "prefetch_to_device"}, {"id": "b", "kind": "batch"}]),
-     "stages[0]: prefetch_to_device must be the last stage"),
+     "stages[0] (stage 'd'): prefetch_to_device must be the last stage"),
     (minimal(stages=[{"id": "z", "kind": "zip", "branch": {"source": {"kind": "range", "count": "x"}}}]),
-     "stages[0].branch.source.count: must be an integer"),
-    (minimal(stages=[{"id": "z", "kind": "zip", "branch": {"stages": []}}]), "stages[0].branch.source: missing"),
+     "stages[0].branch.source.count (stage 'z'): must be an integer"),
+    (minimal(stages=[{"id": "z", "kind": "zip", "branch": {"stages": []}}]), "stages[0].branch.source (stage 'z'): missing"),
     (minimal(stages=[{"id": "z", "kind": "zip", "branch": {"source": {"kind": "range"}, "extra": 1}}]),
-     "stages[0].branch.extra: unknown key"),
+     "stages[0].branch.extra (stage 'z'): unknown key"),
     (minimal(source={"kind": "synthetic", "shape": [0]}), "source.shape[0]: must be an integer ≥ 1"),
     (minimal(source={"kind": "synthetic", "shape": 5}), "source.shape: must be a non-empty list"),
     (minimal(feeder={"kind": "queue_runner", "capacity": 0}), "feeder.capacity: must be ≥ 1"),
@@ -185,7 +185,7 @@ def test_spec_errors_carry_path_stage_id_and_reason():
     data = load_preset("whatif").to_dict()
     data["stages"][2]["num_parallel_calls"] = 0
     error = _error_from(data)
-    assert str(error) == f"{error.path}: {error.reason}"
+    assert str(error) == f"{error.path} (stage 'cpu'): {error.reason}"  # the index as written, and the id
     assert (error.path, error.stage_id) == ("stages[2].num_parallel_calls", "cpu")
     assert error.reason.startswith("must be ≥ 1")
 
@@ -267,7 +267,7 @@ def test_the_cli_rejects_prefetch_to_device_with_another_feeder(capsys, tmp_path
     pipeline.write_text(json.dumps(minimal(stages=TO_DEVICE, feeder={"kind": "queue_runner"})))
     code, out, err = call(capsys, "run", str(pipeline))
     assert code == 2 and out == ""
-    assert err.startswith("error: stages[1]: prefetch_to_device needs the tf_data feeder, not queue_runner")
+    assert err.startswith("error: stages[1] (stage 'to_gpu'): prefetch_to_device needs the tf_data feeder, not queue_runner")
     assert err.count("\n") == 1 and "Traceback" not in err
 
     pipeline.write_text(json.dumps(minimal(stages=TO_DEVICE)))

@@ -30,6 +30,12 @@ class SpecError(ValueError):
         named = self.parts[1] if self.block == "stages" and len(self.parts) > 1 else None
         self.stage_id = stage_id if stage_id is not None else (named if isinstance(named, str) else None)
 
+    def __str__(self) -> str:
+        """The line as said to the user: a stage named by its index is named by its id too."""
+        if self.path and self.stage_id is not None and self.block == "stages" and isinstance(self.parts[1], int):
+            return f"{self.path} (stage '{self.stage_id}'): {self.reason}"
+        return super().__str__()
+
     @property
     def block(self) -> Optional[str]:
         return self.parts[0] if self.parts else None
@@ -52,7 +58,7 @@ class SpecError(ValueError):
 
     def about_stage(self, stage_id: str) -> "SpecError":
         """The same error, known to be about the stage `stage_id`."""
-        return SpecError(str(self), stage_id)
+        return SpecError(f"{self.path}: {self.reason}" if self.path else self.reason, stage_id)
 
 
 PIPELINE_KEYS = ("version", "name", "description", "source", "stages", "feeder", "model", "run")
