@@ -1,4 +1,4 @@
-"""A benchmark's figures as rows: each script's `--json FILE` writes them, bench/all.py gathers
+"""A benchmark's figures as rows: each script's `--rows FILE` writes them, bench/all.py gathers
 them into BENCHMARKS.md. No TensorFlow here, so scripts that only start processes stay light."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Optional
 
 
-def add_json_argument(parser) -> None:
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as rows for bench/all.py")
+def add_rows_argument(parser) -> None:
+    parser.add_argument("--rows", type=Path, metavar="FILE", help="also write the figures as rows for bench/all.py")
 
 
 def row(section: str, figure: str, value: str, target: str = "", met: Optional[bool] = None) -> dict:

@@ -29,7 +29,8 @@ latency, no CPU work and a 0 ms model (the steps are the runner's own cost, noth
   thousand steps, so frames should cost the same at a million steps as at a thousand; the table says.
   (The app's progress goes to its status bar, not stderr, so start_s and end_s are blank.)
 
-    python bench/scale.py [--steps 1000 200000] [--root DIR] [--python PY] [--json FILE] [--report] [--app]
+    python bench/scale.py [--steps 1000 200000] [--root DIR] [--python PY] [--json FILE] [--rows FILE]
+                          [--report] [--app]
 
 `--root` measures another checkout (e.g. a clone at an earlier commit, with this .venv linked in).
 """
@@ -45,6 +46,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from rows import add_rows_argument, row, write_rows
 
 HERE = Path(__file__).resolve().parent.parent
 # No I/O latency, no CPU work, a model that takes no time: only the runner's per-step cost is left.
@@ -166,12 +169,31 @@ def print_table(results: list[dict]) -> None:
             print(f"{'':>9} {warning}")
 
 
+def scale_rows(results: list[dict], app: bool) -> list[dict]:
+    """The longest run's figures: time to end and bytes a step headless; plot frame times in the app."""
+    longest = max(results, key=lambda result: result["steps"])
+    steps = f"{longest['steps']:,} steps"
+    if app:
+        frames = longest["plot_frame_ms"] or {}
+        return [row("The app", f"plot frame time p50 / p99 over a {steps} run (`whatif`, no costs)",
+                    f"{frames.get('p50', float('nan')):.1f} / {frames.get('p99', float('nan')):.1f} ms "
+                    f"({frames.get('frames')} frames, {longest['steps_per_s']:.0f} steps/s)")]
+    per_step = longest["bytes_per_step"]
+    return [row("Scale", f"time to end a {steps} run (last step → process exit)",
+                "—" if longest["end_s"] is None else f"{longest['end_s']:.2f} s "
+                f"(the steps took {longest['steps_s']:.1f} s)"),
+            row("Scale", f"peak memory a step over a {steps} run",
+                "—" if per_step is None else f"{per_step:.0f} bytes (peak {longest['peak_bytes'] / 1e6:.0f} MB; "
+                f"files {sum(longest['files'].values()) / 1e6:.0f} MB)")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[1000, 200000])
     parser.add_argument("--root", type=Path, default=HERE, help="the checkout whose main.py to run")
     parser.add_argument("--python", help="default: ROOT/.venv/bin/python, else this interpreter")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    add_rows_argument(parser)
     parser.add_argument("--report", action="store_true", help="also time `main.py report` on each run's folder")
     parser.add_argument("--app", action="store_true", help="run in the scripted app; adds its plot frame time")
     args = parser.parse_args()
@@ -186,6 +208,7 @@ def main() -> None:
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps({"root": str(root), "python": python, "runs": results}, indent=2) + "\n")
+    write_rows(args.rows, scale_rows(results, args.app))
 
 
 if __name__ == "__main__":

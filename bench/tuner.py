@@ -10,15 +10,20 @@ Two cases:
 alone are measured again in `--rounds` interleaved rounds of `--seconds` each, so that a burst of other
 work on the host hits all three alike, and the ratios are the medians of the rounds' ratios.
 
-    python bench/tuner.py [--photos DIR] [--rounds 3] [--seconds 8]
+The analysis's predictions are checked too: each trial made on the analysis's recommendation
+carries the steps/s it expected, set beside the steps/s the trial achieved.
+
+    python bench/tuner.py [--photos DIR] [--rounds 3] [--seconds 8] [--rows FILE]
 """
 import argparse
 import csv
+import re
 import statistics
 import tempfile
 from pathlib import Path
 
 from _util import run_summary
+from rows import add_rows_argument, row, write_rows
 
 import main as pipescope
 from cli.common import resolve_spec
@@ -54,16 +59,49 @@ def rounds_of(best, baseline, rounds: int, seconds: float) -> dict:
     return found
 
 
-def report(name: str, trials: list, found: dict, limit_steps_per_s=None) -> None:
+def report(name: str, trials: list, found: dict, limit_steps_per_s=None) -> list[dict]:
+    """Prints the case's figures; returns them as rows for BENCHMARKS.md."""
     ratio = lambda a, b: statistics.median(x / y for x, y in zip(found[a], found[b]))  # noqa: E731
     best = next((row for row in trials if row["best"] == "1"), trials[0])
     print(f"{name}: the best is trial {best['trial']} of {len(trials)}: {best['change']}")
     print(f"  examples/s: best {statistics.median(found['best']):.0f}, AUTOTUNE {statistics.median(found['autotune']):.0f}"
           f", model alone {statistics.median(found['model_alone']):.0f}")
     print(f"  best / AUTOTUNE {ratio('best', 'autotune'):.2f}×, best / model alone {ratio('best', 'model_alone'):.2f}")
+    rounds = f"median of {len(found['best'])} rounds"
+    rows = [row("Tuning", f"`{name}`: the tuner's best ÷ the same pipeline under AUTOTUNE (examples/s)",
+                f"{ratio('best', 'autotune'):.2f}× ({rounds}; best: {best['change']})",
+                *_target(name == "images_tf", 2.5, ratio('best', 'autotune'), "×")),
+            row("Tuning", f"`{name}`: the tuner's best ÷ the model alone (examples/s)",
+                f"{ratio('best', 'model_alone'):.2f} ({rounds})",
+                *_target(name == "images_tf", 0.9, ratio('best', 'model_alone')))]
     if limit_steps_per_s:
-        print(f"  best / compute limit ({limit_steps_per_s:.0f} steps/s) "
-              f"{statistics.median(found['best_steps']) / limit_steps_per_s:.2f}")
+        reached = statistics.median(found['best_steps']) / limit_steps_per_s
+        print(f"  best / compute limit ({limit_steps_per_s:.0f} steps/s) {reached:.2f}")
+        rows.append(row("Tuning", f"`{name}`: the tuner's best ÷ the model's compute limit "
+                        f"({limit_steps_per_s:.0f} steps/s) within {BUDGET} trials", f"{reached:.2f} ({rounds})",
+                        *_target(True, 0.9, reached)))
+    return rows + prediction_rows(name, trials)
+
+
+def _target(applies: bool, bound: float, value: float, unit: str = "") -> tuple:
+    return (f"≥ {bound:g}{unit}", value >= bound) if applies else ("", None)
+
+
+_EXPECTED = re.compile(r"expected ([\d.]+) steps/s")
+
+
+def prediction_rows(name: str, trials: list) -> list[dict]:
+    """Each trial the analysis recommended: the steps/s it expected against what the trial achieved."""
+    pairs = [(float(_EXPECTED.search(trial["why"]).group(1)), float(trial["steps_per_s"]), trial["change"])
+             for trial in trials if _EXPECTED.search(trial["why"] or "") and trial["steps_per_s"]]
+    for predicted, achieved, change in pairs:
+        print(f"  predicted {predicted:.0f} steps/s, achieved {achieved:.1f} ({achieved / predicted:.2f}): {change}")
+    if not pairs:
+        return [row("Tuning", f"`{name}`: achieved ÷ predicted by the analysis", "— (no trial came from it)")]
+    ratios = sorted(achieved / predicted for predicted, achieved, _ in pairs)
+    return [row("Tuning", f"`{name}`: steps/s achieved ÷ predicted by the analysis",
+                f"median {statistics.median(ratios):.2f} over {len(ratios)} recommended trials "
+                f"(range {ratios[0]:.2f}–{ratios[-1]:.2f})")]
 
 
 def main() -> None:
@@ -71,7 +109,9 @@ def main() -> None:
     parser.add_argument("--photos", help="a folder of JPEG photographs for the images_tf case")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
+    add_rows_argument(parser)
     args = parser.parse_args()
+    rows = []
     cases = [("whatif", ["--preset", "whatif", "--set", "stages.io.ms=8", "--set", "model.step_ms=3"], 1000 / 3)]
     if args.photos:
         cases.append(("images_tf", ["--preset", "images_tf", "--set", f"source.path={args.photos}"], None))
@@ -80,7 +120,8 @@ def main() -> None:
             best, trials = tuned(spec_args, Path(out))
         given = described(spec_args)
         found = rounds_of(best, autotune_baseline(given, best), args.rounds, args.seconds)
-        report(name, trials, found, limit)
+        rows += report(name, trials, found, limit)
+    write_rows(args.rows, rows)
 
 
 def described(spec_args: list[str]):
