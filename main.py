@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
+# No TF_CPP_MIN_LOG_LEVEL here: it follows --verbose, set once the arguments are read (core.engine.tf_runtime).
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # GPU memory as needed, here and in child processes
 
 
@@ -15,10 +15,11 @@ def build_parser():
     # Pipescope's modules are imported in the functions, so the environment above is set before any loads.
     from cli import (analyze_command, compare_command, data_commands, gui_command, report_command, run_command,
                      sweep_command, tune_command)
-    from cli.common import OneLineParser
+    from cli.common import CommandParser, OneLineParser, add_global_options
 
     parser = OneLineParser(prog="pipescope", description="Profile TensorFlow input pipelines.")
-    subparsers = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+    add_global_options(parser)
+    subparsers = parser.add_subparsers(dest="command", parser_class=CommandParser)
     gui_command.add_parser(subparsers)
     run_command.add_parser(subparsers)
     report_command.add_parser(subparsers)
@@ -32,11 +33,14 @@ def build_parser():
 
 def main(argv: list[str] | None = None) -> int:
     from cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError, print_error  # deferred, as in build_parser
+    from core.engine.tf_runtime import let_tensorflow_log
     from core.spec.params import SpecError
 
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv or ["gui"])
+        args = parse_arguments(argv)
+        if args.verbose:
+            let_tensorflow_log()
         return args.handler(args)
     except (UsageError, SpecError) as error:
         print_error(str(error))
@@ -47,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `main.py presets | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 0
+
+
+def parse_arguments(argv: list[str]):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args if args.command else parser.parse_args([*argv, "gui"])  # no command (or only options): the app
 
 
 def exit_now_if_work_left_in_flight(code: int) -> None:

@@ -22,6 +22,23 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def add_global_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """The options of every command, taken before its name (`main.py --verbose run …`) and after it."""
+    # After the name, no default: argparse sets a command's defaults last, which would undo an option
+    # given before the name.
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS if after_command else False,
+                        help="let TensorFlow's own start-up log through (oneDNN notes, CUDA probing), "
+                             "hidden otherwise")
+
+
+class CommandParser(OneLineParser):
+    """A command's parser (the subparsers' parser class): it takes the global options too."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        add_global_options(self, after_command=True)
+
+
 def add_spec_arguments(parser: argparse.ArgumentParser, overrides: bool = True) -> None:
     parser.add_argument("spec", nargs="?", metavar="SPEC", help="a pipeline file (JSON)")
     parser.add_argument("--preset", metavar="NAME", help="a preset instead of a file (see `presets`)")

@@ -1,13 +1,15 @@
 """Loading TensorFlow quietly, the device it will compute on, and why it may not be the GPU.
 
-Quiet means TensorFlow's own start-up noise (CUDA probing, plugin registration) stays
-off the terminal. What the user must know — a GPU TensorFlow cannot use, kernels it will
-JIT-compile — is worked out here from plain facts (`GpuFacts`) and returned as lines by
-`gpu_warnings()`, for the caller to print and show: it never goes through the stderr
-that is captured while TensorFlow loads.
+Quiet means TensorFlow's own start-up noise (abseil's preamble, oneDNN notes, CUDA probing
+such as "failed call to cuInit") stays off the terminal unless the user asks for it
+(`main.py --verbose`, see `let_tensorflow_log`). What the user must know — a GPU TensorFlow
+cannot use, kernels it will JIT-compile — is worked out here from plain facts (`GpuFacts`)
+and returned as lines by `gpu_warnings()`, for the caller to print and show: it never goes
+through the stderr that is filtered while TensorFlow loads.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib.metadata
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from typing import Optional
 
 from core.engine.precise_time import tighten_timer_slack
@@ -28,6 +31,33 @@ from core.engine.precise_time import tighten_timer_slack
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 QUIET_LOG_LEVEL = "3"
+LOUD_LOG_LEVEL = "0"
+# "1": TensorFlow's own start-up lines reach the terminal untouched. Carried by the environment, as
+# TensorFlow's TF_CPP_MIN_LOG_LEVEL is, so that the processes Pipescope starts follow the same choice.
+VERBOSE_ENV = "PIPESCOPE_VERBOSE"
+# TensorFlow's start-up lines that tell a user nothing they can act on: abseil's preamble, and its
+# records below FATAL (oneDNN, CUDA probing, CPU features). They are written to fd 2 by the native
+# libraries' static initialisers, before TensorFlow reads TF_CPP_MIN_LOG_LEVEL, which therefore cannot
+# hide them; once per library that logs as it loads, hence twice. A FATAL record (TensorFlow is about
+# to abort) is not noise: it is the only explanation the user gets.
+START_UP_NOISE = re.compile(
+    rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    rb"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\].*"  # abseil: I0000 00:00:1796495055.004347  5593 port.cc:153] …
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] \S+:\d+\].*"  # TensorFlow's own, before it used abseil
+    rb"|To enable the following instructions: .*"  # the second line of the CPU-features record
+)
+# The filter fd 2 goes through while TensorFlow starts, as a child process: a FATAL record written just
+# before TensorFlow aborts the process still reaches the terminal, which a thread of the dying process
+# could not promise. argv: the noise pattern, the fd that keeps the held-back lines. A piece of a line
+# (a progress bar redrawn in place) goes on at once: abseil writes each record whole, in one write.
+NOISE_FILTER = (
+    "import os, re, sys\n"
+    "noise, held = re.compile(sys.argv[1].encode()), int(sys.argv[2])\n"
+    "while chunk := os.read(0, 65536):\n"
+    "    for line in chunk.splitlines(keepends=True):\n"
+    "        os.write(held if noise.fullmatch(line.rstrip(b'\\r\\n')) else 1, line)\n"
+)
+NOISE_FILTER_DRAIN_TIMEOUT_S = 5
 NVIDIA_SMI_TIMEOUT_S = 10
 # The pip distributions `tensorflow[and-cuda]` adds; TensorFlow loads CUDA from them.
 CUDA_WHEELS = ("nvidia-cuda-runtime-cu12", "nvidia-cudnn-cu12", "nvidia-cublas-cu12")
@@ -37,47 +67,102 @@ Capability = tuple[int, int]
 
 
 def tensorflow():
-    """The TensorFlow module. The engine's modules ask for it here, where they use it, instead of
-    importing it at their top: the app and the CLI import the engine as they start, and TensorFlow
-    (seconds to load) must load only when a run starts, on its worker, through load_tensorflow."""
-    import tensorflow as tf  # deferred, for the reason above: the one place the engine imports it
+    """The TensorFlow module, loaded quietly the first time (`load_tensorflow`). The engine's modules ask
+    for it here, where they use it, instead of importing it at their top: the app and the CLI import the
+    engine as they start, and TensorFlow (seconds to load) must load only when a run starts, on its worker."""
+    return load_tensorflow()
 
+
+def let_tensorflow_log() -> None:
+    """`--verbose`: TensorFlow's own lines pass untouched, at the level the user set, else all of them."""
+    os.environ[VERBOSE_ENV] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", LOUD_LOG_LEVEL)
+
+
+def tensorflow_log_wanted() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
+
+def _import_and_start():
+    import tensorflow as tf  # deferred (see `tensorflow`): the one place the engine imports it
+
+    tf.config.list_physical_devices("GPU")  # probing CUDA logs: "failed call to cuInit" without a GPU
+    tf.config.list_logical_devices()  # starting the runtime creates the devices, which logs on a GPU
     return tf
 
 
-def _import_and_probe():
-    tf = tensorflow()
-    tf.config.list_physical_devices("GPU")
-    return tf
+_first_load = threading.Lock()  # two workers starting at once must not both move fd 2
 
 
 @functools.lru_cache(maxsize=1)
 def load_tensorflow():
-    """Import TensorFlow with its C++ start-up logging (CUDA probing) kept off the terminal.
-
-    The log lines come from native code writing to file descriptor 2, so they are caught
-    there; if the import fails they are replayed before the error. A user who lowers
-    TF_CPP_MIN_LOG_LEVEL (to read TensorFlow's own reasons) gets them uncaught.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
+    """Import TensorFlow and start its runtime with its start-up noise held back from the terminal,
+    unless the user asked for TensorFlow's own lines (`let_tensorflow_log`)."""
     tighten_timer_slack()  # before TensorFlow starts its threads, which inherit it
-    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != QUIET_LOG_LEVEL:
-        return _import_and_probe()
-    with tempfile.TemporaryFile() as captured:
-        saved = os.dup(2)
-        sys.stderr.flush()
-        os.dup2(captured.fileno(), 2)
+    if tensorflow_log_wanted():
+        return _import_and_start()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)  # its later records, once it reads it
+    with _first_load, start_up_noise_held_back():
+        return _import_and_start()
+
+
+@contextlib.contextmanager
+def start_up_noise_held_back():
+    """fd 2 through `NOISE_FILTER` while the block runs: START_UP_NOISE is held back; every other line —
+    Pipescope's progress written by another thread, a Python warning, a FATAL record — goes on live.
+    If the block fails, the held-back lines follow (they may hold the reason). fd 2 is the terminal
+    again when the block ends: a run's progress and stall lines never pass the filter."""
+    with tempfile.TemporaryFile() as held:
+        terminal = os.dup(2)
+        noise_filter = _start_noise_filter(terminal, held.fileno())
         try:
-            tf = _import_and_probe()  # probing CUDA logs too; do it while quiet
+            yield
         except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
+            _restore_stderr(terminal, noise_filter)
+            _replay(held)
             raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-    return tf
+        _restore_stderr(terminal, noise_filter)
+
+
+def _start_noise_filter(terminal: int, held: int) -> Optional[subprocess.Popen]:
+    """The filter process, reading what is written to fd 2 from now on; None when it cannot start
+    (no interpreter to run): then fd 2 stays the terminal, and TensorFlow's lines with it."""
+    read_end, write_end = os.pipe()
+    try:
+        # Its own session: a Ctrl-C meant for the run must not stop it while fd 2 still leads to it.
+        noise_filter = subprocess.Popen([sys.executable, "-I", "-S", "-c", NOISE_FILTER,
+                                         START_UP_NOISE.pattern.decode(), str(held)],
+                                        stdin=read_end, stdout=terminal, stderr=terminal, pass_fds=(held,),
+                                        start_new_session=True)
+    except OSError:
+        os.close(write_end)
+        return None
+    finally:
+        os.close(read_end)
+    sys.stderr.flush()  # Python's lines written before now belong before the filter
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    return noise_filter
+
+
+def _restore_stderr(terminal: int, noise_filter: Optional[subprocess.Popen]) -> None:
+    """fd 2 back to the terminal, once the filter has passed on all it was given (it ends when the last
+    copy of the pipe's write end, fd 2 here, is closed)."""
+    sys.stderr.flush()
+    os.dup2(terminal, 2)
+    os.close(terminal)
+    if noise_filter is None:
+        return
+    try:
+        noise_filter.wait(timeout=NOISE_FILTER_DRAIN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:  # a process TensorFlow started holds fd 2: the filter serves it until it ends
+        pass
+
+
+def _replay(held) -> None:
+    held.seek(0)
+    sys.stderr.write(held.read().decode(errors="replace"))
+    sys.stderr.flush()
 
 
 def model_device() -> str:
@@ -233,7 +318,7 @@ def _why_no_gpu(facts: GpuFacts) -> str:
         return (f"its compute capability {format_capability(max(known))} is below the "
                 f"{format_capability(minimum)} this TensorFlow supports")
     return ("TensorFlow could not initialise CUDA (a driver older than this TensorFlow's CUDA, "
-            "or broken libraries); set TF_CPP_MIN_LOG_LEVEL=0 to see its own reasons")
+            "or broken libraries); start Pipescope with --verbose to see TensorFlow's own reasons")
 
 
 def gpu_warnings() -> list[str]:
