@@ -8,7 +8,7 @@ The profiler's verdict depends on the job training at its true speed: a model
 slower than the user's code inflates compute and hides input waits. Target: the
 preset at ≥ 0.95 of the idiomatic script's steps/s (the median of per-round ratios).
 
-    python bench/model_speed.py [--job seed|images] [--steps 500] [--rounds 3] [--json FILE]
+    python bench/model_speed.py [--job seed|images] [--steps 500] [--rounds 3] [--rows FILE]
 """
 import argparse
 import json
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rows import add_json_argument, row, write_rows
+from rows import add_rows_argument, row, write_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = {"seed": ("seed_tf_data", "idiomatic_seed.py"), "images": ("images_tf", "idiomatic_images.py")}
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--job", choices=sorted(JOBS), default="seed")
-    add_json_argument(parser)
+    add_rows_argument(parser)
     args = parser.parse_args()
     preset, script = JOBS[args.job]
     ratios, rates = [], []
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"{preset} at {median:.3f} of the idiomatic script's speed (median of {args.rounds} rounds; "
           f"range {min(ratios):.3f}–{max(ratios):.3f}); target ≥ {TARGET}: {'met' if met else 'NOT met'}")
     ours, idiomatic = (statistics.median(side) for side in zip(*rates))
-    write_rows(args.json, [row("Overhead", f"`{preset}` under Pipescope ÷ `bench/{script}` (steps/s)",
+    write_rows(args.rows, [row("Overhead", f"`{preset}` under Pipescope ÷ `bench/{script}` (steps/s)",
                                f"{median:.3f} ({ours:.1f} against {idiomatic:.1f} steps/s; median of {args.rounds} "
                                f"rounds, range {min(ratios):.3f}–{max(ratios):.3f})", f"≥ {TARGET}", met)])
 
