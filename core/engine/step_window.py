@@ -66,6 +66,11 @@ class StepWindow:
         """The model has synced at `t_synced`: append the window's steps to the records."""
         if not self._steps:
             return
+        if len(self._steps) == 1:  # every_step: its times as measured (what the queue gives too), at less cost
+            t_request, t_fetched, t_ready, _, fill, version, batch_size = self._steps.pop()
+            self._append(t_request, t_fetched, t_ready, t_synced, fill, version, batch_size)
+            self._previous_end = t_synced
+            return
         remainder = self._shared_remainder(t_synced)
         host_done = device_done = self._previous_end
         for index, (t_request, t_fetched, t_ready, t_launched, fill, version, batch_size) in enumerate(self._steps):
@@ -96,8 +101,9 @@ class StepWindow:
         return max(0.0, best)
 
     def _append(self, t_request, t_fetched, t_ready, t_done, fill, version, batch_size) -> None:
-        s = lambda ns: (ns - self.start_ns) / 1e9  # noqa: E731 - seconds from the run's start
-        self.records.append(s(t_request), s(t_ready), s(t_done), fill, version, batch_size, s(t_fetched))
+        start = self.start_ns  # seconds from the run's start
+        self.records.append((t_request - start) / 1e9, (t_ready - start) / 1e9, (t_done - start) / 1e9, fill,
+                            version, batch_size, (t_fetched - start) / 1e9)
 
 
 def _scaled(parts: tuple, total: float) -> tuple:
