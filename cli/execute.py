@@ -102,7 +102,7 @@ class StallReporter:
             say_beside(self.bar, f"stall: {stall.describe()}" + ("" if over else "; the run goes on"))
 
 
-def check_out_dir(out_dir) -> None:
+def check_out_dir(out_dir, option: str = "--out") -> None:
     """Fail before a run, not after it, when its files could not be written."""
     if out_dir is None:
         return
@@ -110,9 +110,9 @@ def check_out_dir(out_dir) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise SpecError(f"--out {out_dir}: cannot create the folder ({error.strerror})") from None
+        raise SpecError(f"{option} {out_dir}: cannot create the folder ({error.strerror})") from None
     if not os.access(path, os.W_OK):
-        raise SpecError(f"--out {out_dir}: the folder is not writable")
+        raise SpecError(f"{option} {out_dir}: the folder is not writable")
 
 
 def summary_line(name: str, summary: dict, out_dir) -> str:

@@ -7,7 +7,7 @@ from cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, 
                         print_error, resolve_spec)
 from cli.execute import check_out_dir, execute, summary_line
 from core.outputs.run_files import start_streaming, write_run_files
-from core.outputs.summary import build_summary
+from core.outputs.summary import build_summary, profile_line
 from core.spec.params import SpecError
 from core.engine.runner import Run
 from core.spec.pipeline import apply_overrides, length_overrides, parse_assignment
@@ -23,6 +23,8 @@ def add_parser(subparsers) -> None:
                         help="apply a change at that step without stopping (repeatable)")
     parser.add_argument("--out", metavar="DIR", help="stream steps.csv, stages.csv, trace.json and run.json there as "
                                                      "the run goes, then write summary.json and timeline.png")
+    parser.add_argument("--profile-dir", metavar="DIR", help="also keep a tf.profiler capture of run.profile_steps "
+                        "steps after the warm-up, with step markers, for TensorBoard / `xprof --logdir DIR`")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(handler=run_command)
 
@@ -48,12 +50,15 @@ def scheduled_changes(spec, pairs) -> dict[int, list]:
 def run_command(args) -> int:
     spec = resolve_spec(args)
     spec = apply_overrides(spec, length_overrides(args.steps, args.seconds))
-    run = Run(spec, scheduled_changes(spec, args.change_at))
+    run = Run(spec, scheduled_changes(spec, args.change_at), profile_dir=args.profile_dir)
     check_out_dir(args.out)
+    check_out_dir(args.profile_dir, "--profile-dir")
     stream = start_streaming(run, args.out) if args.out else None
     interrupted = execute(run, spec.name, show_progress=not args.quiet)
     summary = write_run_files(run, args.out, stream=stream) if args.out else build_summary(run)
     print(summary_line(spec.name, summary, args.out))
+    if "profile" in summary:
+        sys.stderr.write(profile_line(summary["profile"]) + "\n")
     error = run.outcome.error
     if isinstance(error, SpecError):
         print_error(str(error))

@@ -32,6 +32,9 @@ def build_menus(window) -> None:
     _presets_menu(window, bar.addMenu("&Presets"))
     run = bar.addMenu("&Run")
     run.addActions([window.toolbar.run_action, window.toolbar.stop_action])
+    add_action(run, "Capture the next run with tf.&profiler…", lambda: ask_profile_dir(window),
+               tip="Keep a tf.profiler capture of the next run (run.profile_steps steps after its warm-up, with "
+                   "step markers) in a folder TensorBoard and `xprof --logdir` open")
     run.addSeparator()
     window.tuning.fill_menu(run)
     window.export_actions.fill_menu(bar.addMenu("E&xport"))
@@ -40,6 +43,14 @@ def build_menus(window) -> None:
                                                           window.whatif_dock, window.summary_dock,
                                                           window.segments_dock, window.analysis_dock,
                                                           window.history_dock)])
+
+
+def ask_profile_dir(window) -> None:
+    folder = QtWidgets.QFileDialog.getExistingDirectory(window, "Folder for the next run's tf.profiler capture")
+    if folder:
+        window.controller.profile_next = folder
+        window.statusBar().showMessage(f"The next run keeps a tf.profiler capture in {folder}; open it with "
+                                       f"`xprof --logdir {folder}`", 30_000)
 
 
 def _file_menu(window, files) -> None:

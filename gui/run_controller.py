@@ -19,6 +19,7 @@ from PyQt5 import QtCore
 from core.engine.outcome import RunStatus
 from core.experiments.history import RecordedRun, RunEntry, RunHistory
 from core.experiments.run_folders import RunFolders
+from core.outputs.summary import profile_line
 from core.outputs.run_files import start_streaming
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec
@@ -40,6 +41,7 @@ class RunController(QtCore.QObject):
         self.run_folders = run_folders  # where runs are recorded; None: they are not
         self.worker: Optional[RunWorker] = None
         self.lag = LagMonitor(self)
+        self.profile_next: Optional[str] = None  # a folder the next run keeps a tf.profiler capture in (Run menu)
 
     @property
     def running(self) -> bool:
@@ -55,7 +57,8 @@ class RunController(QtCore.QObject):
         """Run `spec`, recorded into `record_to` if given, else into a new folder of `run_folders`."""
         if self.running:
             return
-        self.worker = RunWorker(spec)
+        self.worker = RunWorker(spec, profile_dir=self.profile_next)
+        self.profile_next = None  # asked for one run
         self.worker.finished.connect(self._finished)
         folder = self._start_recording(self.worker, record_to)
         self.current_changed.emit(self.history.add(self.worker.run_obj, folder))
@@ -198,6 +201,8 @@ def _status_line(entry: RunEntry, summary: dict, final: bool, warnings: str) -> 
     parts.append(warnings)
     if final and run.outcome.error is not None:
         parts.append(f"— {describe_failure(run.outcome.error)}")
+    if final and run.outcome.profile is not None:
+        parts.append(profile_line(run.outcome.profile))
     return " · ".join(part for part in parts if part)
 
 

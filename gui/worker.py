@@ -19,10 +19,11 @@ from core.spec.pipeline import PipelineSpec
 
 
 class RunWorker(QtCore.QThread):
-    def __init__(self, spec: PipelineSpec, parent=None):
+    def __init__(self, spec: PipelineSpec, parent=None, profile_dir: Optional[str] = None):
+        """`profile_dir`: keep a tf.profiler capture of the run there, as `run --profile-dir` does."""
         super().__init__(parent)
         self.setObjectName("pipescope-run")
-        self.run_obj = Run(spec)
+        self.run_obj = Run(spec, profile_dir=profile_dir) if profile_dir else Run(spec)
         self.stream: Optional[RecordStream] = None  # the controller hands one in before start()
 
     def run(self) -> None:  # the worker thread: TensorFlow is imported here, never at start-up

@@ -55,3 +55,4 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)  # one line each, said at the start (a GPU TF cannot use)
     device_busy: dict = field(default_factory=lambda: {  # the device's own busy time, from a tf.profiler capture
         "device_busy_ms": None, "device_busy": "not measured: the run has not started"})
+    profile: Optional[dict] = None  # the tf.profiler capture kept for XProf (run --profile-dir): where, which steps

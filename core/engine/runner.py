@@ -63,8 +63,11 @@ def _feeding_part(spec: PipelineSpec) -> dict:
 
 
 class Run:
-    def __init__(self, spec: PipelineSpec, scheduled_changes: Optional[dict[int, list]] = None):
+    def __init__(self, spec: PipelineSpec, scheduled_changes: Optional[dict[int, list]] = None,
+                 profile_dir: Optional[str] = None):
+        """`profile_dir`: keep a tf.profiler capture of `run.profile_steps` steps there (`run --profile-dir`)."""
         self.spec = spec
+        self.profile_dir = profile_dir
         self.scheduled_changes = dict(scheduled_changes or {})
         steps, _ = spec.target()
         self.records = StepRecords(capacity=(steps or 20_000) + 1)
@@ -183,7 +186,7 @@ class Run:
                 failures.append(error)
             finally:
                 self._capture.finish(len(self.records))  # a profiler left running would refuse the next run's
-                self.outcome.device_busy = self._capture.result
+                self.outcome.device_busy, self.outcome.profile = self._capture.result, self._capture.profile
                 done.set()
                 self._wake.set()
                 if self.outcome.left_in_flight:
@@ -256,6 +259,7 @@ class Run:
         clock = time.perf_counter_ns
         halt = self._halt
         window = self._new_window()
+        capture = self._capture  # marks each step while a tf.profiler session records; else does nothing
         step = 0
         while not halt.is_set() and not self._reached_target(step):
             if self._change_due(step):
@@ -266,6 +270,7 @@ class Run:
                     break  # the run ended while a change was being built
             feeder, model = self._feeder, self._model
             fill = feeder.fill()  # the profiler's own time, in `between`: not the pipeline's wait
+            capture.begin_step(step)
             t_request = clock()
             self._waiting_since_ns = t_request
             host_batch = feeder.fetch()
@@ -281,6 +286,7 @@ class Run:
                        _batch_size(batch) if self._batched else 1)
             if window.due(t_launched):
                 self._sync(window)
+            capture.end_step()
             step += 1
         self._sync(window)
 
@@ -298,12 +304,16 @@ class Run:
         if not self.outcome.left_in_flight:  # else its files may be written already
             window.flush(t_synced)
             self._capture.after_sync(len(self.records))
-            self.outcome.device_busy = self._capture.result
+            self.outcome.device_busy, self.outcome.profile = self._capture.result, self._capture.profile
 
     def _device_capture(self) -> DeviceCapture:
         simulated = not self._model.reads_device_memory
-        return DeviceCapture(self.device, self.spec.run["capture_steps"], not_measured=(
-            "not measured: the simulated model does no device work (its step_ms is the truth)" if simulated else None))
+        not_measured = ("not measured: the simulated model does no device work (its step_ms is the truth)"
+                        if simulated else None)
+        if self.profile_dir is not None:  # one profiler session at a time: the kept one measures the device too
+            return DeviceCapture(self.device, self.spec.run["profile_steps"], self.spec.run["warmup_steps"],
+                                 not_measured=not_measured, profile_dir=self.profile_dir)
+        return DeviceCapture(self.device, self.spec.run["capture_steps"], not_measured=not_measured)
 
     def _reached_target(self, step: int) -> bool:
         steps, seconds = self.target()

@@ -2,12 +2,13 @@
 
 The resolved pipeline, when the run started, the device and the feeding buffer's capacity;
 the outcome as it stands (status, error, configuration changes with their times, stalls,
-warnings, skipped files, the device's busy time); which batch size the steps had (steps.csv
-has no column for it); the stage ids and details behind stages.csv; and, once the run's
-files are closed, `closed: true` and what the run added to its summary (`extra`, e.g. the
-app's ui_lag_ms). Small, so it is rewritten whole whenever it changes, atomically (a temporary
-file renamed over it): a kill leaves the last complete version, never half of one. The host
-CPU split (`cpu_split`) is written once the run has ended: a live one would change at every look.
+warnings, skipped files, the device's busy time, the tf.profiler capture kept for XProf);
+which batch size the steps had (steps.csv has no column for it); the stage ids and details
+behind stages.csv; and, once the run's files are closed, `closed: true` and what the run added
+to its summary (`extra`, e.g. the app's ui_lag_ms). Small, so it is rewritten whole whenever it
+changes, atomically (a temporary file renamed over it): a kill leaves the last complete version,
+never half of one. The host CPU split (`cpu_split`) is written once the run has ended: a live
+one would change at every look.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def run_facts(run, started_at: Optional[str], batch_sizes: list, closed: bool = 
         "left_in_flight": outcome.left_in_flight,
         "pending_at_end": outcome.pending_at_end.to_dict() if outcome.pending_at_end else None,
         "device_busy": outcome.device_busy,
+        "profile": outcome.profile,
         "cpu_split": getattr(run, "cpu_split", None) if outcome.status.ended else None,
         "batch_sizes": [list(pair) for pair in batch_sizes],
         "stage_ids": list(stages.stage_ids),
@@ -80,6 +82,7 @@ def outcome_from_facts(facts: dict) -> RunOutcome:
         stages_unavailable=facts.get("stages_unavailable"),
         warnings=list(facts.get("warnings", [])),
         device_busy=facts.get("device_busy") or RunOutcome().device_busy,
+        profile=facts.get("profile"),
     )
 
 

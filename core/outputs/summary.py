@@ -28,6 +28,15 @@ def run_headline(name: str, summary: dict) -> str:
     return f"{name} — {' · '.join(figure for figure in figures if figure)}"
 
 
+def profile_line(profile: dict) -> str:
+    """Where a run's tf.profiler capture is and how to open it, or why there is none."""
+    if not profile.get("file"):
+        return f"tf.profiler capture: none in {profile['dir']} ({profile.get('reason')})"
+    first, last = profile["steps"]
+    return (f"tf.profiler capture of steps {first}–{last - 1} (with step markers) in {profile['file']}; "
+            f"open it with `{profile['open_with']}`")
+
+
 def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     rows = run.records.snapshot() if rows is None else rows
     summary = summarize(rows, run.spec.run["warmup_steps"], run.capacity)
@@ -58,6 +67,8 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     if not summary["steps"]:
         summary["nothing_measured"] = nothing_measured_reason(run.outcome)
     summary["cpu"] = cpu_summary(getattr(run, "cpu_split", None))  # a stand-in run (a test's) has none
+    if run.outcome.profile is not None:  # run --profile-dir: where the capture is and which steps it holds
+        summary["profile"] = run.outcome.profile
     summary.update(extra or {})
     return summary
 

@@ -32,6 +32,9 @@ RUN_SETTINGS = Kind(
               "stall, naming the stage the work is stuck in.", min=0.1, max=86_400.0),
         Param("capture_steps", "int", 10, "Steps after the 20th captured with tf.profiler to measure the "
               "device's own busy time (0: none).", min=0, max=10_000),
+        Param("profile_steps", "int", 100, "Steps after the warm-up kept in a tf.profiler capture with step "
+              "markers when one is asked for (run --profile-dir); it also measures the device's busy time.",
+              min=1, max=1_000_000),
     ),
 )
 
