@@ -143,20 +143,24 @@ def test_an_unwritable_out_folder_is_bad_input_before_the_run(capsys, tmp_path):
 
 
 def test_a_stalled_timed_run_ends_on_time_reports_the_stall_and_exits(tmp_path):
-    """The batch in flight takes 30 s; the run is for 2 s: it must not wait for it, in the run or at exit."""
+    """The batch in flight takes 60 s; the run is for 2 s: it must not wait for it, in the run or at exit.
+
+    Starting Python and TensorFlow takes seconds, more on a slow or busy host: the bound is set by the
+    element in flight (waiting for it ends after 60 s), not by this host's start-up."""
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "run", "--preset", "whatif", "--seconds", "2", "--out", str(tmp_path),
-         "--set", "stages.io.ms=30000", "--set", "run.stall_seconds=1", "--quiet"],
+         "--set", "stages.io.ms=60000", "--set", "run.stall_seconds=1", "--quiet"],
         capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert time.monotonic() - started < 25, "the process waited for the element in flight"
+    assert time.monotonic() - started < 50, "the process waited for the element in flight"
     assert result.returncode == 1, result.stderr  # it measured nothing: a CI job must not pass on it
     assert "stall: no batch for 1." in result.stderr and "stuck in stage 'io'" in result.stderr
     assert "error: whatif: no step recorded: the first batch was still in stage 'io'" in result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["steps"] == 0
     assert [(stall["stage"], stall["ongoing"]) for stall in summary["stalls"]] == [("io", False)]
-    assert summary["stalls"][0]["seconds"] == pytest.approx(2.0, abs=0.4)
+    (stall,) = summary["stalls"]  # from the first request, at the start, to the run's end at 2 s (ms in the file)
+    assert stall["t"] < 0.5 and 2.0 - 0.002 <= stall["t"] + stall["seconds"] < 3.0, stall
 
 
 def test_gpu_warnings_are_said_once_on_stderr(capsys, monkeypatch):

@@ -138,9 +138,12 @@ def test_idle_per_window_is_the_share_of_each_window_spent_waiting():
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """Two real whatif runs that differ in io.ms only, in folders of one parent."""
+    """Two real whatif runs that differ in io.ms only, in folders of one parent.
+
+    io is a wait, not work: the slow run's steps take at least its 8 ms, the fast run's about the
+    model's 2 ms, so B is the faster on any host, by far."""
     parent = tmp_path_factory.mktemp("runs")
-    for name, io_ms in (("slow_io", 4), ("fast_io", 1)):
+    for name, io_ms in (("slow_io", 8), ("fast_io", 1)):
         assert main.main(["run", "--preset", "whatif", "--steps", "60", "--set", f"stages.io.ms={io_ms}",
                           "--out", str(parent / name), *FAST]) == 0
     return parent / "slow_io", parent / "fast_io"
@@ -158,11 +161,11 @@ def test_compare_writes_both_summaries_the_difference_and_a_readable_png(capsys,
     assert document["runs"][0]["summary"]["steps_per_s"] == own["steps_per_s"]  # the run's own figures
     (differences,) = document["differences"]
     assert (differences["against"], differences["run"]) == (0, 1)
-    assert [(d["path"], d["a"], d["b"]) for d in differences["description"]] == [("stages.io.ms", 4.0, 1.0)]
+    assert [(d["path"], d["a"], d["b"]) for d in differences["description"]] == [("stages.io.ms", 8.0, 1.0)]
     assert document["figures"]["differences"][0]["figures"]["steps_per_s"]["text"].startswith("+")
     image = imread(tmp_path / "ab" / "compare.png")
     assert image.shape[:2] == (800, 1400) and len(np.unique(image[..., 0])) > 20  # drawn, not blank
-    assert "stages.io.ms: 4.0 → 1.0" in out and "steps_per_s" in out and "B vs A" in out
+    assert "stages.io.ms: 8.0 → 1.0" in out and "steps_per_s" in out and "B vs A" in out
     assert f"compare.json and compare.png written to {tmp_path / 'ab'}" in out
 
 

@@ -1,4 +1,6 @@
 """Every source, stage, feeder and model, built from descriptions and run for real."""
+import time
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -191,10 +193,11 @@ def test_queue_runner_fills_its_queue_to_capacity():
                      {"kind": "queue_runner", "capacity": 4, "threads": 1})
     feeder = build_feeder(spec, "/CPU:0")
     try:
-        for _ in range(2000):  # the producer needs a moment; poll the real queue, bounded
-            if feeder.fill() == 4:
-                break
-            tf.constant(0).numpy()
+        # The producer needs a moment: poll the real queue until a deadline, not for a count of polls (how
+        # many fit in that moment depends on the host and on what else runs on it).
+        deadline = time.monotonic() + 20
+        while feeder.fill() != 4 and time.monotonic() < deadline:
+            time.sleep(0.005)
         assert feeder.fill() == 4 and feeder.capacity == 4
     finally:
         feeder.close()

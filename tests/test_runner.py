@@ -1,12 +1,15 @@
 """The runner's timing truth on `whatif`, changes at step boundaries, prompt stops.
 
 whatif's true timings are known by construction: io waits 4 ms per batch and
-the simulated model takes 6 ms. Served serially (feed_dict) a step is
-4 + 6 = 10 ms with 40% idle; overlapped (queue_runner, tf_data) the input is
-faster than the model, so a step is 6 ms and idle is near 0. Making the batch
-itself costs this machine ~0.5–2 ms, so the io's effect is measured against the
-same run without io; tolerances allow for a noisy 2-core machine and tf.data's
-per-batch iterator cost (~0.3 ms).
+the simulated model takes its step_ms, both without CPU. Served serially
+(feed_dict) a step is 4 + step_ms; overlapped (queue_runner, tf_data) the input
+is faster than the model, so a step is step_ms and idle is near 0. Only the
+small CPU costs between the waits (making the batch, ~0.1 ms here, tf.data's
+per-batch iterator cost, ~0.3 ms, and the wake-up after each wait, which grows
+on a busy host) depend on the host. So the io's effect is measured against the
+same run without io, the waits are floors no host can beat, and the model's
+10 ms leaves the overlapped input 6 ms a batch of slack: what a host adds is
+bounded loosely, and a loaded host twice as slow still passes.
 """
 import threading
 import time
@@ -19,15 +22,16 @@ from core.spec.records import CONFIG_VERSION, StepRecords
 from core.engine.models import build_model as real_build_model
 from core.engine.runner import Run
 
-TRUTH = {  # feeder: (ms that 4 ms of io adds to a step, idle_fraction)
-    "feed_dict": (4.0, 0.40),
+IO_MS, STEP_MS = 4.0, 10.0
+TRUTH = {  # feeder: (ms that IO_MS of io adds to a step, idle_fraction)
+    "feed_dict": (IO_MS, IO_MS / (IO_MS + STEP_MS)),
     "queue_runner": (0.0, 0.0),
     "tf_data": (0.0, 0.0),
 }
 
 
 def measured(whatif, feeder: str, io_ms: float) -> dict:
-    run = Run(whatif(("feeder.kind", feeder), ("stages.io.ms", io_ms), ("model.step_ms", 6), steps=150))
+    run = Run(whatif(("feeder.kind", feeder), ("stages.io.ms", io_ms), ("model.step_ms", STEP_MS), steps=100))
     run.run()
     assert run.outcome.status == "finished", run.outcome.error
     return build_summary(run)
@@ -36,13 +40,17 @@ def measured(whatif, feeder: str, io_ms: float) -> dict:
 @pytest.mark.parametrize("feeder", sorted(TRUTH))
 def test_whatif_timing_truth(whatif, feeder):
     """Compared with the same run without io, so the machine's own speed cancels out."""
-    baseline, summary = measured(whatif, feeder, 0), measured(whatif, feeder, 4)
+    baseline, summary = measured(whatif, feeder, 0), measured(whatif, feeder, IO_MS)
     added_ms, idle = TRUTH[feeder]
-    assert summary["steps"] == 150 and summary["warmup_steps"] == 10
-    assert summary["step_ms"]["p50"] - baseline["step_ms"]["p50"] == pytest.approx(added_ms, abs=1.0), \
-        (summary["step_ms"], baseline["step_ms"])
-    assert 6.0 <= summary["step_ms"]["p50"] <= 6.0 + added_ms + 2.5
-    assert summary["compute_ms"]["p50"] == pytest.approx(6.0, abs=0.5)
+    assert summary["steps"] == 100 and summary["warmup_steps"] == 10
+    # Serially a wait adds itself, plus, on a busy host, a late wake-up; overlapped it adds nothing.
+    added = summary["step_ms"]["p50"] - baseline["step_ms"]["p50"]
+    assert added_ms - 1.0 <= added <= added_ms + 2.0, (summary["step_ms"], baseline["step_ms"])
+    floor_ms = STEP_MS + added_ms  # the waits a step sits out, serially or overlapped
+    assert floor_ms <= summary["step_ms"]["p50"] < 2 * floor_ms
+    # The model's step is its own: at least its wait (a busy host wakes it late, never early), none of the io's.
+    assert STEP_MS <= summary["compute_ms"]["p50"] < STEP_MS + IO_MS, summary["compute_ms"]
+    assert summary["wait_ms"]["p50"] >= added_ms, summary["wait_ms"]  # serially the io is waited out in full
     assert idle - 0.05 <= summary["idle_fraction"] <= idle + 0.15, summary["idle_fraction"]
     expected_verdict = "input-bound" if feeder == "feed_dict" else ("compute-bound", "balanced")
     assert summary["verdict"] in expected_verdict
@@ -181,15 +189,23 @@ def test_examples_count_batches_only_while_elements_are_batches(whatif):
 
 
 def test_cpu_work_costs_the_time_it_declares(whatif):
-    """tf.data once pruned the busy loop as dead code and dropped the stage: it must cost time."""
-    def wait_p50(cpu_ms):
+    """tf.data once pruned the busy loop as dead code and dropped the stage: it must cost time.
+
+    Its cost is read as CPU time, which a busy host does not stretch; the wall time it adds does grow
+    with the host's load (16 ms for 4 declared on a busy host), so only its floor is checked."""
+    def cost_ms(cpu_ms):
         run = Run(whatif(("feeder.kind", "feed_dict"), ("stages.io.ms", 0), ("stages.cpu.ms", cpu_ms),
                          ("model.step_ms", 0), steps=40))
         run.run()
-        return build_summary(run)["wait_ms"]["p50"]
+        summary = build_summary(run)
+        return summary["wait_ms"]["p50"], 1000 * summary["cpu"]["input_s"] / len(run.records)
 
-    added = wait_p50(4) - wait_p50(0)
-    assert 2.0 <= added <= 12.0, added  # calibrated once per process: approximate on a noisy machine
+    (wait_without, cpu_without), (wait_with, cpu_with) = cost_ms(0), cost_ms(4)
+    added_cpu = cpu_with - cpu_without
+    # CPU ms a batch. Calibrated once per process against the wall clock: approximate, and low when the host
+    # was busy then (1.7 ms for 4 with the cores three times oversubscribed), so only far from 0 is required.
+    assert 1.0 <= added_cpu <= 12.0, added_cpu
+    assert wait_with - wait_without >= 0.5 * added_cpu  # served serially: the model waits for that work
 
 
 def test_a_run_says_its_device_and_the_gpu_warnings_of_this_machine(whatif, monkeypatch):

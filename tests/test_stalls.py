@@ -40,11 +40,14 @@ def test_a_timed_run_ends_on_time_and_names_the_stalled_stage(whatif, feeder, pa
     run.run()
     ended_after = run.elapsed_s()
     assert run.outcome.status == "finished" and run.outcome.left_in_flight
-    assert 1.5 <= ended_after < 2.7, ended_after  # not the 3 s the element in flight takes
+    # Not the 3 s the element in flight takes: waiting for it would end the run after 3 s, on any host.
+    assert 1.5 <= ended_after < 3.0, ended_after
     assert len(run.records) == 0
     (stall,) = run.outcome.stalls
     assert stall.stage == "io" and not stall.ongoing
-    assert stall.t < 0.1 and stall.seconds == pytest.approx(1.5, abs=0.3)
+    # It began with the first request, at the start, and lasted until the run ended (however late a busy
+    # host saw the time was up).
+    assert stall.t < 0.5 and 1.5 <= stall.t + stall.seconds <= ended_after, (stall, ended_after)
     summary = build_summary(run)
     assert summary["stalls"] == [stall.to_dict()]
 
@@ -68,7 +71,8 @@ def test_steps_go_on_after_a_stall_ends(whatif):
     run.run()
     assert run.outcome.status == "finished" and len(run.records) == 40 and not run.outcome.left_in_flight
     assert [stall.stage for stall in run.outcome.stalls] == ["io"]
-    assert run.outcome.stalls[0].seconds == pytest.approx(0.8, abs=0.25)
+    # At least the 0.8 s the batch slept; the rebuilt pipeline's start-up comes on top, longer on a slower host.
+    assert 0.75 <= run.outcome.stalls[0].seconds < 1.6, run.outcome.stalls
 
 
 def test_the_watch_opens_one_stall_per_request_and_closes_it_with_its_batch():

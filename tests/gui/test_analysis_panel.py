@@ -113,7 +113,8 @@ def test_analyze_waits_for_the_run_to_end(qtbot):
 
 def test_a_real_analysis_of_whatif_names_io(qtbot, monkeypatch):
     monkeypatch.setattr(analysis_worker, "SECONDS_PER_PART", 0.3)
-    spec = apply_overrides(load_preset("whatif"), [("stages.io.ms", 10.0), ("model.step_ms", 2.0),
+    # io's 30 ms a batch (a wait, no CPU) is slower than the synthetic source and the 2 ms model on any host
+    spec = apply_overrides(load_preset("whatif"), [("stages.io.ms", 30.0), ("model.step_ms", 2.0),
                                                    ("stages.cpu.ms", 0.0)])
     widget = panel(qtbot, spec=spec)
     with qtbot.assertNotEmitted(widget.apply_requested):
