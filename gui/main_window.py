@@ -20,6 +20,7 @@ from core.spec.presets import load_preset
 from core.engine.outcome import RunFailure
 from core.spec.pipeline import PipelineSpec, load_spec, save_spec
 from gui.document import PIPELINE, PipelineDocument, key_for_error
+from gui.dock_room import share_room
 from gui.export_actions import ExportActions
 from gui.history_panel import HistoryPanel
 from gui.inspector import Inspector
@@ -69,6 +70,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect()
         self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(1400, 900)
+        share_room(self, self.palette_dock, [(self.inspector_dock, self.whatif_dock, self.analysis_dock),
+                                             (self.summary_dock, self.segments_dock, self.history_dock)])
 
     def _connect(self) -> None:
         self.editor.block_selected.connect(self.inspector.show_block)
@@ -105,11 +108,12 @@ class MainWindow(QtWidgets.QMainWindow):
         splitter.setSizes([190, 700])
         self.setCentralWidget(splitter)
         self.palette_dock = self._dock("Stages", Palette(self.editor), QtCore.Qt.LeftDockWidgetArea)
-        self.inspector_dock = self._dock("Inspector", self.inspector, QtCore.Qt.RightDockWidgetArea)
+        # Scrolled, as the column's other docks: a long form would otherwise take the Runs list's height.
+        self.inspector_dock = self._dock("Inspector", _scrolling(self.inspector), QtCore.Qt.RightDockWidgetArea)
         self.whatif_dock = self._dock("What-if", _scrolling(self.whatif), QtCore.Qt.RightDockWidgetArea)
-        self.summary_dock = self._dock("Run summary", _scrolling(self.live_view.summary),
-                                       QtCore.Qt.RightDockWidgetArea)
-        self.segments_dock = self._dock("Before / after", _scrolling(self._segments_with_caption()),
+        # Short titles: three tabs share the column's width (gui.dock_room), which the canvas needs too.
+        self.summary_dock = self._dock("Summary", _scrolling(self.live_view.summary), QtCore.Qt.RightDockWidgetArea)
+        self.segments_dock = self._dock("Before/after", _scrolling(self._segments_with_caption()),
                                         QtCore.Qt.RightDockWidgetArea)
         self.splitDockWidget(self.inspector_dock, self.summary_dock, QtCore.Qt.Vertical)
         # Each pair shares a place: a run brings the knobs to the front, selecting a block its form, and a
@@ -123,7 +127,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(self.whatif_dock, self.analysis_dock)
         self.inspector_dock.raise_()
         self.summary_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [120, 300], QtCore.Qt.Horizontal)
 
     def _segments_with_caption(self) -> QtWidgets.QWidget:
         host = QtWidgets.QWidget()

@@ -23,14 +23,20 @@ class SummaryPanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
         form.setRowWrapPolicy(QtWidgets.QFormLayout.WrapLongRows)  # long figures go below their label
+        # Fifteen lines and their wraps, whole in the lower half of the dock column on a laptop screen: the
+        # lines close together and a point smaller, as the Runs list beside them.
+        form.setVerticalSpacing(2)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() - 1)
+        self.setFont(font)
         self.values = {}
         for name in _FIELDS:
             label = QtWidgets.QLabel("–")
             label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)  # so a figure can be copied
+            # Any figure may outgrow a narrow dock (device busy, the CPU shares, a reason): wrapped, not cut.
+            label.setWordWrap(True)
             form.addRow(f"{name}:", label)
             self.values[name] = label
-        for sentence in ("stage figures", "CPU"):  # a reason, or three shares: wider than the dock
-            self.values[sentence].setWordWrap(True)
         self.latest: dict = {}
 
     def clear(self) -> None:
