@@ -212,9 +212,10 @@ def _forget_cached_queue_kernel() -> None:
     An eager FIFOQueue gets a shared name of its own (`str(ops.uid())`), and TensorFlow caches an eager
     op's kernel by its attributes, so each queue leaves a kernel of ~36 KB in the context's kernel cache
     for the life of the process (measured, TF 2.21): a tuner's hundreds of queue_runner trials would keep
-    them all. Only clearing the cache lets them go (as `tf.random.set_seed` does); the next eager op of
-    any thread makes its kernel again (~0.3 ms to clear, ~10 ms more on the next model step). Variables
-    escape this with a reserved anonymous name; queues have none."""
+    them all (bench/lifecycle.py). Only clearing the cache lets them go (as `tf.random.set_seed` does); the
+    next eager op of any thread makes its kernel again: ~0.3 ms to clear, and the seed's model took ~10 ms
+    more on its next step, once (within a run, only after a what-if change that rebuilt the queue).
+    Variables escape this with a reserved anonymous name; queues have none."""
     try:
         from tensorflow.python.eager import context  # deferred, as tensorflow() is; private, hence guarded
         context.context().clear_kernel_cache()
