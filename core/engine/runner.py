@@ -163,6 +163,9 @@ class Run:
             self._fail(self._explain(f"{type(error).__name__}: {error}"))
         finally:
             self._close()
+            if not self.outcome.left_in_flight:  # else the stepping thread may still hold the records
+                self.records.trim()
+                self.stage_records.trim()
         return self.outcome
 
     def _fail(self, error: BaseException) -> None:

@@ -89,9 +89,12 @@ class RunEntry:
 
     def pull(self) -> int:
         """Copy the steps the run recorded since the last pull; returns how many were new."""
+        ended = self.ended  # before the snapshot: then it holds every step the run will record
         new = self.run.records.snapshot(start=len(self.steps))
         if len(new):
             self.steps.extend(new)
+        if ended and not self.loaded:
+            self.steps.trim()
         return len(new)
 
     def rows(self) -> np.ndarray:

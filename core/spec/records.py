@@ -46,6 +46,14 @@ class _GrowingRows:
         self._rows[self._count: self._count + len(rows)] = rows
         self._count += len(rows)
 
+    def trim(self) -> None:
+        """Give back the rows never written, once nothing appends any more: a timed run's buffer is
+        sized for 20,000 steps however few it took, and the app keeps its 20 latest runs."""
+        with self._lock:
+            keep = max(16, self._count)
+            if len(self._rows) > keep:
+                self._rows = self._rows[:keep].copy()
+
     def rows(self) -> np.ndarray:
         """The written rows without copying: for the writer's own thread; others use snapshot()."""
         return self._rows[: self._count]
