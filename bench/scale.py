@@ -1,7 +1,8 @@
 """Runs that scale: what ending a long headless run costs, in time and memory.
 
 For each step count N, one fresh `main.py run --preset whatif --steps N --out TMPDIR` with no I/O
-latency, no CPU work and a 0 ms model (the steps are the runner's own cost, nothing else), and per N:
+latency, no CPU work, batches of one element and a 0 ms model (the steps are the runner's own cost,
+nothing else), and per N:
 
 - steps_s: the steps' own time, summary.json `wall_s` (run start → the last step's `t_done`). With the
   record stream, writing steps.csv, stages.csv and trace.json happens during the steps, so its cost
@@ -51,7 +52,8 @@ from rows import add_rows_argument, row, write_rows
 
 HERE = Path(__file__).resolve().parent.parent
 # No I/O latency, no CPU work, a model that takes no time: only the runner's per-step cost is left.
-NO_WORK = ["stages.io.ms=0", "stages.cpu.ms=0", "model.step_ms=0"]
+# Batches of one element: making a batch of 32 took more of each step than the runner itself.
+NO_WORK = ["stages.io.ms=0", "stages.cpu.ms=0", "model.step_ms=0", "stages.batch.batch_size=1"]
 PROGRESS = re.compile(r"(\d+) steps, ([\d.]+) steps/s")
 
 
