@@ -113,7 +113,7 @@ def _run_scripted(app, window, args) -> AppResult:
         if error is not None:
             print_error(str(error))
             outcome["result"] = AppResult.BAD_INPUT if isinstance(error, SpecError) else AppResult.FAILED
-        elif not len(run.records):  # as `run` does: a scripted run that measured nothing fails
+        elif not len(run.records) and run.outcome.status != "stopped":  # as `run`: one that measured nothing fails
             print_error(f"{run.spec.name}: {nothing_measured_reason(run.outcome)}")
             outcome["result"] = AppResult.FAILED
         if args.quit_after_run:
