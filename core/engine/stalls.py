@@ -65,9 +65,9 @@ class StallWatch:
         """The request still waiting now, stalled or not yet (None when the model is not waiting)."""
         if waiting_since is None:
             return None
-        if self._current is not None and self._current.t == waiting_since:
-            return Stall(waiting_since, now - waiting_since, self._current.stage)
-        return Stall(waiting_since, now - waiting_since, self._locate(now - waiting_since))
+        stalled = self._current is not None and self._current.t == waiting_since
+        stage = self._current.stage if stalled else self._locate(now - waiting_since)  # located once per stall
+        return Stall(waiting_since, now - waiting_since, stage)
 
     def end(self, now: float) -> None:
         """The run is over: a stall still going lasted until now."""
