@@ -114,10 +114,6 @@ class DeviceCapture:
         self.profile: Optional[dict] = None if self.profile_dir is None else {
             "dir": self.profile_dir, "file": None, "steps": None, "reason": f"not captured: {never}"}
 
-    @property
-    def recording(self) -> bool:
-        return self._started_at is not None
-
     def begin_step(self, step: int) -> None:
         if self._started_at is not None:
             self._marker = self._trace(STEP_MARKER, step_num=step, _r=1)

@@ -189,7 +189,7 @@ class Run:
                 failures.append(error)
             finally:
                 self._capture.finish(len(self.records))  # a profiler left running would refuse the next run's
-                self.outcome.device_busy, self.outcome.profile = self._capture.result, self._capture.profile
+                self._publish_capture()
                 done.set()
                 self._wake.set()
                 if self.outcome.left_in_flight:
@@ -307,7 +307,11 @@ class Run:
         if not self.outcome.left_in_flight:  # else its files may be written already
             window.flush(t_synced)
             self._capture.after_sync(len(self.records))
-            self.outcome.device_busy, self.outcome.profile = self._capture.result, self._capture.profile
+            self._publish_capture()
+
+    def _publish_capture(self) -> None:
+        """What the tf.profiler capture has found so far, for readers of the outcome on other threads."""
+        self.outcome.device_busy, self.outcome.profile = self._capture.result, self._capture.profile
 
     def _device_capture(self) -> DeviceCapture:
         simulated = not self._model.reads_device_memory
