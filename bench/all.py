@@ -44,8 +44,8 @@ class Bench:
 
 
 BENCHES = (
-    Bench("accuracy", "accuracy.py", ("--steps", "150"), ("--steps", "100")),
-    Bench("accuracy-window", "accuracy.py", ("--sync", "window", "--steps", "150"),
+    Bench("accuracy", "accuracy.py", ("--steps", "120"), ("--steps", "100")),
+    Bench("accuracy-window", "accuracy.py", ("--sync", "window", "--steps", "120"),
           ("--sync", "window", "--steps", "100")),
     Bench("xprof", "xprof_check.py", (), ("--quick",)),
     Bench("overhead", "overhead.py", ("--steps", "10000", "--rounds", "3"), ("--steps", "5000", "--rounds", "3")),
@@ -58,7 +58,7 @@ BENCHES = (
     Bench("app", "ui_overhead.py", ("--steps", "300", "--pairs", "2"), ("--steps", "150", "--pairs", "1")),
     Bench("app-scale", "scale.py", ("--app", "--steps", "1000000"), ("--app", "--steps", "50000")),
     Bench("scale", "scale.py", ("--steps", "1000", "1000000"), ("--steps", "1000", "50000")),
-    Bench("tuning", "tuner.py", ("--rounds", "1", "--seconds", "4"), ("--rounds", "1", "--seconds", "3"),
+    Bench("tuning", "tuner.py", ("--rounds", "1", "--seconds", "3"), ("--rounds", "1", "--seconds", "3"),
           photos=True),
     Bench("lifecycle", "lifecycle.py", (), ("--quick",)),
 )
