@@ -8,13 +8,15 @@ import os
 import sys
 
 # No TF_CPP_MIN_LOG_LEVEL here: it follows --verbose, set once the arguments are read (core.engine.tf_runtime).
-os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # GPU memory as needed, here and in child processes
+if "TF_FORCE_GPU_ALLOW_GROWTH" not in os.environ:  # GPU memory as needed, here and in child processes
+    os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    os.environ["PIPESCOPE_ADDED_ENV"] = "TF_FORCE_GPU_ALLOW_GROWTH"  # a watched script gets the user's own
 
 
 def build_parser():
     # Pipescope's modules are imported in the functions, so the environment above is set before any loads.
     from cli import (analyze_command, compare_command, data_commands, gui_command, report_command, run_command,
-                     sweep_command, tune_command)
+                     sweep_command, tune_command, watch_command)
     from cli.common import CommandParser, OneLineParser, add_global_options
 
     parser = OneLineParser(prog="pipescope", description="Profile TensorFlow input pipelines.")
@@ -27,6 +29,7 @@ def build_parser():
     analyze_command.add_parser(subparsers)
     sweep_command.add_parser(subparsers)
     tune_command.add_parser(subparsers)
+    watch_command.add_parser(subparsers)
     data_commands.add_parsers(subparsers)
     return parser
 

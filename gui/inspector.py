@@ -74,7 +74,8 @@ class Inspector(QtWidgets.QWidget):
             self.title.setText(self.key.capitalize())
             self.help.setText(kind.help)
             self.kind_combo = QtWidgets.QComboBox()
-            self.kind_combo.addItems(COMPONENT_REGISTRIES[self.key].names())
+            offered = [offered.name for offered in COMPONENT_REGISTRIES[self.key].offered()]
+            self.kind_combo.addItems(offered + ([] if kind.name in offered else [kind.name]))
             self.kind_combo.setCurrentText(kind.name)
             self.kind_combo.activated[str].connect(lambda name, key=self.key: self.document.set_kind(key, name))
             self.form.addRow("kind", self.kind_combo)

@@ -15,7 +15,7 @@ class Palette(QtWidgets.QListWidget):
         self.editor = editor
         self.setDragEnabled(True)
         self.setDragDropMode(QtWidgets.QAbstractItemView.DragOnly)
-        for kind in STAGES.kinds():
+        for kind in STAGES.offered():
             item = QtWidgets.QListWidgetItem(kind.name)
             item.setToolTip(kind.help)
             item.setData(QtCore.Qt.UserRole, kind.name)

@@ -17,6 +17,7 @@ from typing import Optional
 from PyQt5 import QtCore
 
 from core.engine.outcome import RunStatus
+from core.engine.run_protocol import RunFactory
 from core.experiments.history import RecordedRun, RunEntry, RunHistory
 from core.experiments.run_folders import RunFolders
 from core.outputs.summary import profile_line
@@ -53,11 +54,12 @@ class RunController(QtCore.QObject):
         current = self.history.current
         return current.run if current is not None else None
 
-    def start(self, spec: PipelineSpec, record_to=None) -> None:
-        """Run `spec`, recorded into `record_to` if given, else into a new folder of `run_folders`."""
+    def start(self, spec: PipelineSpec, record_to=None, run_factory: Optional[RunFactory] = None) -> None:
+        """Run `spec`, recorded into `record_to` if given, else into a new folder of `run_folders`;
+        `run_factory` makes the run (default: the engine's Run, with the Run menu's profile capture)."""
         if self.running:
             return
-        self.worker = RunWorker(spec, profile_dir=self.profile_next)
+        self.worker = RunWorker(spec, profile_dir=self.profile_next, run_factory=run_factory)
         self.profile_next = None  # asked for one run
         self.worker.finished.connect(self._finished)
         folder = self._start_recording(self.worker, record_to)
@@ -99,7 +101,7 @@ class RunController(QtCore.QObject):
             self.status_changed.emit("Stopping…", *self._progress(self.history.current, None))
 
     def send_change(self, spec: PipelineSpec) -> None:
-        if self.worker is not None:
+        if self.worker is not None and self.worker.run_obj.accepts_changes:
             self.worker.run_obj.request_change(spec)
 
     def shutdown(self) -> None:
@@ -187,8 +189,7 @@ def _status_line(entry: RunEntry, summary: dict, final: bool, warnings: str) -> 
     parts = [said, f"{len(entry.rows()):,} steps"]
     stalls = run.outcome.stalls
     if stalls and stalls[-1].ongoing:
-        waiting_change = "; your change applies once that element arrives" if getattr(run, "change_pending", False) \
-            else ""
+        waiting_change = "; your change applies once that element arrives" if run.change_pending else ""
         parts.insert(1, f"STALLED: {stalls[-1].describe()}{waiting_change}")
     if final:
         parts.append(f"{summary.get('steps_per_s') or 0:.1f} steps/s")

@@ -6,6 +6,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from core.analysis.cpu_split import cpu_summary, host_shares
 from core.analysis.metrics import summarize
+from core.engine.run_protocol import RunView
 
 _FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "CPU", "step p50 / p90 / p99", "wait p50 / p99",
            "compute p50", "fill mean / max", "stalls", "skipped files", "device", "stage figures",
@@ -58,7 +59,7 @@ class SummaryPanel(QtWidgets.QWidget):
             label.setText(text)
             label.setToolTip(text)
 
-    def show_run(self, run, rows: np.ndarray, redraws_per_s: int) -> None:
+    def show_run(self, run: RunView, rows: np.ndarray, redraws_per_s: int) -> None:
         self.values["device"].setText(_device_text(run))
         self.values["CPU"].setText(_cpu_text(run))
         self.values["CPU"].setToolTip(_cpu_details(run))
@@ -104,10 +105,10 @@ def _device_busy_text(result: dict) -> str:
     return f" · device busy {result['device_busy_ms']:.2f} ms (steps {first}–{last})"
 
 
-def _cpu_text(run) -> str:
+def _cpu_text(run: RunView) -> str:
     """`input 38% · model 55% · profiler 3% of 2 cores`: shares of the host's cores over the last
     couple of seconds while the run goes, since its start once it has ended."""
-    split = getattr(run, "cpu_split", None)
+    split = run.cpu_split
     if split and "unavailable" in split:
         return "unavailable"
     shares = host_shares(split, recent=not run.outcome.status.ended)
@@ -118,9 +119,9 @@ def _cpu_text(run) -> str:
     return f"{parts} of {cores} core{'s' if cores != 1 else ''}"
 
 
-def _cpu_details(run) -> str:
+def _cpu_details(run: RunView) -> str:
     """The tooltip: CPU seconds since the start, or why there are none."""
-    figures = cpu_summary(getattr(run, "cpu_split", None))
+    figures = cpu_summary(run.cpu_split)
     if "unavailable" in figures:
         return figures["unavailable"]
     seconds = " · ".join(f"{category} {figures[category + '_s']:.1f} s"
@@ -129,7 +130,7 @@ def _cpu_details(run) -> str:
             f"({figures['wall_s']:.1f} s × {figures['cores']} cores)")
 
 
-def _device_text(run) -> str:
+def _device_text(run: RunView) -> str:
     """`/GPU:0 · NVIDIA A100 (compute capability 8.0)`, or the CPU's model."""
     details = run.device_details or {}
     name, capability = details.get("name"), details.get("compute_capability")

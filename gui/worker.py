@@ -1,4 +1,7 @@
-"""The QThread that owns one core Run, and the stream recording it to its folder.
+"""The QThread that owns one run, and the stream recording it to its folder.
+
+The run is made by a `RunFactory` (core.engine.run_protocol) when one is given, else it is the
+engine's `Run`.
 
 It emits nothing per step: the GUI pulls `run.records` on a timer. QThread's
 own `finished` signal says the run is over; `run.outcome` says how it ended.
@@ -13,17 +16,22 @@ from typing import Optional
 from PyQt5 import QtCore
 
 from core.engine.outcome import RunStatus
+from core.engine.run_protocol import LiveRun, RunFactory
 from core.engine.runner import Run
 from core.outputs.record_stream import RecordStream
 from core.spec.pipeline import PipelineSpec
 
 
 class RunWorker(QtCore.QThread):
-    def __init__(self, spec: PipelineSpec, parent=None, profile_dir: Optional[str] = None):
-        """`profile_dir`: keep a tf.profiler capture of the run there, as `run --profile-dir` does."""
+    def __init__(self, spec: PipelineSpec, parent=None, profile_dir: Optional[str] = None,
+                 run_factory: Optional[RunFactory] = None):
+        """`profile_dir`: keep a tf.profiler capture of the run there, as `run --profile-dir` does (the
+        engine's Run only: a `run_factory` makes its own run, so the two are not given together)."""
+        if run_factory is not None and profile_dir:
+            raise ValueError("profile_dir is for the engine's Run; a run factory makes its own run")
         super().__init__(parent)
         self.setObjectName("pipescope-run")
-        self.run_obj = Run(spec, profile_dir=profile_dir) if profile_dir else Run(spec)
+        self.run_obj: LiveRun = run_factory(spec) if run_factory is not None else _engine_run(spec, profile_dir)
         self.stream: Optional[RecordStream] = None  # the controller hands one in before start()
 
     def run(self) -> None:  # the worker thread: TensorFlow is imported here, never at start-up
@@ -47,3 +55,8 @@ class RunWorker(QtCore.QThread):
         """Ask the run to stop and wait for the thread; True when it has ended."""
         self.run_obj.request_stop()
         return self.wait(wait_ms)
+
+
+def _engine_run(spec: PipelineSpec, profile_dir: Optional[str]) -> LiveRun:
+    # `Run` is looked up here, when called: the GUI tests replace gui.worker.Run with their fake.
+    return Run(spec, profile_dir=profile_dir) if profile_dir else Run(spec)

@@ -7,13 +7,19 @@ from core.engine.sources import SOURCE_BUILDERS
 from core.engine.stages import FILTER_PREDICATES, INTERLEAVE_FUNCTIONS, MAP_FUNCTIONS, STAGE_BUILDERS
 from core.spec import kinds
 from core.spec.catalog import Batching, Kind, Registry
+from core.spec.params import SpecError
 
 BUILDERS = [SOURCE_BUILDERS, STAGE_BUILDERS, FEEDER_BUILDERS, MODEL_BUILDERS]
 
 
 @pytest.mark.parametrize("builders", BUILDERS, ids=lambda builders: builders.catalog.category)
 def test_every_declared_kind_has_one_builder_and_no_builder_lacks_a_declaration(builders):
-    assert sorted(builders.names()) == sorted(builders.catalog.names())
+    assert sorted(builders.names()) == sorted(kind.name for kind in builders.catalog.offered())
+
+
+def test_a_kind_from_a_watched_script_is_refused_by_name_when_built():
+    with pytest.raises(SpecError, match=r"stages\[0\]\.kind: kind 'from_script' is a watched script's own code"):
+        STAGE_BUILDERS.build_for("from_script", "stages[0].kind")
 
 
 def test_the_engine_builds_from_the_catalog_it_was_given():
@@ -43,7 +49,7 @@ def test_buffer_parameters_and_batching_are_declared_facts():
     assert stages.get("batch", "").batching_for({}) is Batching.MAKES
     assert stages.get("flat_map", "").batching_for({"fn": "unbatch"}) is Batching.UNMAKES
     assert stages.get("flat_map", "").batching_for({"fn": "repeat_element"}) is Batching.KEEPS
-    assert all(kind.node_names for kind in stages.kinds()), "a stage without node names never gets live figures"
+    assert all(kind.node_names for kind in stages.offered()), "a stage without node names never gets live figures"
 
 
 def test_a_kind_is_declared_once():

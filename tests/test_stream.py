@@ -29,6 +29,7 @@ class GrowingRun:
         self.records, self.stage_records = StepRecords(), StageRecords()
         self.outcome = RunOutcome(status=RunStatus.RUNNING)
         self.device, self.device_details, self.capacity = "/CPU:0", {}, 4
+        self.started_at, self.extra, self.closed, self.cpu_split = None, {}, True, None  # as a live Run's (RunView)
         self._started = time.perf_counter()
 
     def elapsed_s(self) -> float:

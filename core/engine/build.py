@@ -25,6 +25,9 @@ def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
         if probe is not None and index == probe_index:
             ds = probe(ds)
         build = STAGE_BUILDERS.build_for(stage.kind, f"stages[{index}].kind")
+        if stage.origin and stage.origin.get("function"):
+            raise SpecError(f"stages[{index}]: the function {stage.origin['function']} is a watched script's "
+                            "own code: Pipescope times it, and cannot build it", stage.id)
         ctx = BuildContext(stage_id=stage.id, seed=seed, serial=serial, build_branch=build_branch)
         ds = build(ds, stage.params, ctx)
     if probe is not None and probe_index == len(stages):

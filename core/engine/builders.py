@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from core.spec.catalog import Registry
+from core.spec.params import SpecError
 
 
 class Builders:
@@ -34,7 +35,10 @@ class Builders:
         return register
 
     def build_for(self, name: str, path: str) -> Callable:
-        self.catalog.get(name, path)  # an unknown kind names its path
+        kind = self.catalog.get(name, path)  # an unknown kind names its path
+        if kind.from_script:
+            raise SpecError(f"{path}: kind '{name}' is a watched script's own code: Pipescope times it, "
+                            "and cannot build it")
         return self._builders[name]
 
     def failure_detail(self, name: str) -> Optional[Callable]:

@@ -76,6 +76,11 @@ class Run:
         self.device: Optional[str] = None
         self.device_details: dict = {}  # name and, for a GPU, compute capability
         self.capacity: Optional[int] = 0
+        # The rest of core.engine.run_protocol.RunView, as a run going in this process has it:
+        self.started_at: Optional[str] = None  # only a run loaded from its folder keeps its wall-clock start
+        self.extra: dict = {}  # a live run's extras (the app's ui_lag_ms) go to whoever writes its files
+        self.closed = True  # a run in this process is never cut off: only a killed one's folder is
+        self.accepts_changes = True  # request_change applies at the next step boundary
         self.config_version = 0
         self._stop = threading.Event()  # the user asked to stop
         self._halt = threading.Event()  # the stepping loop must end: a stop, or the time is up

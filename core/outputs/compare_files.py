@@ -16,11 +16,12 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from core.analysis.comparison import side_by_side
+from core.engine.run_protocol import RunView
 from core.outputs.compare_image import PlottedRun, render_compare_png
 from core.outputs.run_files import CUT_OFF
 from core.outputs.run_folder import load_run
@@ -35,7 +36,7 @@ BASELINE = 0  # every run is compared against the first
 @dataclass
 class ComparedRun:
     label: str  # A, B, C …: short enough for a table's column (the app's: `#3 whatif`)
-    run: Any  # a LoadedRun, or a run of the app's history (shaped like core.experiments.history.RecordedRun)
+    run: RunView  # a LoadedRun, or a run of the app's history
     summary: dict
     rows: np.ndarray  # its step records, as compared
 
@@ -49,7 +50,7 @@ class ComparedRun:
 
     @property
     def closed(self) -> bool:
-        return getattr(self.run, "closed", True)  # only a run loaded from disk can have been cut off
+        return self.run.closed
 
     def to_dict(self) -> dict:
         return {"label": self.label, "folder": str(self.folder), "name": self.name,
@@ -87,7 +88,7 @@ def compare_runs(folders) -> Comparison:
     return compare_recorded([(run_label(index), run, run.records.rows()) for index, run in enumerate(loaded)])
 
 
-def compare_recorded(runs: list[tuple[str, Any, np.ndarray]]) -> Comparison:
+def compare_recorded(runs: list[tuple[str, RunView, np.ndarray]]) -> Comparison:
     """(label, run, its rows) for each run, the first being the baseline; nothing is read from disk."""
     compared = [ComparedRun(label, run, _summary(run, rows), rows) for label, run, rows in runs]
     baseline = compared[BASELINE].run.spec
@@ -100,10 +101,10 @@ def run_label(index: int) -> str:
     return letters[index] if index < len(letters) else f"R{index + 1}"
 
 
-def _summary(run, rows: np.ndarray) -> dict:
+def _summary(run: RunView, rows: np.ndarray) -> dict:
     # The summary `report` would write (the same figures as the run's own summary.json), built in
     # memory: a comparison leaves the run folders as they are.
-    extra = dict(getattr(run, "extra", {})) | ({} if getattr(run, "closed", True) else {"record_stream": CUT_OFF})
+    extra = dict(run.extra) | ({} if run.closed else {"record_stream": CUT_OFF})
     return build_summary(run, extra, rows)
 
 

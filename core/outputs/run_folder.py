@@ -4,8 +4,8 @@ This is the loader `report` and the app's File → Open run… share; its API is
 
     load_run(folder) -> LoadedRun       # raises SpecError, one line naming the folder or file
 
-A `LoadedRun` is shaped like a `core.engine.runner.Run` that has ended (the `RecordedRun` of
-core.experiments.history), so whatever reads a finished run reads it too:
+A `LoadedRun` is a `core.engine.run_protocol.RunView`, as a `core.engine.runner.Run` that has
+ended is, so whatever reads a finished run reads it too:
 
     spec            PipelineSpec, as the run ended (after its what-if changes)
     records         StepRecords, one row per step on disk (batch sizes from run.json)
@@ -17,6 +17,7 @@ core.experiments.history), so whatever reads a finished run reads it too:
     extra           what the run added to its summary.json (the app's ui_lag_ms), {} if none
     closed          False when the run never closed its files: it was killed or crashed, its status
                     is the last one written (often "running") and its last second may be missing
+    change_pending, accepts_changes   always False: nothing can change a record
     folder          the folder it was read from
     target(), elapsed_s()   as Run's: the (steps, seconds) it was to go for; its recorded length
 
@@ -54,6 +55,9 @@ class LoadedRun:
     extra: dict = field(default_factory=dict)
     closed: bool = True
     cpu_split: Optional[dict] = None
+    # A record: no change waits and none can reach it. Class attributes, not fields: nothing on disk sets them.
+    change_pending = False
+    accepts_changes = False
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
         return self.spec.target()

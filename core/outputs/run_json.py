@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from core.engine.outcome import ConfigChange, RunFailure, RunOutcome, RunStatus
+from core.engine.run_protocol import RunView
 from core.engine.stalls import Stall
 from core.spec.params import SpecError
 
@@ -28,7 +29,7 @@ RUN_JSON = "run.json"
 FORMAT = 1  # bumped when a reader of an older run.json would misread a newer one
 
 
-def run_facts(run, started_at: Optional[str], batch_sizes: list, closed: bool = False,
+def run_facts(run: RunView, started_at: Optional[str], batch_sizes: list, closed: bool = False,
               extra: Optional[dict] = None) -> dict:
     """run.json's content for `run` (a core.engine.runner.Run, or a run loaded from its folder)."""
     outcome, stages = run.outcome, run.stage_records
@@ -50,19 +51,19 @@ def run_facts(run, started_at: Optional[str], batch_sizes: list, closed: bool = 
         "pending_at_end": outcome.pending_at_end.to_dict() if outcome.pending_at_end else None,
         "device_busy": outcome.device_busy,
         "profile": outcome.profile,
-        "cpu_split": getattr(run, "cpu_split", None) if outcome.status.ended else None,
+        "cpu_split": run.cpu_split if outcome.status.ended else None,
         "batch_sizes": [list(pair) for pair in batch_sizes],
         "stage_ids": list(stages.stage_ids),
         "stage_details": dict(stages.details),
         "stage_figures": {"unavailable": stages.unavailable, "partial": stages.partial},
         "closed": closed,
-        "extra": extra or {},
+        "extra": run.extra | (extra or {}),  # a watched job's facts are there from the start
     }
 
 
-def wall_clock_start(run) -> Optional[str]:
+def wall_clock_start(run: RunView) -> Optional[str]:
     """When the run started, as local ISO time; None before it has."""
-    if getattr(run, "started_at", None):
+    if run.started_at:
         return run.started_at  # a run loaded from its folder keeps its own
     if run.outcome.status in (RunStatus.PENDING, RunStatus.BUILDING) or not run.elapsed_s():
         return None

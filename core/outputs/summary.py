@@ -66,7 +66,7 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     summary["pending_at_end"] = pending.to_dict() if pending else None
     if not summary["steps"]:
         summary["nothing_measured"] = nothing_measured_reason(run.outcome)
-    summary["cpu"] = cpu_summary(getattr(run, "cpu_split", None))  # a stand-in run (a test's) has none
+    summary["cpu"] = cpu_summary(run.cpu_split)
     if run.outcome.profile is not None:  # run --profile-dir: where the capture is and which steps it holds
         summary["profile"] = run.outcome.profile
     summary.update(extra or {})

@@ -43,6 +43,8 @@ class Kind:
     work: Work = Work.CPU  # what that work costs, so analysis can say what more parallelism buys
     node_names: frozenset = frozenset()  # tf.data node names it becomes, lower-case, without `V2`
     snippet: Optional[str] = None  # its tf.data code, for code generation
+    function_param: Optional[str] = None  # names its function: a watched script's own function goes here by name
+    from_script: bool = False  # only in pipelines imported from a watched script: shown, never built or offered
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -100,6 +102,10 @@ class Registry:
 
     def names(self) -> list[str]:
         return list(self._kinds)
+
+    def offered(self) -> list[Kind]:
+        """The kinds a user can choose (the palette, the inspector): those the engine can build."""
+        return [kind for kind in self._kinds.values() if not kind.from_script]
 
     def kinds(self) -> list[Kind]:
         return list(self._kinds.values())

@@ -47,11 +47,17 @@ class Component:
     params: dict = field(default_factory=dict)
 
 
+ORIGIN_KEYS = ("file", "line", "call", "function")
+
+
 @dataclass
 class Stage:
     id: str
     kind: str
     params: dict = field(default_factory=dict)
+    # Where a watched script made it: {file, line, call, function} (the user's function, by name, in the
+    # kind's function parameter). None for a stage built in Pipescope.
+    origin: Optional[dict] = None
 
 
 @dataclass
@@ -110,7 +116,8 @@ def _component_to_dict(component: Component) -> dict:
 
 
 def _stage_to_dict(stage: Stage) -> dict:
-    return {"id": stage.id, "kind": stage.kind, **{k: _param_to_json(v) for k, v in stage.params.items()}}
+    data = {"id": stage.id, "kind": stage.kind, **{k: _param_to_json(v) for k, v in stage.params.items()}}
+    return data | ({"origin": dict(stage.origin)} if stage.origin else {})
 
 
 def _param_to_json(value: Any) -> Any:
@@ -195,7 +202,24 @@ def _stage_from_dict(stage_id: str, data: dict, path: str) -> Stage:
     if "kind" not in data:
         raise SpecError(f"{path}.kind: missing (one of {', '.join(STAGES.names())})")
     kind = STAGES.get(data.pop("kind"), f"{path}.kind")
-    return Stage(stage_id, kind.name, kind.check_params(data, path, parse_branch=branch_from_dict))
+    origin = _origin_from(data.pop("origin", None), f"{path}.origin")
+    function = origin.get("function") if origin else None
+    if function and kind.function_param:  # the script's own function, which no choice lists
+        data.pop(kind.function_param, None)
+    params = kind.check_params(data, path, parse_branch=branch_from_dict)
+    if function and kind.function_param:
+        params[kind.function_param] = function
+    return Stage(stage_id, kind.name, params, origin)
+
+
+def _origin_from(value: Any, path: str) -> Optional[dict]:
+    if value is None:
+        return None
+    origin = _expect_object(value, path)
+    unknown = set(origin) - set(ORIGIN_KEYS)
+    if unknown:
+        raise SpecError(f"{path}.{sorted(unknown)[0]}: unknown key (an origin has {', '.join(ORIGIN_KEYS)})")
+    return dict(origin)
 
 
 def _check_stage_order(stages: list[Stage], path: str) -> None:

@@ -1,8 +1,7 @@
 """Fake runs for GUI tests: recorded step rows replayed on the worker thread, no TensorFlow.
 
-`FakeRun` has the part of core.engine.runner.Run the app reads (spec, records,
-stage_records, outcome, device, capacity, target, elapsed_s, request_stop,
-request_change, change_pending). It replays its rows as fast as it can, or,
+`FakeRun` is a core.engine.run_protocol.LiveRun, as core.engine.runner.Run is: what the
+app reads of a run, and request_stop and request_change. It replays its rows as fast as it can, or,
 `realtime`, as its clock reaches each step's end (so a view sees the run grow);
 then, when `hold_at` is given, holds there until asked to stop — so a test can
 stop "at step 321 of 5,000" exactly — and, given `fail_with`, fails with that
@@ -52,6 +51,9 @@ class FakeRun:
         self.device = "/FAKE:0"
         self.device_details = {"name": "a recorded run", "compute_capability": None}
         self.capacity = 4
+        self.started_at, self.extra, self.closed = None, {}, True  # as a live Run's (RunView)
+        self.cpu_split: Optional[dict] = None  # a replay measures no CPU: the summary says "–"
+        self.accepts_changes = True
         self.changes_requested: list = []
         self._stop = threading.Event()
         self._start = 0.0

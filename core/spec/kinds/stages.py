@@ -55,6 +55,7 @@ STAGES.add(Kind(
     check=_check_map,
     parallel_param="num_parallel_calls",
     node_names=_MAP_NODES,
+    function_param="fn",
 ))
 
 
@@ -100,6 +101,7 @@ STAGES.add(Kind(
            "are all finite.", choices=FILTER_PREDICATES),),
     label=lambda p: f"filter {p['predicate']}",
     node_names=frozenset({"filter", "parallelfilter"}),
+    function_param="predicate",
 ))
 
 STAGES.add(Kind(
@@ -129,6 +131,7 @@ STAGES.add(Kind(
     parallel_param="num_parallel_calls",
     work=Work.WAITS,  # opening and reading files: mostly waiting on storage
     node_names=frozenset({"interleave", "parallelinterleave", "legacyparallelinterleave"}),
+    function_param="fn",
 ))
 
 STAGES.add(Kind(
@@ -141,6 +144,7 @@ STAGES.add(Kind(
     label=lambda p: f"flat_map {p['fn']}",
     batching=lambda p: Batching.UNMAKES if p["fn"] == "unbatch" else Batching.KEEPS,
     node_names=frozenset({"flatmap"}),
+    function_param="fn",
 ))
 
 

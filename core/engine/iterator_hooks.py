@@ -1,0 +1,121 @@
+"""Timing a watched script's own training loop (`watch`, issue 16 §2): every request to an eager
+tf.data iterator.
+
+`OwnedIterator.__next__` and `get_next` both go through `_next_internal`; `get_next_as_optional`
+is the other way in. Each request is timed on one monotonic clock, and a step runs from one
+request to the next request for the same dataset: its wait is the request, its compute the rest
+(the script's own step, whatever it does). Requests are counted per dataset — the one the script
+iterated, through any number of iterators (a new one each epoch) — so that the training data,
+the dataset requested most, stays apart from the others (validation, say). A request made while
+a `tf.function` is being traced is not a step: it is only counted, so that Pipescope can say the
+loop is out of its sight.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from core.spec.records import StepRecords
+
+STEPS_ATTRIBUTE = "_pipescope_steps"
+
+
+@dataclass
+class DatasetSteps:
+    """The requests made for one of the script's datasets, as steps on the job's clock."""
+
+    dataset: Any
+    number: int  # 1 for the first dataset the script iterated, and so on
+    start_ns: int
+    records: StepRecords = field(default_factory=StepRecords)
+    requests: int = 0
+    _open: Optional[tuple] = None  # (t_request, t_ready, batch size) of the step the next request ends
+
+    def request_made(self, t_request_ns: int) -> None:
+        """A request ends the open step, if there is one (after the end of the data there is none)."""
+        self.requests += 1
+        if self._open is not None:
+            requested, ready, batch = self._open
+            self._open = None
+            scale, start = 1e-9, self.start_ns
+            self.records.append((requested - start) * scale, (ready - start) * scale,
+                                (t_request_ns - start) * scale, 0, 0, batch, (ready - start) * scale)
+
+    def element_ready(self, t_request_ns: int, t_ready_ns: int, batch_size: int) -> None:
+        self._open = (t_request_ns, t_ready_ns, batch_size)
+
+
+class IteratorHooks:
+    """Installs the timing on tf.data's eager iterator; `on_new_dataset(steps)` hears of each dataset
+    on its first request, before that request is timed."""
+
+    def __init__(self, start_ns: int, on_new_dataset: Callable[[DatasetSteps], None]):
+        self.start_ns = start_ns
+        self.on_new_dataset = on_new_dataset
+        self.datasets: list[DatasetSteps] = []
+        self.traced_requests = 0  # requests made while tracing a tf.function: no step can be seen there
+        self._undo: list[Callable[[], None]] = []
+
+    def install(self) -> None:
+        from tensorflow.python.data.ops import iterator_ops
+        from tensorflow.python.eager import context
+        from tensorflow.python.framework import errors
+        from tensorflow.python.util import nest
+
+        owned = iterator_ops.OwnedIterator
+        hooks, clock, executing_eagerly = self, time.perf_counter_ns, context.executing_eagerly
+
+        def timed(request: Callable, batch_size_of: Callable) -> Callable:
+            def timed_request(iterator, *args, **kwargs):
+                if not executing_eagerly():
+                    hooks.traced_requests += 1
+                    return request(iterator, *args, **kwargs)
+                steps = getattr(iterator, STEPS_ATTRIBUTE, None) or hooks._steps_for(iterator)
+                t_request = clock()
+                steps.request_made(t_request)
+                try:
+                    element = request(iterator, *args, **kwargs)
+                except errors.OutOfRangeError:
+                    raise  # the end of the data: the next request on a new iterator starts a step again
+                steps.element_ready(t_request, clock(), batch_size_of(element))
+                return element
+            return timed_request
+
+        def batch_of_element(element) -> int:  # a tensor's shape, or a TensorSpec's
+            shape = nest.flatten(element)[0].shape
+            return int(shape[0]) if shape.rank and shape[0] is not None else 1
+
+        def batch_of_optional(optional) -> int:
+            return batch_of_element(optional.element_spec)
+
+        for name, batch_size_of in (("_next_internal", batch_of_element), ("get_next_as_optional", batch_of_optional)):
+            original = owned.__dict__[name]
+            setattr(owned, name, timed(original, batch_size_of))
+            self._undo.append(lambda name=name, original=original: setattr(owned, name, original))
+        self._record_dataset_of_each_iterator(owned)
+
+    def uninstall(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def _record_dataset_of_each_iterator(self, owned) -> None:
+        """Each iterator remembers the dataset the script gave it, before tf.data's own wrappers."""
+        original = owned.__dict__["_create_iterator"]
+
+        def create_and_remember(iterator, dataset):
+            iterator._pipescope_dataset = dataset
+            return original(iterator, dataset)
+
+        owned._create_iterator = create_and_remember
+        self._undo.append(lambda: setattr(owned, "_create_iterator", original))
+
+    def _steps_for(self, iterator) -> DatasetSteps:
+        dataset = getattr(iterator, "_pipescope_dataset", None) or getattr(iterator, "_dataset", None)
+        steps = next((known for known in self.datasets if known.dataset is dataset), None)
+        if steps is None:
+            steps = DatasetSteps(dataset, len(self.datasets) + 1, self.start_ns)
+            self.on_new_dataset(steps)
+            self.datasets.append(steps)
+        setattr(iterator, STEPS_ATTRIBUTE, steps)
+        return steps

@@ -1,0 +1,156 @@
+"""A watched script's job as a run (`watch`, issue 16), inside the script's own process.
+
+It is read as any run is (`core.engine.run_protocol.RunView`): the record stream writes its
+folder from it. Its steps are those of the training dataset: the one the script requested most.
+That is settled once a dataset has LEADER_AFTER_STEPS steps, so the files never mix two datasets;
+if another dataset overtakes it by the end, `end()` says so and the files are
+written again from it. The description is the training dataset's pipeline, imported on its first
+request (`core.engine.dataset_import`), with each stage's file and line.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Optional
+
+from core.engine.dataset_import import import_pipeline, record_origins
+from core.engine.iterator_hooks import DatasetSteps, IteratorHooks
+from core.engine.outcome import RunOutcome, RunStatus
+from core.spec.kinds import FROM_SCRIPT
+from core.spec.params import SpecError
+from core.spec.pipeline import PipelineSpec, spec_from_dict
+from core.spec.records import StageRecords, StepRecords
+
+LEADER_AFTER_STEPS = 2
+NOT_ON_THE_HOST = ("the script made tf.data datasets but took no element from them on the host: they are iterated "
+                   "inside a tf.function (or by Keras fit), where no request can be timed")
+WAIT_MEASURED = ("every request to the script's eager tf.data iterator, timed on the host: a step runs from one "
+                 "request to the next for the same dataset; its wait is the request")
+
+
+class WatchedJob:
+    accepts_changes = False  # what-if on a watched job comes with its control channel (issue 16 §6)
+    change_pending = False
+    closed = True
+    capacity: Optional[int] = None
+    started_at: Optional[str] = None
+    cpu_split: Optional[dict] = None
+
+    def __init__(self, script: str, argv: list[str], seconds: Optional[float] = None):
+        self.name = os.path.splitext(os.path.basename(script))[0] or "script"
+        self.seconds = seconds
+        self.start_ns = time.perf_counter_ns()
+        self.spec = _placeholder_spec(self.name)
+        self.stage_records = StageRecords()
+        self.outcome = RunOutcome(status=RunStatus.RUNNING)
+        self.outcome.device_busy = {"device_busy_ms": None,
+                                    "device_busy": "not measured: the script's own steps are not captured yet"}
+        self.device: Optional[str] = None
+        self.device_details: dict = {}
+        self.extra = {"source": "watch", "script": os.path.abspath(script), "argv": list(argv),
+                      "wait_measured": WAIT_MEASURED}
+        self.hooks = IteratorHooks(self.start_ns, self._on_new_dataset)
+        self._pipelines: dict[int, PipelineSpec] = {}  # dataset number → its imported description
+        self._training: Optional[DatasetSteps] = None
+        self._no_steps = StepRecords(capacity=16)
+        self._undo_origins = None
+        self.datasets_made = 0
+
+    # ------------------------------------------------------------ installing (once TensorFlow is imported)
+
+    def install(self) -> None:
+        from tensorflow.python.data.ops import dataset_ops
+        self._undo_origins = record_origins(dataset_ops.DatasetV2, self._on_dataset_made)
+        self.hooks.install()
+
+    def uninstall(self) -> None:
+        self.hooks.uninstall()
+        if self._undo_origins:
+            self._undo_origins()
+
+    # ------------------------------------------------------------ read as a run
+
+    @property
+    def records(self) -> StepRecords:
+        training = self._training_so_far()
+        return training.records if training else self._no_steps
+
+    def target(self) -> tuple[Optional[int], Optional[float]]:
+        return None, self.seconds
+
+    def elapsed_s(self) -> float:
+        return (time.perf_counter_ns() - self.start_ns) / 1e9
+
+    # ------------------------------------------------------------ the end
+
+    def end(self, status: RunStatus, error: Optional[BaseException] = None) -> bool:
+        """The script has ended; True when the training dataset turned out to be another than the one
+        streamed, so that the files must be written again whole."""
+        self.outcome.error = error
+        self.outcome.status = status
+        changed = self._settle_training()
+        self.extra["datasets"] = self.datasets_seen()
+        if self.datasets_made and not self.hooks.datasets:
+            self.extra["not_measured"] = NOT_ON_THE_HOST
+        return changed
+
+    def _settle_training(self) -> bool:
+        most = max(self.hooks.datasets, key=lambda steps: steps.requests, default=None)
+        if most is None or most is self._training:
+            return False
+        changed = self._training is not None
+        self._make_training(most)
+        return changed
+
+    def datasets_seen(self) -> list[dict]:
+        return [{"dataset": steps.number, "requests": steps.requests, "steps": len(steps.records),
+                 "training": steps is self._training, "pipeline": self._pipelines[steps.number].name,
+                 "made_at": _made_at(self._pipelines[steps.number])}
+                for steps in self.hooks.datasets]
+
+    # ------------------------------------------------------------ on the script's thread
+
+    def _on_dataset_made(self) -> None:
+        self.datasets_made += 1
+
+    def _on_new_dataset(self, steps: DatasetSteps) -> None:
+        if self.device is None:
+            from core.engine.tf_runtime import device_details, model_device
+            self.device = model_device()
+            self.device_details = device_details(self.device)
+        name = self.name if not self.hooks.datasets else f"{self.name} (dataset {steps.number})"
+        self._pipelines[steps.number] = _imported(steps.dataset, name)
+
+    def _training_so_far(self) -> Optional[DatasetSteps]:
+        if self._training is None:
+            ready = [steps for steps in self.hooks.datasets if len(steps.records) >= LEADER_AFTER_STEPS]
+            if ready:
+                self._make_training(max(ready, key=lambda steps: steps.requests))
+        return self._training
+
+    def _make_training(self, steps: DatasetSteps) -> None:
+        self._training = steps
+        self.spec = self._pipelines[steps.number]
+        self.extra["pipeline"] = self.spec.to_dict()
+
+
+def _imported(dataset, name: str) -> PipelineSpec:
+    """The dataset's description; one opaque stage where a value could not be read or checked."""
+    try:
+        return spec_from_dict(import_pipeline(dataset, name))
+    except (SpecError, AttributeError, TypeError, ValueError) as error:
+        return spec_from_dict({"name": name, "source": {"kind": FROM_SCRIPT, "op": f"not imported: {error}"[:200]},
+                               "feeder": {"kind": "tf_data"}, "model": {"kind": FROM_SCRIPT}})
+
+
+def _placeholder_spec(name: str) -> PipelineSpec:
+    return spec_from_dict({"name": name, "source": {"kind": FROM_SCRIPT}, "feeder": {"kind": "tf_data"},
+                           "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}})
+
+
+def _made_at(spec: PipelineSpec) -> Optional[str]:
+    """file:line of the pipeline's last stage: where the script finished making the dataset."""
+    for stage in reversed(spec.stages):
+        if stage.origin and stage.origin.get("file"):
+            return f"{os.path.basename(stage.origin['file'])}:{stage.origin['line']}"
+    return None

@@ -1,0 +1,124 @@
+"""The watched script's process (`watch`, issue 16): Pipescope's hooks, then the script, unchanged.
+
+    python -m core.experiments.watch_child FOLDER [--seconds S] SCRIPT [ARGS…]
+
+The script runs as `python SCRIPT ARGS…` would run it: as `__main__`, with its own argv, its
+folder first on sys.path, in the working directory it was given, its stdout and stderr the
+process's own. The hooks go in once the script imports TensorFlow, not before, so that what it
+sets first (TF_CPP_MIN_LOG_LEVEL, CUDA_VISIBLE_DEVICES) still counts. The job's records stream
+into FOLDER as a run's do; the parent (`core.experiments.watching`) writes the summary from
+them, also when this process is killed. The exit code is the script's; an exception the script
+does not catch is printed from the script's first frame on, as Python would print it.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import os
+import runpy
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, Optional
+
+from core.engine.outcome import RunFailure, RunStatus
+from core.engine.watched_job import WatchedJob
+from core.outputs.record_stream import RecordStream
+
+EXIT_INTERRUPTED = 130  # as a shell reports a program that Ctrl-C ended
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls `then()` once `module` has been imported, whoever imports it."""
+
+    def __init__(self, module: str, then: Callable[[], None]):
+        self.module, self.then = module, then
+
+    def find_spec(self, name, path, target=None):
+        if name != self.module:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_then_hook(module):
+            execute(module)
+            self.then()
+
+        spec.loader.exec_module = exec_then_hook
+        return spec
+
+
+def run_script(job: WatchedJob, script: str, args: list[str]) -> tuple[int, RunStatus, Optional[BaseException]]:
+    """Run the script as `__main__`; (exit code, how it ended, the error it raised)."""
+    sys.argv = [script, *args]
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit_:
+        return _exit_code(exit_.code), RunStatus.FINISHED, None
+    except KeyboardInterrupt as interrupt:
+        _print_from_script(interrupt, script)
+        return EXIT_INTERRUPTED, RunStatus.STOPPED, None
+    except BaseException as error:  # the script's own failure: its traceback, its exit code
+        _print_from_script(error, script)
+        return 1, RunStatus.FAILED, RunFailure(f"the script raised {type(error).__name__}: {error}")
+    return 0, RunStatus.FINISHED, None
+
+
+def _exit_code(code) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")  # sys.exit("message") prints the message and exits 1
+    return 1
+
+
+def _print_from_script(error: BaseException, script: str) -> None:
+    """The traceback from the script's first frame on: runpy's and Pipescope's frames are not the user's."""
+    tb = error.__traceback__
+    script_path = os.path.abspath(script)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script_path:
+        tb = tb.tb_next
+    traceback.print_exception(type(error), error, tb or error.__traceback__)
+    sys.stderr.flush()
+
+
+def main(argv: list[str]) -> int:
+    folder, seconds, script, args = _parse(argv)
+    job = WatchedJob(script, [script, *args], seconds)
+    if "tensorflow" in sys.modules:
+        job.install()
+    else:
+        sys.meta_path.insert(0, _AfterImport("tensorflow", job.install))
+    stream = RecordStream(job, Path(folder)).start()
+    code, status, error = run_script(job, script, args)
+    _close(job, stream, write_again=job.end(status, error))
+    return code
+
+
+def _close(job: WatchedJob, stream: RecordStream, write_again: bool) -> None:
+    """Close the records; written again whole when the training dataset turned out to be another."""
+    try:
+        stream.close()
+        if write_again:
+            RecordStream(job, stream.folder).close()
+    except OSError as error:
+        sys.stderr.write(f"pipescope: the job's files in {stream.folder} stop early ({error})\n")
+    finally:
+        job.uninstall()
+
+
+def _parse(argv: list[str]) -> tuple[str, Optional[float], str, list[str]]:
+    folder, rest = argv[0], argv[1:]
+    seconds = None
+    if rest[:1] == ["--seconds"]:
+        seconds, rest = float(rest[1]), rest[2:]
+    return folder, seconds, rest[0], rest[1:]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

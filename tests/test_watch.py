@@ -1,0 +1,153 @@
+"""`watch`: a user's own training script, run unchanged under the profiler (issue 16).
+
+Each test runs a small script written for it (tests/watch_scripts) through `main.py watch` in a
+process of its own, as a user would, and reads the run folder it leaves."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.outputs.run_folder import load_run
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = Path(__file__).resolve().parent / "watch_scripts"
+
+
+def watch(tmp_path, script: str, *args: str, out: str = "run", options=()) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "main.py"), "watch", "--out", str(tmp_path / out), *options,
+               str(SCRIPTS / script), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=tmp_path)
+
+
+def summary_of(folder: Path) -> dict:
+    return json.loads((folder / "summary.json").read_text())
+
+
+def test_a_custom_loop_is_timed_as_its_own_clock_times_it(tmp_path):
+    own_report = tmp_path / "own.json"
+    result = watch(tmp_path, "custom_loop.py", "--epochs", "2", "--examples", "160", "--report", str(own_report))
+    assert result.returncode == 0, result.stderr
+    assert "epoch 2 done" in result.stdout  # the script's own output, passed through
+    own, summary = json.loads(own_report.read_text()), summary_of(tmp_path / "run")
+    assert summary["source"] == "watch" and summary["script"] == str(SCRIPTS / "custom_loop.py")
+    assert summary["argv"][1:] == ["--epochs", "2", "--examples", "160", "--report", str(own_report)]
+    measured = summary["steps"] - summary["spec"]["run"]["warmup_steps"]
+    assert measured == own["steps"]
+    assert abs(summary["idle_fraction"] - own["idle_fraction"]) <= 0.02
+    assert summary["steps_per_s"] == pytest.approx(own["steps_per_s"], rel=0.02)
+    assert "custom_loop: " in result.stderr and "files in" in result.stderr
+
+
+def test_the_scripts_pipeline_is_imported_with_the_line_of_each_stage(tmp_path):
+    result = watch(tmp_path, "custom_loop.py", "--epochs", "1", "--examples", "64")
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(tmp_path / "run")
+    pipeline = summary["pipeline"]
+    assert pipeline["source"] == {"kind": "range", "count": 64}
+    stages = {stage["id"]: stage for stage in pipeline["stages"]}
+    assert list(stages) == ["slow_read", "batch", "prefetch"]
+    assert stages["slow_read"]["kind"] == "map" and stages["slow_read"]["num_parallel_calls"] == 1
+    assert stages["batch"]["batch_size"] == 16 and stages["prefetch"]["buffer_size"] == 2
+    source_lines = (SCRIPTS / "custom_loop.py").read_text().splitlines()
+    origin = stages["slow_read"]["origin"]
+    assert origin["function"] == "slow_read" and origin["file"] == str(SCRIPTS / "custom_loop.py")
+    assert source_lines[origin["line"] - 1].strip() == origin["call"] == \
+        "dataset = dataset.map(slow_read, num_parallel_calls=1)"
+    # The validation data is another dataset, kept apart from the training steps.
+    training, validation = summary["datasets"]
+    assert training["training"] and not validation["training"]
+    assert training["made_at"] == f"custom_loop.py:{stages['prefetch']['origin']['line']}"
+    assert validation["requests"] == 3  # two batches and the end of the data
+    assert load_run(tmp_path / "run").spec.stage("slow_read").origin["function"] == "slow_read"
+
+
+def test_a_script_that_raises_keeps_its_traceback_exit_code_and_records(tmp_path):
+    result = watch(tmp_path, "raises.py", "--flag", "value")
+    assert result.returncode == 1
+    assert "argv: ['--flag', 'value']" in result.stdout
+    traceback_text = result.stderr[result.stderr.index("Traceback (most recent call last):"):]
+    assert "ValueError: bad batch at step 5" in traceback_text
+    assert "runpy" not in traceback_text and "watch_child" not in traceback_text
+    assert traceback_text.splitlines()[1].strip().startswith(f'File "{SCRIPTS / "raises.py"}"')
+    summary = summary_of(tmp_path / "run")
+    assert summary["status"] == "failed" and "ValueError: bad batch at step 5" in summary["error"]
+    assert summary["steps"] == 5  # steps 0–4 ended at the next request; the sixth never did
+
+
+def test_a_script_without_a_dataset_says_there_is_nothing_to_profile(tmp_path):
+    result = watch(tmp_path, "no_dataset.py", "--fail")
+    assert result.returncode == 3
+    assert "total 499500" in result.stdout
+    assert "watch: no tf.data iterator was used, nothing to profile" in result.stderr
+
+
+def test_a_loop_inside_a_tf_function_is_said_to_be_out_of_sight(tmp_path):
+    result = watch(tmp_path, "loop_in_function.py")
+    assert result.returncode == 0, result.stderr
+    assert "2016.0" in result.stdout
+    assert "took no element from them on the host" in result.stderr
+    assert summary_of(tmp_path / "run")["steps"] == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such script"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "not a Python script (binary, not UTF-8 text)"),
+    (b"for x in:\n    pass\n", "not a Python script (line 1: invalid syntax)"),
+])
+def test_a_script_that_is_missing_or_not_python_is_one_error_line(tmp_path, content, message):
+    script = tmp_path / "train.py"
+    if content is not None:
+        script.write_bytes(content)
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "watch", str(script)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: {script}: {message}"]
+
+
+def _start_long_loop(tmp_path) -> subprocess.Popen:
+    command = [sys.executable, str(ROOT / "main.py"), "watch", "--out", str(tmp_path / "run"),
+               str(SCRIPTS / "custom_loop.py"), "--epochs", "1000", "--examples", "64"]
+    # A session of its own: a signal to its group is what a terminal's Ctrl-C sends.
+    return subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _wait_for_steps(folder: Path, process: subprocess.Popen, steps: int = 20) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        steps_csv = folder / "steps.csv"
+        if steps_csv.exists() and len(steps_csv.read_text().splitlines()) > steps:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no {steps} steps streamed: {process.poll()} {process.stderr.read() if process.poll() else ''}")
+
+
+def test_ctrl_c_reaches_the_script_and_the_records_are_closed(tmp_path):
+    process = _start_long_loop(tmp_path)
+    _wait_for_steps(tmp_path / "run", process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "KeyboardInterrupt" in stderr
+    run = load_run(tmp_path / "run")
+    assert run.closed and run.outcome.status == "stopped" and len(run.records) >= 20
+    assert summary_of(tmp_path / "run")["status"] == "stopped"
+
+
+def test_a_killed_script_keeps_what_was_streamed(tmp_path):
+    process = _start_long_loop(tmp_path)
+    _wait_for_steps(tmp_path / "run", process)
+    child = int(Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()[0])
+    os.kill(child, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGKILL
+    summary = summary_of(tmp_path / "run")
+    assert summary["steps"] >= 20 and summary["source"] == "watch"
+    assert "cut off" in summary["record_stream"]
