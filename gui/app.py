@@ -3,7 +3,8 @@
 Scripted mode (`--run [--steps N] [--screenshot FILE] [--out DIR] [--quit-after-run]`)
 starts the run at once, its records streamed into --out as it goes; when it
 ends it saves the window screenshot and the run's files (summary.json with
-`ui_lag_ms`), then quits. Otherwise, if the app last ended in the middle of a
+`ui_lag_ms`), then quits. `--watch SCRIPT [--watch-args "ARGS"]` does the same
+for the user's own training script, as File → Watch script… starts it. Otherwise, if the app last ended in the middle of a
 run, it offers to open what that run recorded. `run_app` says how it ended as
 an `AppResult`; the CLI turns that into its exit code.
 """
@@ -59,7 +60,7 @@ def run_app(spec: Optional[PipelineSpec], path: Optional[str], args) -> AppResul
     window.show()
     _keep_alive_on_slot_errors(window)
     interrupted = _stop_on_ctrl_c(app, window)
-    if not args.run:
+    if not (args.run or args.watch):
         QtCore.QTimer.singleShot(0, window.run_folder_actions.offer_to_reopen)  # once the window is up
         app.exec_()
         return AppResult.INTERRUPTED if interrupted["yes"] else AppResult.DONE
@@ -122,9 +123,24 @@ def _run_scripted(app, window, args) -> AppResult:
             app.exit()
 
     window.controller.run_finished.connect(finished)
-    if not window.start_run(record_to=args.out):  # streamed into --out as it goes, as `run --out` is
-        print_error(window.document.first_problem() or "cannot start the run")
+    problem = _start(window, args)
+    if problem:
+        print_error(problem)
         window.close()
         return AppResult.BAD_INPUT
     app.exec_()
     return outcome["result"] if args.quit_after_run else AppResult.DONE
+
+
+def _start(window, args) -> Optional[str]:
+    """Start the run, or watch the script, recorded into --out as it goes (as `run --out` and `watch --out`
+    record); what kept it from starting, if anything."""
+    if args.watch:
+        try:
+            window.watch_actions.watch_script(args.watch, args.watch_args, record_to=args.out)
+            return None
+        except (SpecError, OSError) as error:
+            return str(error)
+    if window.start_run(record_to=args.out):
+        return None
+    return window.document.first_problem() or "cannot start the run"

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from PyQt5 import QtCore, QtWidgets
 
 from core.spec.params import SpecError
-from core.spec.pipeline import RUN_SETTINGS, PipelineSpec, spec_from_dict
+from core.spec.pipeline import RUN_SETTINGS, PipelineSpec, check_stage, spec_from_dict
 from core.spec.kinds import FEEDERS, MODELS, SOURCES, STAGES
 from gui.problems import PIPELINE, Problem, problem_from_error
 
@@ -209,7 +209,7 @@ def find_problems(data: dict) -> dict[str, Problem]:
     for key, registry in COMPONENT_REGISTRIES.items():
         found.append(_check_block(key, data[key], registry))
     for index, stage in enumerate(data["stages"]):
-        found.append(_check_block(f"stages[{index}]", stage, STAGES))
+        found.append(_first_error(lambda: check_stage(stage, f"stages[{index}]")))
     found.append(_first_error(lambda: RUN_SETTINGS.check_params(data["run"], "run")))
     problems = {}
     for error in filter(None, found):

@@ -12,7 +12,7 @@ from typing import Optional
 from PyQt5 import QtCore, QtWidgets
 
 from gui.document import COMPONENT_REGISTRIES, PIPELINE, PipelineDocument, stage_id_of, stage_key
-from core.spec.pipeline import is_stage_id
+from core.spec.pipeline import is_stage_id, where_made
 from gui.param_widgets import make_editor
 
 
@@ -29,12 +29,15 @@ class Inspector(QtWidgets.QWidget):
         self.help = QtWidgets.QLabel()
         self.help.setWordWrap(True)
         self.help.setStyleSheet("color: #555;")
+        self.origin = QtWidgets.QLabel()  # where a watched script made the stage
+        self.origin.setWordWrap(True)
+        self.origin.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)  # a line to copy into an editor
         self.form_host = QtWidgets.QWidget()
         self.form = QtWidgets.QFormLayout(self.form_host)
         self.problem = QtWidgets.QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c02020;")
-        for widget in (self.title, self.help, self.form_host, self.problem):
+        for widget in (self.title, self.help, self.origin, self.form_host, self.problem):
             outer.addWidget(widget)
         outer.addStretch(1)
         document.changed.connect(self.refresh)
@@ -113,6 +116,9 @@ class Inspector(QtWidgets.QWidget):
             _set_text(self.id_edit, block["id"])
         for name, editor in self.editors.items():
             editor.show_value(block.get(name, editor.param.default))
+        origin = block.get("origin")
+        self.origin.setText(f"Made at {where_made(origin)}" if origin else "")
+        self.origin.setVisible(bool(origin))
         problem = self.document.problem_in(self.key)
         for name, editor in self.editors.items():
             editor.set_problem(problem.text if problem and name == problem.param else None)

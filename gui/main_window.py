@@ -34,6 +34,7 @@ from gui.run_controller import RunController, describe_failure
 from gui.run_toolbar import RunToolbar
 from gui.session_actions import SessionActions
 from gui.tuning_actions import TuningActions
+from gui.watch_actions import WatchActions
 from gui.whatif_panel import WhatIfPanel
 
 MINIMUM_SIZE = (900, 600)  # below this the plots have no room left to show a run
@@ -58,6 +59,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session_actions = SessionActions(self, self.last_folder)
         self.history_panel = HistoryPanel(self.controller, self.last_folder)
         self.tuning = TuningActions(self)
+        self.watch_actions = WatchActions(self)
         self.error_banner = QtWidgets.QLabel()
         self.error_banner.setWordWrap(True)
         self.error_banner.setStyleSheet("background: #fde3e3; color: #8a1010; padding: 6px; "

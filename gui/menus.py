@@ -57,6 +57,8 @@ def _file_menu(window, files) -> None:
     add_action(files, "&Open…", window.ask_open, QtGui.QKeySequence.Open)
     add_action(files, "Open &run…", window.run_folder_actions.ask_open_run, "Ctrl+Shift+O",
                tip="Show a run recorded in its folder (the app's runs, or run --out DIR) as a run that has ended")
+    add_action(files, "&Watch script…", window.watch_actions.ask_watch_script,
+               tip="Run your own training script unchanged and see its tf.data input live, as a run")
     add_action(files, "&Save", window.save, QtGui.QKeySequence.Save)
     add_action(files, "Save &As…", window.ask_save_as, QtGui.QKeySequence.SaveAs)
     files.addMenu(window.recent.menu)

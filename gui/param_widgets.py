@@ -106,6 +106,8 @@ class ChoiceEditor(ParamEditor):
         self._layout.addWidget(self.combo)
 
     def _show(self, value: Any) -> None:
+        if self.combo.findText(str(value)) < 0:  # a watched script's own function, which no choice lists
+            self.combo.addItem(str(value))
         self.combo.setCurrentText(str(value))
 
 

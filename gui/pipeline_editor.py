@@ -12,6 +12,7 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from core.spec.pipeline import where_made
 from gui.canvas_layout import BLOCK_H, BLOCK_W, MARGIN, MIN_SCALE, ROW_GAP, ChainLayout, fitting_layout
 from gui.document import FEEDER, MODEL, PIPELINE, SOURCE, PipelineDocument, stage_id_of, stage_key
 
@@ -162,7 +163,11 @@ class PipelineEditor(QtWidgets.QWidget):
 
     def tooltip_for(self, key: str) -> str:
         problem = self.document.problems().get(key)
-        return problem or self.document.kind_of(key).help
+        if problem:
+            return problem
+        origin = self.document.block(key).get("origin")  # a stage of a watched script's pipeline
+        help_text = self.document.kind_of(key).help
+        return f"{help_text}\nMade at {where_made(origin)}" if origin else help_text
 
     # ------------------------------------------------------------ layout
 

@@ -54,15 +54,18 @@ class RunController(QtCore.QObject):
         current = self.history.current
         return current.run if current is not None else None
 
-    def start(self, spec: PipelineSpec, record_to=None, run_factory: Optional[RunFactory] = None) -> None:
+    def start(self, spec: PipelineSpec, record_to=None, run_factory: Optional[RunFactory] = None,
+              recorded_by_run: bool = False) -> None:
         """Run `spec`, recorded into `record_to` if given, else into a new folder of `run_folders`;
-        `run_factory` makes the run (default: the engine's Run, with the Run menu's profile capture)."""
+        `run_factory` makes the run (default: the engine's Run, with the Run menu's profile capture).
+        `recorded_by_run`: the run writes `record_to` itself (a watched script's process does), so the
+        app streams nothing there."""
         if self.running:
             return
         self.worker = RunWorker(spec, profile_dir=self.profile_next, run_factory=run_factory)
         self.profile_next = None  # asked for one run
         self.worker.finished.connect(self._finished)
-        folder = self._start_recording(self.worker, record_to)
+        folder = str(record_to) if recorded_by_run else self._start_recording(self.worker, record_to)
         self.current_changed.emit(self.history.add(self.worker.run_obj, folder))
         self.lag.start()
         self.worker.start()
@@ -174,6 +177,8 @@ class RunController(QtCore.QObject):
         recorded = len(rows)
         if steps:
             fraction, words = recorded / steps, f"{recorded:,} / {steps:,} steps"
+        elif not seconds:  # a watched script: it ends when it ends
+            fraction, words = 0.0, f"{recorded:,} steps"
         else:  # by the clock while running: a stalled run still ends on time
             recorded_s = float(rows[-1, T_DONE]) if recorded else 0.0
             done_s = run.elapsed_s() if entry.status is RunStatus.RUNNING else recorded_s

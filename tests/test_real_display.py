@@ -82,21 +82,39 @@ def wayland_session(tmp_path):
         _stop(server)
 
 
+def _app(session: dict, *args: str) -> subprocess.CompletedProcess:
+    """The app with `args`, in the display session `session` as a user's desktop has it."""
+    env = {key: value for key, value in os.environ.items() if key not in _QT_VARIABLES}
+    env.update(session)
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), "gui", *args],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+
 @pytest.mark.parametrize("session", ["x11_session", "wayland_session"])
 def test_scripted_app_runs_on_a_real_display(session, request, tmp_path):
     screenshot, out = tmp_path / "window.png", tmp_path / "run"
-    env = {key: value for key, value in os.environ.items() if key not in _QT_VARIABLES}
-    env.update(request.getfixturevalue(session))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "gui", "--preset", "seed_tf_data", "--run", "--steps", str(STEPS),
-         "--screenshot", str(screenshot), "--out", str(out), "--quit-after-run"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    result = _app(request.getfixturevalue(session), "--preset", "seed_tf_data", "--run", "--steps", str(STEPS),
+                  "--screenshot", str(screenshot), "--out", str(out), "--quit-after-run")
     assert result.returncode == 0, f"exit {result.returncode}; stderr:\n{result.stderr[-2000:]}"
     _assert_is_a_drawn_window(screenshot)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == STEPS and summary["status"] == "finished"
     assert len((out / "steps.csv").read_text().splitlines()) == STEPS + 1
     assert (out / "timeline.png").stat().st_size > 0
+
+
+def test_the_app_watches_a_training_script_on_a_real_display(x11_session, tmp_path):
+    screenshot, out = tmp_path / "window.png", tmp_path / "run"
+    script = ROOT / "tests" / "watch_scripts" / "custom_loop.py"
+    result = _app(x11_session, "--watch", str(script), "--watch-args", "--epochs 3 --examples 160",
+                  "--screenshot", str(screenshot), "--out", str(out), "--quit-after-run")
+    assert result.returncode == 0, f"exit {result.returncode}; stderr:\n{result.stderr[-2000:]}"
+    assert "epoch 3 done" in result.stdout  # the script's own output, passed through
+    _assert_is_a_drawn_window(screenshot)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["source"] == "watch" and summary["status"] == "finished" and summary["steps"] == 30
+    assert [stage["id"] for stage in summary["pipeline"]["stages"]] == ["slow_read", "batch", "prefetch"]
+    assert set(summary["ui_lag_ms"]) == {"p50", "p99", "max"}  # the app's own figures, as for --run
 
 
 def _assert_is_a_drawn_window(path) -> None:

@@ -151,3 +151,19 @@ def test_a_killed_script_keeps_what_was_streamed(tmp_path):
     summary = summary_of(tmp_path / "run")
     assert summary["steps"] >= 20 and summary["source"] == "watch"
     assert "cut off" in summary["record_stream"]
+
+
+def test_a_fit_job_is_timed_by_its_callback_and_its_wait_read_from_captures(tmp_path):
+    result = watch(tmp_path, "fit_job.py", "--epochs", "3", "--batches", "30", "--read-ms", "20")
+    assert result.returncode == 0, result.stderr
+    assert "steps_per_s:" in result.stdout
+    summary = summary_of(tmp_path / "run")
+    assert summary["wait_measured"].startswith("Keras fit: a step runs from one on_train_batch_begin")
+    assert summary["wait_captures"] and summary["wait_captures"][0]["steps"] == 20
+    assert summary["steps"] == 90  # three epochs of 30 batches
+    assert summary["examples_per_s"] == pytest.approx(16 * summary["steps_per_s"], rel=0.01)
+    # 20 ms of storage wait a batch against a small model's step: the job waits most of its steps' time
+    # (a pause of the machine between steps, in `between`, is neither waiting nor computing).
+    assert summary["idle_fraction"] / (1 - summary["between_fraction"]) > 0.4
+    stages = {stage["id"]: stage for stage in summary["pipeline"]["stages"]}
+    assert stages["sleep"]["kind"] == "from_script" and stages["augment"]["origin"]["function"] == "augment"

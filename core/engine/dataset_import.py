@@ -78,7 +78,7 @@ def import_pipeline(dataset, name: str) -> dict:
         stage["id"] = _free_id(_stage_id_for(stage), used_ids)
         stages.append(stage)
     return {"name": name, "source": _source_of(source_node), "stages": stages,
-            "feeder": {"kind": "tf_data"}, "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}}
+            "feeder": {"kind": FROM_SCRIPT}, "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}}
 
 
 def _main_chain(dataset) -> list:

@@ -13,6 +13,7 @@ loop is out of its sight.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -30,6 +31,7 @@ class DatasetSteps:
     start_ns: int
     records: StepRecords = field(default_factory=StepRecords)
     requests: int = 0
+    iterator_ref: Optional[weakref.ref] = None  # its latest iterator, for tf.data's live model; never kept alive
     _open: Optional[tuple] = None  # (t_request, t_ready, batch size) of the step the next request ends
 
     def request_made(self, t_request_ns: int) -> None:
@@ -45,6 +47,20 @@ class DatasetSteps:
     def element_ready(self, t_request_ns: int, t_ready_ns: int, batch_size: int) -> None:
         self._open = (t_request_ns, t_ready_ns, batch_size)
 
+    @property
+    def iterator(self):
+        """The latest iterator over this dataset while it lives, else None."""
+        return self.iterator_ref() if self.iterator_ref is not None else None
+
+
+def batch_size_of(element) -> int:
+    """The first axis of an element's first tensor (or TensorSpec); 1 when it has none or it is unknown."""
+    from tensorflow.python.util import nest
+    if element is None:
+        return 1
+    shape = nest.flatten(element)[0].shape
+    return int(shape[0]) if shape.rank and shape[0] is not None else 1
+
 
 class IteratorHooks:
     """Installs the timing on tf.data's eager iterator; `on_new_dataset(steps)` hears of each dataset
@@ -55,18 +71,18 @@ class IteratorHooks:
         self.on_new_dataset = on_new_dataset
         self.datasets: list[DatasetSteps] = []
         self.traced_requests = 0  # requests made while tracing a tf.function: no step can be seen there
+        self.fitting: Optional[DatasetSteps] = None  # the steps of a Keras fit going on: its iterators are its
         self._undo: list[Callable[[], None]] = []
 
     def install(self) -> None:
         from tensorflow.python.data.ops import iterator_ops
         from tensorflow.python.eager import context
         from tensorflow.python.framework import errors
-        from tensorflow.python.util import nest
 
         owned = iterator_ops.OwnedIterator
         hooks, clock, executing_eagerly = self, time.perf_counter_ns, context.executing_eagerly
 
-        def timed(request: Callable, batch_size_of: Callable) -> Callable:
+        def timed(request: Callable, sizer: Callable) -> Callable:
             def timed_request(iterator, *args, **kwargs):
                 if not executing_eagerly():
                     hooks.traced_requests += 1
@@ -78,20 +94,17 @@ class IteratorHooks:
                     element = request(iterator, *args, **kwargs)
                 except errors.OutOfRangeError:
                     raise  # the end of the data: the next request on a new iterator starts a step again
-                steps.element_ready(t_request, clock(), batch_size_of(element))
+                steps.element_ready(t_request, clock(), sizer(element))
                 return element
             return timed_request
 
-        def batch_of_element(element) -> int:  # a tensor's shape, or a TensorSpec's
-            shape = nest.flatten(element)[0].shape
-            return int(shape[0]) if shape.rank and shape[0] is not None else 1
-
         def batch_of_optional(optional) -> int:
-            return batch_of_element(optional.element_spec)
+            return batch_size_of(optional.element_spec)
 
-        for name, batch_size_of in (("_next_internal", batch_of_element), ("get_next_as_optional", batch_of_optional)):
+        for name, batch_size_of_result in (("_next_internal", batch_size_of),
+                                           ("get_next_as_optional", batch_of_optional)):
             original = owned.__dict__[name]
-            setattr(owned, name, timed(original, batch_size_of))
+            setattr(owned, name, timed(original, batch_size_of_result))
             self._undo.append(lambda name=name, original=original: setattr(owned, name, original))
         self._record_dataset_of_each_iterator(owned)
 
@@ -105,6 +118,8 @@ class IteratorHooks:
 
         def create_and_remember(iterator, dataset):
             iterator._pipescope_dataset = dataset
+            if self.fitting is not None:  # Keras makes the iterator of what fit was given, wrapped its own way
+                self.fitting.iterator_ref = weakref.ref(iterator)
             return original(iterator, dataset)
 
         owned._create_iterator = create_and_remember
@@ -112,10 +127,16 @@ class IteratorHooks:
 
     def _steps_for(self, iterator) -> DatasetSteps:
         dataset = getattr(iterator, "_pipescope_dataset", None) or getattr(iterator, "_dataset", None)
+        steps = self.steps_for_dataset(dataset)
+        setattr(iterator, STEPS_ATTRIBUTE, steps)
+        steps.iterator_ref = weakref.ref(iterator)
+        return steps
+
+    def steps_for_dataset(self, dataset, make: type = DatasetSteps, **details) -> DatasetSteps:
+        """The record of `dataset`'s steps, made (a `make`, with `details`) on its first request."""
         steps = next((known for known in self.datasets if known.dataset is dataset), None)
         if steps is None:
-            steps = DatasetSteps(dataset, len(self.datasets) + 1, self.start_ns)
+            steps = make(dataset, len(self.datasets) + 1, self.start_ns, **details)
             self.on_new_dataset(steps)
             self.datasets.append(steps)
-        setattr(iterator, STEPS_ATTRIBUTE, steps)
         return steps

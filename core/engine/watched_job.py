@@ -14,8 +14,11 @@ import time
 from typing import Optional
 
 from core.engine.dataset_import import import_pipeline, record_origins
-from core.engine.iterator_hooks import DatasetSteps, IteratorHooks
+from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, FitSteps, wrap_fit
+from core.engine.fit_hooks import WAIT_MEASURED as FIT_WAIT_MEASURED
+from core.engine.iterator_hooks import DatasetSteps, IteratorHooks, batch_size_of
 from core.engine.outcome import RunOutcome, RunStatus
+from core.engine.probes import ProbeSampler, ProbeTarget
 from core.spec.kinds import FROM_SCRIPT
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec, spec_from_dict
@@ -53,8 +56,9 @@ class WatchedJob:
         self._pipelines: dict[int, PipelineSpec] = {}  # dataset number → its imported description
         self._training: Optional[DatasetSteps] = None
         self._no_steps = StepRecords(capacity=16)
-        self._undo_origins = None
+        self._undo_origins = self._undo_fit = None
         self.datasets_made = 0
+        self._probes = ProbeSampler(self.stage_records, self._probe_target, self.start_ns)
 
     # ------------------------------------------------------------ installing (once TensorFlow is imported)
 
@@ -62,11 +66,19 @@ class WatchedJob:
         from tensorflow.python.data.ops import dataset_ops
         self._undo_origins = record_origins(dataset_ops.DatasetV2, self._on_dataset_made)
         self.hooks.install()
+        self._probes.start()
+
+    def install_fit(self) -> None:
+        """Once Keras is imported: time `Model.fit` too."""
+        import keras
+        self._undo_fit = wrap_fit(keras.Model, self._on_fit, self._on_fit_end)
 
     def uninstall(self) -> None:
+        self._probes.stop()
         self.hooks.uninstall()
-        if self._undo_origins:
-            self._undo_origins()
+        for undo in (self._undo_origins, self._undo_fit):
+            if undo:
+                undo()
 
     # ------------------------------------------------------------ read as a run
 
@@ -90,6 +102,8 @@ class WatchedJob:
         self.outcome.status = status
         changed = self._settle_training()
         self.extra["datasets"] = self.datasets_seen()
+        if isinstance(self._training, FitSteps):
+            self.extra["wait_captures"] = self._training.captures
         if self.datasets_made and not self.hooks.datasets:
             self.extra["not_measured"] = NOT_ON_THE_HOST
         return changed
@@ -113,6 +127,18 @@ class WatchedJob:
     def _on_dataset_made(self) -> None:
         self.datasets_made += 1
 
+    def _on_fit(self, dataset) -> FitSteps:
+        steps = self.hooks.steps_for_dataset(dataset, FitSteps)
+        if steps.requests == 0:  # fit never sees a batch on the host: its size is the dataset's
+            steps.batch_size = batch_size_of(getattr(dataset, "element_spec", None)) or 1
+            if steps.batch_size == 1:
+                steps.batch_size = _declared_batch_size(self._pipelines[steps.number])
+        self.hooks.fitting = steps
+        return steps
+
+    def _on_fit_end(self) -> None:
+        self.hooks.fitting = None
+
     def _on_new_dataset(self, steps: DatasetSteps) -> None:
         if self.device is None:
             from core.engine.tf_runtime import device_details, model_device
@@ -120,6 +146,11 @@ class WatchedJob:
             self.device_details = device_details(self.device)
         name = self.name if not self.hooks.datasets else f"{self.name} (dataset {steps.number})"
         self._pipelines[steps.number] = _imported(steps.dataset, name)
+
+    def _probe_target(self) -> Optional[ProbeTarget]:
+        """The training dataset's latest iterator, for tf.data's live figures of its stages."""
+        training = self._training_so_far()
+        return None if training is None else ProbeTarget(_IteratorOf(training), self.spec, 0)
 
     def _training_so_far(self) -> Optional[DatasetSteps]:
         if self._training is None:
@@ -132,6 +163,25 @@ class WatchedJob:
         self._training = steps
         self.spec = self._pipelines[steps.number]
         self.extra["pipeline"] = self.spec.to_dict()
+        if isinstance(steps, FitSteps):
+            self.extra["wait_measured"] = FIT_WAIT_MEASURED.format(steps=CAPTURE_STEPS, every=CAPTURE_EVERY_S)
+
+
+class _IteratorOf:
+    """A dataset's latest iterator, as the probes read a feeder's: the script's loop has no buffer of its own."""
+
+    def __init__(self, steps: DatasetSteps):
+        self.iterator = steps.iterator
+
+    def buffer_fill(self) -> None:
+        return None
+
+
+def _declared_batch_size(spec: PipelineSpec) -> int:
+    """The batch size of the pipeline's last batching stage (a batch whose last may be smaller has no
+    static size), else 1."""
+    batches = [stage for stage in spec.stages if "batch_size" in stage.params]
+    return int(batches[-1].params["batch_size"]) if batches else 1
 
 
 def _imported(dataset, name: str) -> PipelineSpec:
@@ -140,11 +190,11 @@ def _imported(dataset, name: str) -> PipelineSpec:
         return spec_from_dict(import_pipeline(dataset, name))
     except (SpecError, AttributeError, TypeError, ValueError) as error:
         return spec_from_dict({"name": name, "source": {"kind": FROM_SCRIPT, "op": f"not imported: {error}"[:200]},
-                               "feeder": {"kind": "tf_data"}, "model": {"kind": FROM_SCRIPT}})
+                               "feeder": {"kind": FROM_SCRIPT}, "model": {"kind": FROM_SCRIPT}})
 
 
 def _placeholder_spec(name: str) -> PipelineSpec:
-    return spec_from_dict({"name": name, "source": {"kind": FROM_SCRIPT}, "feeder": {"kind": "tf_data"},
+    return spec_from_dict({"name": name, "source": {"kind": FROM_SCRIPT}, "feeder": {"kind": FROM_SCRIPT},
                            "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}})
 
 

@@ -40,6 +40,8 @@ class RecordedRun(Protocol):
     device: Optional[str]
     device_details: dict
 
+    def target(self) -> tuple[Optional[int], Optional[float]]: ...
+
 
 @dataclass(eq=False)
 class RunEntry:
@@ -84,8 +86,8 @@ class RunEntry:
         return self.run.stage_records
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
-        """(steps, seconds) the run is (or was) to go for: exactly one is set."""
-        return self.run.spec.target()
+        """(steps, seconds) the run is (or was) to go for: one is set, or neither for a watched script."""
+        return self.run.target()
 
     def pull(self) -> int:
         """Copy the steps the run recorded since the last pull; returns how many were new."""

@@ -4,7 +4,7 @@
 
 The script runs as `python SCRIPT ARGS…` would run it: as `__main__`, with its own argv, its
 folder first on sys.path, in the working directory it was given, its stdout and stderr the
-process's own. The hooks go in once the script imports TensorFlow, not before, so that what it
+process's own. The hooks go in once the script imports TensorFlow (and Keras), not before, so that what it
 sets first (TF_CPP_MIN_LOG_LEVEL, CUDA_VISIBLE_DEVICES) still counts. The job's records stream
 into FOLDER as a run's do; the parent (`core.experiments.watching`) writes the summary from
 them, also when this process is killed. The exit code is the script's; an exception the script
@@ -29,21 +29,28 @@ EXIT_INTERRUPTED = 130  # as a shell reports a program that Ctrl-C ended
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Calls `then()` once `module` has been imported, whoever imports it."""
+    """Calls `then()` once `module` has been imported, whoever imports it. It stays in place until the
+    module runs: TensorFlow looks Keras up (find_spec) before it imports it."""
 
     def __init__(self, module: str, then: Callable[[], None]):
         self.module, self.then = module, then
+        self._finding = False
 
     def find_spec(self, name, path, target=None):
-        if name != self.module:
+        if name != self.module or self._finding:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
+        self._finding = True  # importlib.util.find_spec below asks every finder again, this one too
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self._finding = False
         if spec is None or spec.loader is None:
             return spec
         execute = spec.loader.exec_module
 
         def exec_then_hook(module):
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
             execute(module)
             self.then()
 
@@ -90,10 +97,11 @@ def _print_from_script(error: BaseException, script: str) -> None:
 def main(argv: list[str]) -> int:
     folder, seconds, script, args = _parse(argv)
     job = WatchedJob(script, [script, *args], seconds)
-    if "tensorflow" in sys.modules:
-        job.install()
-    else:
-        sys.meta_path.insert(0, _AfterImport("tensorflow", job.install))
+    for module, install in (("tensorflow", job.install), ("keras", job.install_fit)):
+        if module in sys.modules:
+            install()
+        else:
+            sys.meta_path.insert(0, _AfterImport(module, install))
     stream = RecordStream(job, Path(folder)).start()
     code, status, error = run_script(job, script, args)
     _close(job, stream, write_again=job.end(status, error))

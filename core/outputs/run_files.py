@@ -49,7 +49,8 @@ def write_run_files(run, out_dir, extra: Optional[dict] = None, stream: Optional
         (stream or RecordStream(run, Path(out_dir))).close(extra)
     except OSError as error:
         raise _cannot_write(out_dir, error) from None
-    return _write_summary_and_timeline(run, Path(out_dir), extra)
+    # What the run added itself goes in too, as run.json has it (a watched script's source, script and pipeline).
+    return _write_summary_and_timeline(run, Path(out_dir), run.extra | (extra or {}))
 
 
 def rebuild_run_files(folder) -> tuple[LoadedRun, dict]:

@@ -21,14 +21,19 @@ ended is, so whatever reads a finished run reads it too:
     folder          the folder it was read from
     target(), elapsed_s()   as Run's: the (steps, seconds) it was to go for; its recorded length
 
-Works on a run still going, too: what is on disk so far.
+Works on a run still going, too: what is on disk so far. A reader that follows a folder as it
+grows (the app, watching a script: core.experiments.watched_run) reads it piece by piece with
+the same parts: `read_facts`, `described_by_facts`, `apply_batch_sizes`, `apply_stage_facts`.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+import numpy as np
 
 from core.engine.outcome import RunOutcome
 from core.outputs.run_json import FORMAT, RUN_JSON, outcome_from_facts
@@ -69,23 +74,46 @@ class LoadedRun:
 def load_run(folder) -> LoadedRun:
     """The run recorded in `folder`: what it streamed, also after a kill (a cut-off last line is left out)."""
     folder = Path(folder)
-    facts = _read_facts(folder)
+    facts = read_facts(folder)
+    with _not_a_record_unless_readable(folder):
+        return LoadedRun(folder=folder, records=_read_steps(folder, facts), stage_records=_read_stages(folder, facts),
+                         **described_by_facts(folder, facts))
+
+
+def described_by_facts(folder: Path, facts: dict) -> dict:
+    """What run.json (`facts`, read from `folder`) says of the run beside its rows: a LoadedRun's other fields."""
+    with _not_a_record_unless_readable(folder):
+        return dict(spec=_read_spec(folder, facts), outcome=outcome_from_facts(facts), device=facts["device"],
+                    device_details=facts.get("device_details") or {}, capacity=facts.get("capacity"),
+                    started_at=facts.get("started_at"), extra=facts.get("extra") or {},
+                    closed=bool(facts.get("closed")), cpu_split=facts.get("cpu_split"))
+
+
+def apply_batch_sizes(rows: np.ndarray, facts: dict, first_step: int = 0) -> None:
+    """Set the batch sizes run.json gives for `rows`, steps `first_step` on (steps.csv has no column for them)."""
+    for step, batch_size in facts.get("batch_sizes", []):
+        rows[max(0, step - first_step):, BATCH_SIZE] = batch_size  # each pair holds until the next
+
+
+def apply_stage_facts(stage_records: StageRecords, facts: dict) -> None:
+    """The stages' latest details, and why their figures are missing, as run.json has them."""
+    stage_records.details = dict(facts.get("stage_details") or {})
+    figures = facts.get("stage_figures") or {}
+    stage_records.unavailable, stage_records.partial = figures.get("unavailable"), figures.get("partial")
+
+
+@contextmanager
+def _not_a_record_unless_readable(folder: Path):
     try:
-        spec = _read_spec(folder, facts)
-        records = _read_steps(folder, facts)
-        stage_records = _read_stages(folder, facts)
-        return LoadedRun(folder=folder, spec=spec, records=records, stage_records=stage_records,
-                         outcome=outcome_from_facts(facts), device=facts["device"],
-                         device_details=facts.get("device_details") or {}, capacity=facts.get("capacity"),
-                         started_at=facts.get("started_at"), extra=facts.get("extra") or {},
-                         closed=bool(facts.get("closed")), cpu_split=facts.get("cpu_split"))
+        yield
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SpecError):
             raise
         raise SpecError(f"{folder / RUN_JSON}: not a run record ({type(error).__name__}: {error})") from None
 
 
-def _read_facts(folder: Path) -> dict:
+def read_facts(folder: Path) -> dict:
+    """run.json's content, checked to be one Pipescope wrote (SpecError naming the folder or file)."""
     if not folder.exists():
         raise SpecError(f"{folder}: no such folder")
     if not folder.is_dir():
@@ -123,9 +151,7 @@ def _read_steps(folder: Path, facts: dict) -> StepRecords:
         raise SpecError(f"{path}: missing (run.json is there, so the folder was changed after the run)")
     records = StepRecords(capacity=path.stat().st_size // ROW_BYTES_AT_LEAST + 1)
     read_steps_csv(path, records)
-    rows = records.rows()  # ours alone: no other thread writes them
-    for first_step, batch_size in facts.get("batch_sizes", []):
-        rows[first_step:, BATCH_SIZE] = batch_size  # each pair holds until the next
+    apply_batch_sizes(records.rows(), facts)  # ours alone: no other thread writes them
     return records
 
 
@@ -133,7 +159,5 @@ def _read_stages(folder: Path, facts: dict) -> StageRecords:
     path = folder / "stages.csv"
     stage_ids = list(facts.get("stage_ids", []))
     stage_records = read_stages_csv(path, stage_ids) if path.is_file() else StageRecords()
-    stage_records.details = dict(facts.get("stage_details") or {})
-    figures = facts.get("stage_figures") or {}
-    stage_records.unavailable, stage_records.partial = figures.get("unavailable"), figures.get("partial")
+    apply_stage_facts(stage_records, facts)
     return stage_records

@@ -6,7 +6,7 @@ last built), `config_version`, `processing_ms` (tf.data's cumulative processing 
 when unknown) and `fused_with` (the id of the stage whose tf.data node this one was fused
 into, whose figures these are; empty when none). Written in pieces as the run goes; a few
 samples a second, so plain Python formatting is quick enough. Read back exactly, a last line
-cut short by a kill left out.
+cut short by a kill left out (or, while the file grows, by `read_new_samples`).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.outputs.csv_tail import CsvTail
 from core.spec.params import SpecError
 from core.spec.records import NOT_FUSED, StageRecords
 
@@ -35,18 +36,28 @@ def stages_csv_text(rows: np.ndarray, stage_ids: list[str]) -> bytes:
 
 def read_stages_csv(path: Path, stage_ids: list[str]) -> StageRecords:
     """The samples in stages.csv, with `stage_ids` (from run.json) giving each id its recorded index."""
-    path = Path(path)
     records = StageRecords()
     records.stage_ids.extend(stage_ids)
-    lines = path.read_bytes().split(b"\n")
-    if lines[0] + b"\n" != STAGES_CSV_HEADER:
-        raise SpecError(f"{path}: not a stages.csv written by Pipescope (its first line is not the header)")
-    for number, line in enumerate(lines[1:-1], start=2):  # the last piece has no newline: cut short, or empty
+    tail = stages_csv_tail(path)
+    read_new_samples(tail, records)
+    tail.require_header()
+    return records
+
+
+def stages_csv_tail(path: Path) -> CsvTail:
+    return CsvTail(path, STAGES_CSV_HEADER)
+
+
+def read_new_samples(tail: CsvTail, into: StageRecords) -> None:
+    """Append to `into` the samples of the lines `tail` has not read yet (a new stage id takes the next
+    index, as it did when the samples were recorded)."""
+    text = tail.new_text()
+    first_line = tail.lines - text.count(b"\n") + 1
+    for number, line in enumerate(text.split(b"\n")[:-1], start=first_line):  # text ends with its newline
         try:
             t, stage, buffered, produced, version, processing, fused = line.decode().split(",")
-            records.append(float(t), stage, int(buffered), int(produced), int(version),
-                           float(processing) if processing else math.nan, fused or None)
+            into.append(float(t), stage, int(buffered), int(produced), int(version),
+                        float(processing) if processing else math.nan, fused or None)
         except ValueError:
-            raise SpecError(f"{path}: line {number} is not a stage sample ({STAGES_CSV_HEADER.decode().strip()})") \
-                from None
-    return records
+            raise SpecError(f"{tail.path}: line {number} is not a stage sample "
+                            f"({STAGES_CSV_HEADER.decode().strip()})") from None

@@ -1,17 +1,20 @@
 """steps.csv: one row per step; the columns the contract first had keep their places, newer ones follow.
 
 Written in pieces as a run goes (`steps_csv_text` for the rows since the last piece) and read
-back by `read_steps_csv`, which ignores a last line cut short by a kill. Times are written in
-nanoseconds (9 decimals, the clock's own resolution), so the rows read back are the rows
-recorded and a summary rebuilt from the file has the run's own figures.
+back by `read_steps_csv`, which ignores a last line cut short by a kill (or, while the file
+grows, by `new_step_rows`). Times are written in nanoseconds (9 decimals, the clock's own
+resolution), so the rows read back are the rows recorded and a summary rebuilt from the file
+has the run's own figures.
 """
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
+from core.outputs.csv_tail import CsvTail
 from core.outputs.row_text import RowTemplate
 from core.spec.params import SpecError
 from core.spec.records import (COLUMNS, CONFIG_VERSION, FILL, T_DONE, T_FETCHED, T_READY, T_REQUEST,
@@ -44,16 +47,23 @@ def read_steps_csv(path: Path, into) -> None:
 
     A last line without its newline is a row the run was writing when it was killed: it is left out.
     """
-    path = Path(path)
-    with open(path, "rb") as source:
-        if source.readline() != STEPS_CSV_HEADER:
-            raise SpecError(f"{path}: not a steps.csv written by Pipescope (its first line is not the header)")
-        left_over = b""
-        while chunk := source.read(READ_CHUNK_BYTES):
-            text = left_over + chunk
-            complete = text.rfind(b"\n") + 1
-            into.extend(_parse_lines(text[:complete], path, first_step=len(into)))
-            left_over = text[complete:]
+    tail = steps_csv_tail(path)
+    for rows in new_step_rows(tail, first_step=0):
+        into.extend(rows)
+    tail.require_header()
+
+
+def steps_csv_tail(path: Path) -> CsvTail:
+    return CsvTail(path, STEPS_CSV_HEADER)
+
+
+def new_step_rows(tail: CsvTail, first_step: int) -> Iterator[np.ndarray]:
+    """The step rows of the lines `tail` has not read yet (steps `first_step`, …), a chunk at a time,
+    batch_size left 0 (run.json has it)."""
+    while text := tail.new_text(READ_CHUNK_BYTES):
+        rows = _parse_lines(text, tail.path, first_step)
+        first_step += len(rows)
+        yield rows
 
 
 def _parse_lines(text: bytes, path: Path, first_step: int) -> np.ndarray:

@@ -50,6 +50,12 @@ class Component:
 ORIGIN_KEYS = ("file", "line", "call", "function")
 
 
+def where_made(origin: dict) -> str:
+    """`custom_loop.py:27 · dataset = dataset.map(slow_read)`: where a watched script made a stage."""
+    place = f"{Path(origin.get('file') or '?').name}:{origin.get('line', '?')}"
+    return f"{place} · {origin['call']}" if origin.get("call") else place
+
+
 @dataclass
 class Stage:
     id: str
@@ -196,6 +202,12 @@ def _stages_from_list(value: Any, path: str) -> list[Stage]:
             raise error.about_stage(stage_id) from None
     _check_stage_order(stages, path)
     return stages
+
+
+def check_stage(data: dict, path: str) -> None:
+    """A SpecError for the first problem in one stage's dict form at `path`, as loading the pipeline finds it
+    (its id is the list's to check)."""
+    _stage_from_dict(data.get("id"), {name: value for name, value in data.items() if name != "id"}, path)
 
 
 def _stage_from_dict(stage_id: str, data: dict, path: str) -> Stage:

@@ -4,6 +4,7 @@ own code. Known transformations are imported as the catalog's own kinds; these h
 from __future__ import annotations
 
 from core.spec.catalog import Kind
+from core.spec.kinds.feeders import FEEDERS
 from core.spec.kinds.models import MODELS
 from core.spec.kinds.sources import SOURCES
 from core.spec.kinds.stages import STAGES
@@ -30,8 +31,21 @@ STAGES.add(Kind(
     from_script=True,
 ))
 
+FEEDERS.add(Kind(
+    FROM_SCRIPT, "The watched script's own loop, taking elements from its tf.data iterator (or Keras fit's).",
+    label=lambda p: "the script's loop",
+    from_script=True,
+))
+
 MODELS.add(Kind(
     FROM_SCRIPT, "The watched script's own model and training step: timed, never built.",
     label=lambda p: "the script's model",
     from_script=True,
 ))
+
+
+def script_placeholder(name: str) -> dict:
+    """A watched script's pipeline (plain data) before its first request has imported it: the script's own
+    source and model, fed by tf.data."""
+    return {"name": name, "source": {"kind": FROM_SCRIPT}, "feeder": {"kind": "tf_data"},
+            "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}}
