@@ -79,7 +79,8 @@ class WatchedRun:
         self.extra: dict = {}
         self.closed = False
         self.cpu_split: Optional[dict] = None
-        self._steps, self._stages = steps_csv_tail(self.folder / "steps.csv"), stages_csv_tail(self.folder / "stages.csv")
+        self._steps = steps_csv_tail(self.folder / "steps.csv")
+        self._stages = stages_csv_tail(self.folder / "stages.csv")
         self._facts: Optional[dict] = None
         self._unreadable = False  # the files stopped making sense while they grew: the end tells why
         self._started: Optional[float] = None
@@ -100,10 +101,15 @@ class WatchedRun:
         self.watched.start()
         if self._stop_asked_at is not None:  # asked before the process was there to hear it
             self.watched.interrupt()
-        while self.watched.process.poll() is None:
-            self._read_new()
-            self._stop_when_due()
-            time.sleep(LOOK_EVERY_S)
+        try:
+            while self.watched.process.poll() is None:
+                self._read_new()
+                self._stop_when_due()
+                time.sleep(LOOK_EVERY_S)
+        finally:
+            if self.watched.process.poll() is None:  # a failure of ours: the script must not outlive its run
+                self.watched.process.kill()
+                self.watched.process.wait()
         self._read_new()
         if (self.folder / RUN_JSON).is_file():
             self._end(self.watched.finish()[0])
@@ -111,10 +117,11 @@ class WatchedRun:
         return self.outcome
 
     def request_stop(self) -> None:
-        """Ctrl-C for the script, from any thread."""
+        """Ctrl-C for the script, from any thread; once (a second one could cut its closing of the records
+        short), then a kill if it has not ended STOP_GRACE_S later."""
         if self._stop_asked_at is None:
             self._stop_asked_at = time.monotonic()
-        self.watched.interrupt()
+            self.watched.interrupt()
 
     def request_change(self, new_spec: PipelineSpec) -> None:
         raise SpecError("a watched script takes no what-if change yet")

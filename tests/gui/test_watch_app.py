@@ -53,6 +53,14 @@ def test_stop_in_the_toolbar_stops_the_script(window, qtbot):
     assert "Stopped" in window.status_label.text()
 
 
+def test_a_script_that_raises_is_a_failed_run_that_keeps_its_steps(window, qtbot):
+    window.watch_actions.watch_script(str(SCRIPTS / "raises.py"))
+    run = wait_finished(window, qtbot, timeout=90_000)
+    assert run.outcome.status == "failed" and len(run.records) == 5
+    assert "the script raised ValueError: bad batch at step 5" in window.error_banner.text()
+    assert window.live_view.summary.latest["steps"] == 5
+
+
 def test_bad_input_is_a_message_and_starts_nothing(window, monkeypatch, tmp_path):
     said = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda _parent, _title, text: said.append(text))

@@ -46,6 +46,6 @@ MODELS.add(Kind(
 
 def script_placeholder(name: str) -> dict:
     """A watched script's pipeline (plain data) before its first request has imported it: the script's own
-    source and model, fed by tf.data."""
-    return {"name": name, "source": {"kind": FROM_SCRIPT}, "feeder": {"kind": "tf_data"},
+    source, loop and model."""
+    return {"name": name, "source": {"kind": FROM_SCRIPT}, "feeder": {"kind": FROM_SCRIPT},
             "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}}
