@@ -19,6 +19,7 @@ from cli.execute import check_out_dir, summary_line
 from core.experiments.run_folders import RunFolders
 from core.experiments.watching import WatchedScript, check_script, why_no_steps
 from core.spec.params import SpecError
+from core.spec.pipeline import parse_assignment
 
 
 def add_parser(subparsers) -> None:
@@ -28,6 +29,12 @@ def add_parser(subparsers) -> None:
                     "tf.data iterators, and record the job as a run.")
     parser.add_argument("--out", metavar="DIR", help="the run folder (default: a new one in ~/.cache/pipescope/runs)")
     parser.add_argument("--seconds", type=float, metavar="S", help="stop the script after S seconds, as Ctrl-C would")
+    parser.add_argument("--change-at", nargs=2, action="append", default=[], metavar=("STEP", "PATH=VALUE"),
+                        help="change stages.<id>.<param> (parallelism, a buffer) once the training data has had "
+                             "STEP steps, while the script trains (repeatable)")
+    parser.add_argument("--allow-data-restart", action="store_true",
+                        help="let a change go ahead when the pipeline cannot carry its position over "
+                             "(a py_function): the rebuilt pipeline then starts its data again")
     parser.add_argument("script", metavar="SCRIPT", help="the training script")
     parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
     parser.set_defaults(handler=watch_command)
@@ -39,7 +46,8 @@ def watch_command(args) -> int:
         raise SpecError(f"--seconds {args.seconds:g}: must be more than 0")
     check_out_dir(args.out)
     folder = Path(args.out) if args.out else RunFolders().new_folder(f"watch-{Path(args.script).stem}")
-    watched = WatchedScript(args.script, args.args, folder, args.seconds).start()
+    watched = WatchedScript(args.script, args.args, folder, args.seconds, changes=_changes(args.change_at),
+                            allow_data_restart=args.allow_data_restart).start()
     _wait(watched)
     run, summary = watched.finish()
     name = run.spec.name
@@ -51,6 +59,20 @@ def watch_command(args) -> int:
         sys.stderr.write(f"watch: stopped {Path(args.script).name} after {args.seconds:g} s, as --seconds asked\n")
         return EXIT_OK
     return watched.exit_code()
+
+
+def _changes(pairs: list[list[str]]) -> list[tuple[int, str]]:
+    """--change-at pairs, checked before the script starts."""
+    changes = []
+    for step, assignment in pairs:
+        if not step.isdigit():
+            raise SpecError(f"--change-at {step}: STEP must be a whole number of steps")
+        path, _ = parse_assignment(assignment)
+        if not path.startswith("stages."):
+            raise SpecError(f"--change-at {step} {assignment}: a watched script's pipeline changes as "
+                            "stages.<id>.<param>=VALUE")
+        changes.append((int(step), assignment))
+    return changes
 
 
 def _wait(watched: WatchedScript) -> None:

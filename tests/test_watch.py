@@ -167,3 +167,44 @@ def test_a_fit_job_is_timed_by_its_callback_and_its_wait_read_from_captures(tmp_
     assert summary["idle_fraction"] / (1 - summary["between_fraction"]) > 0.4
     stages = {stage["id"]: stage for stage in summary["pipeline"]["stages"]}
     assert stages["sleep"]["kind"] == "from_script" and stages["augment"]["origin"]["function"] == "augment"
+
+
+EXPECTED_FIRSTS = [index * 2 for index in range(0, 64, 4)]
+
+
+def test_a_change_while_it_trains_goes_on_with_the_next_element_and_outlives_the_epoch(tmp_path):
+    report = tmp_path / "seen.json"
+    result = watch(tmp_path, "sequence_loop.py", "--report", str(report),
+                   options=("--change-at", "5", "stages.double.num_parallel_calls=3"))
+    assert result.returncode == 0, result.stderr
+    assert "pipescope: step 5: stages.double.num_parallel_calls=3" in result.stderr
+    assert json.loads(report.read_text()) == [EXPECTED_FIRSTS, EXPECTED_FIRSTS]  # nothing skipped or repeated
+    summary = summary_of(tmp_path / "run")
+    assert summary["config_changes"][0]["step"] == 5 and summary["config_changes"][0]["version"] == 1
+    assert summary["pipeline"]["stages"][0]["num_parallel_calls"] == 3
+    assert [segment["version"] for segment in summary["segments"]] == [0, 1]
+
+
+def test_a_pipeline_that_cannot_carry_its_position_is_refused_unless_a_data_restart_is_allowed(tmp_path):
+    report = tmp_path / "seen.json"
+    change = ("--change-at", "5", "stages.double_in_python.num_parallel_calls=2")
+    refused = watch(tmp_path, "sequence_loop.py", "--py-function", "--report", str(report), out="refused",
+                    options=change)
+    assert refused.returncode == 0, refused.stderr
+    assert "refused" in refused.stderr and "--allow-data-restart" in refused.stderr
+    assert json.loads(report.read_text()) == [EXPECTED_FIRSTS, EXPECTED_FIRSTS]
+    assert summary_of(tmp_path / "refused")["config_changes"] == []
+    allowed = watch(tmp_path, "sequence_loop.py", "--py-function", "--report", str(report), out="allowed",
+                    options=(*change, "--allow-data-restart"))
+    assert allowed.returncode == 0, allowed.stderr
+    first_epoch = json.loads(report.read_text())[0]
+    assert first_epoch == EXPECTED_FIRSTS[:5] + EXPECTED_FIRSTS  # started again after its fifth batch
+
+
+def test_a_change_to_a_stage_the_script_does_not_have_is_refused_and_the_job_trains_on(tmp_path):
+    report = tmp_path / "seen.json"
+    result = watch(tmp_path, "sequence_loop.py", "--report", str(report),
+                   options=("--change-at", "3", "stages.nope.num_parallel_calls=2"))
+    assert result.returncode == 0
+    assert "no stage with id 'nope'" in result.stderr and "the job trains on" in result.stderr
+    assert json.loads(report.read_text()) == [EXPECTED_FIRSTS, EXPECTED_FIRSTS]

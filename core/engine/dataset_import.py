@@ -15,6 +15,7 @@ import sys
 from typing import Any, Callable, Optional
 
 from core.spec.kinds import FROM_SCRIPT
+from core.spec.kinds.from_script import script_placeholder
 from core.spec.params import AUTOTUNE
 from core.spec.pipeline import is_stage_id
 
@@ -77,8 +78,7 @@ def import_pipeline(dataset, name: str) -> dict:
         stage = _stage_of(node)
         stage["id"] = _free_id(_stage_id_for(stage), used_ids)
         stages.append(stage)
-    return {"name": name, "source": _source_of(source_node), "stages": stages,
-            "feeder": {"kind": FROM_SCRIPT}, "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}}
+    return script_placeholder(name) | {"source": _source_of(source_node), "stages": stages}
 
 
 def _main_chain(dataset) -> list:

@@ -31,6 +31,8 @@ class DatasetSteps:
     start_ns: int
     records: StepRecords = field(default_factory=StepRecords)
     requests: int = 0
+    config_version: int = 0  # bumped by each change made to the pipeline while the script trains
+    current: Any = None  # the dataset its iterators are made from: the script's, or one a change made again
     iterator_ref: Optional[weakref.ref] = None  # its latest iterator, for tf.data's live model; never kept alive
     _open: Optional[tuple] = None  # (t_request, t_ready, batch size) of the step the next request ends
 
@@ -42,7 +44,8 @@ class DatasetSteps:
             self._open = None
             scale, start = 1e-9, self.start_ns
             self.records.append((requested - start) * scale, (ready - start) * scale,
-                                (t_request_ns - start) * scale, 0, 0, batch, (ready - start) * scale)
+                                (t_request_ns - start) * scale, 0, self.config_version, batch,
+                                (ready - start) * scale)
 
     def element_ready(self, t_request_ns: int, t_ready_ns: int, batch_size: int) -> None:
         self._open = (t_request_ns, t_ready_ns, batch_size)
@@ -72,6 +75,9 @@ class IteratorHooks:
         self.datasets: list[DatasetSteps] = []
         self.traced_requests = 0  # requests made while tracing a tf.function: no step can be seen there
         self.fitting: Optional[DatasetSteps] = None  # the steps of a Keras fit going on: its iterators are its
+        # Called at each step boundary, before the request is timed, while a change waits: (steps, iterator)
+        # → True when it did something (its time is then the job's `between`, not the request's).
+        self.at_step_boundary: Optional[Callable[[DatasetSteps, Any], bool]] = None
         self._undo: list[Callable[[], None]] = []
 
     def install(self) -> None:
@@ -90,6 +96,8 @@ class IteratorHooks:
                 steps = getattr(iterator, STEPS_ATTRIBUTE, None) or hooks._steps_for(iterator)
                 t_request = clock()
                 steps.request_made(t_request)
+                if hooks.at_step_boundary is not None and hooks.at_step_boundary(steps, iterator):
+                    t_request = clock()
                 try:
                     element = request(iterator, *args, **kwargs)
                 except errors.OutOfRangeError:
@@ -120,7 +128,8 @@ class IteratorHooks:
             iterator._pipescope_dataset = dataset
             if self.fitting is not None:  # Keras makes the iterator of what fit was given, wrapped its own way
                 self.fitting.iterator_ref = weakref.ref(iterator)
-            return original(iterator, dataset)
+            changed = next((steps.current for steps in self.datasets if steps.dataset is dataset), None)
+            return original(iterator, changed if changed is not None else dataset)  # a change outlives the epoch
 
         owned._create_iterator = create_and_remember
         self._undo.append(lambda: setattr(owned, "_create_iterator", original))
@@ -136,7 +145,7 @@ class IteratorHooks:
         """The record of `dataset`'s steps, made (a `make`, with `details`) on its first request."""
         steps = next((known for known in self.datasets if known.dataset is dataset), None)
         if steps is None:
-            steps = make(dataset, len(self.datasets) + 1, self.start_ns, **details)
+            steps = make(dataset, len(self.datasets) + 1, self.start_ns, current=dataset, **details)
             self.on_new_dataset(steps)
             self.datasets.append(steps)
         return steps

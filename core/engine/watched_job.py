@@ -17,11 +17,13 @@ from core.engine.dataset_import import import_pipeline, record_origins
 from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, FitSteps, wrap_fit
 from core.engine.fit_hooks import WAIT_MEASURED as FIT_WAIT_MEASURED
 from core.engine.iterator_hooks import DatasetSteps, IteratorHooks, batch_size_of
+from core.engine.live_changes import LiveChanges
 from core.engine.outcome import RunOutcome, RunStatus
 from core.engine.probes import ProbeSampler, ProbeTarget
 from core.spec.kinds import FROM_SCRIPT
+from core.spec.kinds.from_script import script_placeholder
 from core.spec.params import SpecError
-from core.spec.pipeline import PipelineSpec, spec_from_dict
+from core.spec.pipeline import PipelineSpec, spec_from_dict, where_made
 from core.spec.records import StageRecords, StepRecords
 
 LEADER_AFTER_STEPS = 2
@@ -59,6 +61,7 @@ class WatchedJob:
         self._undo_origins = self._undo_fit = None
         self.datasets_made = 0
         self._probes = ProbeSampler(self.stage_records, self._probe_target, self.start_ns)
+        self.changes = LiveChanges(self)
 
     # ------------------------------------------------------------ installing (once TensorFlow is imported)
 
@@ -86,6 +89,16 @@ class WatchedJob:
     def records(self) -> StepRecords:
         training = self._training_so_far()
         return training.records if training else self._no_steps
+
+    @property
+    def training(self) -> Optional[DatasetSteps]:
+        """The training data's steps, once settled."""
+        return self._training_so_far()
+
+    def replace_spec(self, spec: PipelineSpec) -> None:
+        """The training pipeline as a change left it."""
+        self.spec = self._pipelines[self._training.number] = spec
+        self.extra["pipeline"] = spec.to_dict()
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
         return None, self.seconds
@@ -150,7 +163,7 @@ class WatchedJob:
     def _probe_target(self) -> Optional[ProbeTarget]:
         """The training dataset's latest iterator, for tf.data's live figures of its stages."""
         training = self._training_so_far()
-        return None if training is None else ProbeTarget(_IteratorOf(training), self.spec, 0)
+        return None if training is None else ProbeTarget(_IteratorOf(training), self.spec, training.config_version)
 
     def _training_so_far(self) -> Optional[DatasetSteps]:
         if self._training is None:
@@ -189,18 +202,17 @@ def _imported(dataset, name: str) -> PipelineSpec:
     try:
         return spec_from_dict(import_pipeline(dataset, name))
     except (SpecError, AttributeError, TypeError, ValueError) as error:
-        return spec_from_dict({"name": name, "source": {"kind": FROM_SCRIPT, "op": f"not imported: {error}"[:200]},
-                               "feeder": {"kind": FROM_SCRIPT}, "model": {"kind": FROM_SCRIPT}})
+        return spec_from_dict(script_placeholder(name) | {"source": {"kind": FROM_SCRIPT,
+                                                                     "op": f"not imported: {error}"[:200]}})
 
 
 def _placeholder_spec(name: str) -> PipelineSpec:
-    return spec_from_dict({"name": name, "source": {"kind": FROM_SCRIPT}, "feeder": {"kind": FROM_SCRIPT},
-                           "model": {"kind": FROM_SCRIPT}, "run": {"warmup_steps": 1}})
+    return spec_from_dict(script_placeholder(name))
 
 
 def _made_at(spec: PipelineSpec) -> Optional[str]:
     """file:line of the pipeline's last stage: where the script finished making the dataset."""
     for stage in reversed(spec.stages):
         if stage.origin and stage.origin.get("file"):
-            return f"{os.path.basename(stage.origin['file'])}:{stage.origin['line']}"
+            return where_made({"file": stage.origin["file"], "line": stage.origin.get("line")})
     return None

@@ -1,6 +1,7 @@
 """The watched script's process (`watch`, issue 16): Pipescope's hooks, then the script, unchanged.
 
-    python -m core.experiments.watch_child FOLDER [--seconds S] SCRIPT [ARGS…]
+    python -m core.experiments.watch_child FOLDER [--seconds S] [--change-at STEP PATH=VALUE]…
+                                           [--allow-data-restart] SCRIPT [ARGS…]
 
 The script runs as `python SCRIPT ARGS…` would run it: as `__main__`, with its own argv, its
 folder first on sys.path, in the working directory it was given, its stdout and stderr the
@@ -16,14 +17,17 @@ import importlib.abc
 import importlib.util
 import os
 import runpy
+import signal
 import sys
 import traceback
 from pathlib import Path
 from typing import Callable, Optional
 
+from core.engine.live_changes import ChangeRequest
 from core.engine.outcome import RunFailure, RunStatus
 from core.engine.watched_job import WatchedJob
 from core.outputs.record_stream import RecordStream
+from core.spec.pipeline import parse_assignment
 
 EXIT_INTERRUPTED = 130  # as a shell reports a program that Ctrl-C ended
 
@@ -95,8 +99,10 @@ def _print_from_script(error: BaseException, script: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    folder, seconds, script, args = _parse(argv)
+    folder, seconds, changes, script, args = _parse(argv)
     job = WatchedJob(script, [script, *args], seconds)
+    for request in changes:
+        job.changes.add(request)
     for module, install in (("tensorflow", job.install), ("keras", job.install_fit)):
         if module in sys.modules:
             install()
@@ -104,6 +110,7 @@ def main(argv: list[str]) -> int:
             sys.meta_path.insert(0, _AfterImport(module, install))
     stream = RecordStream(job, Path(folder)).start()
     code, status, error = run_script(job, script, args)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the closing of the records short
     _close(job, stream, write_again=job.end(status, error))
     return code
 
@@ -120,12 +127,22 @@ def _close(job: WatchedJob, stream: RecordStream, write_again: bool) -> None:
         job.uninstall()
 
 
-def _parse(argv: list[str]) -> tuple[str, Optional[float], str, list[str]]:
+def _parse(argv: list[str]) -> tuple[str, Optional[float], list[ChangeRequest], str, list[str]]:
+    """FOLDER [--seconds S] [--change-at STEP PATH=VALUE]… [--allow-data-restart] SCRIPT ARGS…, as
+    core.experiments.watching writes it."""
     folder, rest = argv[0], argv[1:]
-    seconds = None
-    if rest[:1] == ["--seconds"]:
-        seconds, rest = float(rest[1]), rest[2:]
-    return folder, seconds, rest[0], rest[1:]
+    seconds, changes, allow_restart = None, [], False
+    while rest and rest[0] in ("--seconds", "--change-at", "--allow-data-restart"):
+        option = rest.pop(0)
+        if option == "--seconds":
+            seconds = float(rest.pop(0))
+        elif option == "--change-at":
+            step, assignment = int(rest.pop(0)), parse_assignment(rest.pop(0))
+            changes.append((step, assignment))
+        else:
+            allow_restart = True
+    requests = [ChangeRequest(step, (assignment,), allow_restart) for step, assignment in changes]
+    return folder, seconds, requests, rest[0], rest[1:]
 
 
 if __name__ == "__main__":

@@ -62,19 +62,26 @@ def why_no_steps(summary: dict) -> str:
 
 class WatchedScript:
     def __init__(self, script: str, args: list[str], folder: Path, seconds: Optional[float] = None,
-                 cwd: Optional[str] = None):
+                 cwd: Optional[str] = None, changes: tuple = (), allow_data_restart: bool = False):
+        """`changes`: (step, "PATH=VALUE") pairs to make while the script trains (`--change-at`)."""
         self.script, self.args, self.folder, self.seconds = script, list(args), Path(folder), seconds
         self.cwd = cwd
+        self.changes, self.allow_data_restart = list(changes), allow_data_restart
         self.process: Optional[subprocess.Popen] = None
         self.stopped_on_time = False
 
     def start(self) -> "WatchedScript":
-        length = ["--seconds", str(self.seconds)] if self.seconds else []
         script = os.path.abspath(os.path.join(self.cwd or ".", self.script))
-        command = [sys.executable, "-c", _CHILD, str(PIPESCOPE_ROOT), str(self.folder.resolve()), *length,
-                   script, *self.args]
+        command = [sys.executable, "-c", _CHILD, str(PIPESCOPE_ROOT), str(self.folder.resolve()),
+                   *self._child_options(), script, *self.args]
         self.process = subprocess.Popen(command, cwd=self.cwd, env=script_environment())
         return self
+
+    def _child_options(self) -> list[str]:
+        options = ["--seconds", str(self.seconds)] if self.seconds else []
+        for step, assignment in self.changes:
+            options += ["--change-at", str(step), assignment]
+        return options + (["--allow-data-restart"] if self.allow_data_restart else [])
 
     def interrupt(self, on_time: bool = False) -> None:
         """Ctrl-C for the script: it ends as a KeyboardInterrupt ends it, and its records are closed."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from core.spec.catalog import Batching, Kind
-from core.spec.kinds import FEEDERS, MODELS, SOURCES, STAGES
+from core.spec.kinds import FEEDERS, FROM_SCRIPT, MODELS, SOURCES, STAGES
 from core.spec.params import Param, SpecError
 
 SPEC_VERSION = 1
@@ -86,9 +86,12 @@ class PipelineSpec:
     description: str = ""  # one line for people (the app's preset menu); saved only when set
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
-        """(steps, seconds) to run for: exactly one is set (seconds, when given, wins)."""
+        """(steps, seconds) to run for: one is set (seconds, when given, wins), or neither for a watched
+        script's pipeline, which ends when the script does."""
         seconds = self.run["seconds"]
-        return (None, seconds) if seconds else (self.run["steps"], None)
+        if seconds or self.feeder.kind == FROM_SCRIPT:
+            return None, seconds
+        return self.run["steps"], None
 
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:
