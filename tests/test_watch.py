@@ -208,3 +208,15 @@ def test_a_change_to_a_stage_the_script_does_not_have_is_refused_and_the_job_tra
     assert result.returncode == 0
     assert "no stage with id 'nope'" in result.stderr and "the job trains on" in result.stderr
     assert json.loads(report.read_text()) == [EXPECTED_FIRSTS, EXPECTED_FIRSTS]
+
+
+def test_a_change_to_a_fit_job_is_made_between_its_steps(tmp_path):
+    result = watch(tmp_path, "fit_job.py", "--epochs", "2", "--batches", "30",
+                   options=("--change-at", "25", "stages.augment.num_parallel_calls=2"))
+    assert result.returncode == 0, result.stderr
+    assert "pipescope: step 25: stages.augment.num_parallel_calls=2" in result.stderr
+    assert "profiler_session" not in result.stderr and "save_profile" not in result.stderr  # not the script's
+    summary = summary_of(tmp_path / "run")
+    assert summary["steps"] == 60 and summary["config_changes"][0]["step"] == 25
+    assert summary["position_carried_over"] is True
+    assert [segment["steps"] for segment in summary["segments"]] == [25, 35]

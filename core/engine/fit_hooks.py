@@ -11,6 +11,8 @@ capture starts and stops between steps, so its own cost is the job's `between`, 
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -38,7 +40,11 @@ class FitSteps(DatasetSteps):
     batch_size: int = 1
     share: Optional[float] = None
     captures: list = field(default_factory=list)  # {steps, wait_share} of each capture read
-    _pending: list = field(default_factory=list)  # (begin_ns, end_ns, batch size) awaiting a share
+    _pending: list = field(default_factory=list)  # (begin_ns, end_ns, batch size, version) awaiting a share
+
+    @property
+    def steps_taken(self) -> int:
+        return len(self.records) + len(self._pending)
 
     def batch_begins(self, t_ns: int, batch_size: int) -> None:
         self.step_ends(t_ns)
@@ -49,7 +55,7 @@ class FitSteps(DatasetSteps):
         if self._open is not None:
             begin, batch = self._open
             self._open = None
-            self._pending.append((begin, t_ns, batch))
+            self._pending.append((begin, t_ns, batch, self.config_version))
             self._write_pending()
 
     def share_measured(self, share: float, steps: int) -> None:
@@ -61,9 +67,9 @@ class FitSteps(DatasetSteps):
         if self.share is None:
             return
         scale, start = 1e-9, self.start_ns
-        for begin, end, batch in self._pending:
+        for begin, end, batch, version in self._pending:
             ready = begin + self.share * (end - begin)
-            self.records.append((begin - start) * scale, (ready - start) * scale, (end - start) * scale, 0, 0,
+            self.records.append((begin - start) * scale, (ready - start) * scale, (end - start) * scale, 0, version,
                                 batch, (ready - start) * scale)
         self._pending.clear()
 
@@ -94,8 +100,9 @@ class WaitCapture:
         import tensorflow as tf
         self._logdir = tempfile.mkdtemp(prefix="pipescope-fit-capture-")
         try:
-            tf.profiler.experimental.start(self._logdir, options=tf.profiler.experimental.ProfilerOptions(
-                host_tracer_level=1, python_tracer_level=0, device_tracer_level=1))
+            with _profiler_log_held_back():
+                tf.profiler.experimental.start(self._logdir, options=tf.profiler.experimental.ProfilerOptions(
+                    host_tracer_level=1, python_tracer_level=0, device_tracer_level=1))
         except Exception as error:  # the script profiles itself (TensorBoard's profile_batch), say
             self.give_up(f"tf.profiler could not start ({error})")
             return
@@ -110,7 +117,8 @@ class WaitCapture:
         self._started = None
         window_ns = time.perf_counter_ns() - started_ns
         try:
-            tf.profiler.experimental.stop()
+            with _profiler_log_held_back():
+                tf.profiler.experimental.stop()
             get_next_ns = _get_next_ns(sorted(Path(self._logdir).glob("plugins/profile/*/*.xplane.pb")))
         except Exception as error:
             self.give_up(f"the capture could not be read ({error})")
@@ -124,6 +132,30 @@ class WaitCapture:
     def give_up(self, reason: str) -> None:
         self.not_measured = f"wait not measured: {reason}"
         self.steps.share_measured(0.0, 0)  # the steps are still the job's: written with no wait
+
+
+@contextlib.contextmanager
+def _profiler_log_held_back():
+    """The profiler's own log lines ("Profiler session started", "Collecting XSpace to repository: …") are not
+    the script's output: the process's stderr goes through a pipe while it starts or stops, and whatever
+    else was written meanwhile is passed on."""
+    read_end, write_end = os.pipe()
+    saved = os.dup(2)
+    os.dup2(write_end, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as held:
+            kept = [line for line in held.read().splitlines(keepends=True) if not _from_the_profiler(line)]
+        if kept:
+            os.write(2, b"".join(kept))
+
+
+def _from_the_profiler(line: bytes) -> bool:
+    return any(source in line for source in (b"profiler_session.cc", b"save_profile.cc", b"profiler_client"))
 
 
 def _get_next_ns(files: list[Path]) -> float:
@@ -143,10 +175,11 @@ def _get_next_ns(files: list[Path]) -> float:
     return total
 
 
-def wrap_fit(model_class, on_fit: Callable[[Optional[object]], FitSteps],
-             on_fit_end: Callable[[], None]) -> Callable[[], None]:
+def wrap_fit(model_class, on_fit: Callable[[Optional[object]], FitSteps], on_fit_end: Callable[[], None],
+             at_step_boundary: Callable[[FitSteps], None]) -> Callable[[], None]:
     """Give every `model_class.fit` call a timing callback; `on_fit(dataset)` makes the steps' record,
-    `on_fit_end()` hears that the call returned. Returns the undo."""
+    `on_fit_end()` hears that the call returned, `at_step_boundary(steps)` is called between steps, where
+    a change to the pipeline is made. Returns the undo."""
     import keras
     original_fit = model_class.fit
 
@@ -160,6 +193,7 @@ def wrap_fit(model_class, on_fit: Callable[[Optional[object]], FitSteps],
         def on_train_batch_begin(self, batch, logs=None):
             self.steps.step_ends(time.perf_counter_ns())
             self.capture.between_steps(self.taken)
+            at_step_boundary(self.steps)
             self.taken += 1
             self.steps.batch_begins(time.perf_counter_ns(), self.steps.batch_size)
 

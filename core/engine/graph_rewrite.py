@@ -61,6 +61,20 @@ def rewritten(dataset, stage_index_from_end: int, stage_kind: str, param: str, v
     return remade.with_options(dataset.options())
 
 
+_NOT_CHECKPOINTABLE_OPS = frozenset({"EagerPyFunc", "PyFunc", "PyFuncStateless"})  # py_function, numpy_function
+
+
+def position_carried_over(dataset) -> bool:
+    """Whether an iterator over `dataset` can be checkpointed, so that a rebuilt pipeline goes on where
+    it was: not when it runs Python (py_function, numpy_function, from_generator)."""
+    import tensorflow as tf
+    graph = tf.compat.v1.GraphDef()
+    graph.ParseFromString(dataset._as_serialized_graph(external_state_policy=_ignore_state()).numpy())
+    ops = {node.op for node in graph.node}
+    ops.update(node.op for function in graph.library.function for node in function.node_def)
+    return not ops & _NOT_CHECKPOINTABLE_OPS
+
+
 def continue_from(old_iterator, dataset, allow_data_restart: bool = False):
     """A new iterator over `dataset` at the old one's position (its checkpoint restored)."""
     import tensorflow as tf

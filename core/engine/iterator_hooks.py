@@ -51,6 +51,11 @@ class DatasetSteps:
         self._open = (t_request_ns, t_ready_ns, batch_size)
 
     @property
+    def steps_taken(self) -> int:
+        """Steps ended so far (a change's first step is the next)."""
+        return len(self.records)
+
+    @property
     def iterator(self):
         """The latest iterator over this dataset while it lives, else None."""
         return self.iterator_ref() if self.iterator_ref is not None else None

@@ -54,10 +54,10 @@ class LiveChanges:
         self.job.hooks.at_step_boundary = self.at_step_boundary
 
     def at_step_boundary(self, steps: DatasetSteps, iterator) -> bool:
-        if steps is not self.job.training or not self._waiting or len(steps.records) < self._waiting[0].step:
+        if steps is not self.job.training or not self._waiting or steps.steps_taken < self._waiting[0].step:
             return False
         with self._lock:
-            due = [request for request in self._waiting if request.step <= len(steps.records)]
+            due = [request for request in self._waiting if request.step <= steps.steps_taken]
             self._waiting = [request for request in self._waiting if request not in due]
         if not self._waiting:
             self.job.hooks.at_step_boundary = None
@@ -94,14 +94,14 @@ class LiveChanges:
         job = self.job
         steps.current = dataset
         steps.config_version += 1
-        change = ConfigChange(step=len(steps.records), t=round(job.elapsed_s(), 6), version=steps.config_version,
+        change = ConfigChange(step=steps.steps_taken, t=round(job.elapsed_s(), 6), version=steps.config_version,
                               description=describe_change(job.spec, changed_spec))
         job.outcome.changes.append(change)
         job.replace_spec(changed_spec)
         self.say(f"pipescope: step {change.step}: {change.description}")
 
     def _refuse(self, request: ChangeRequest, steps: DatasetSteps, reason: str) -> None:
-        line = f"change {request.text()} at step {len(steps.records)} refused: {reason}; the job trains on"
+        line = f"change {request.text()} at step {steps.steps_taken} refused: {reason}; the job trains on"
         self.job.outcome.warnings.append(line)
         self.say(f"pipescope: {line}")
 

@@ -14,6 +14,7 @@ import time
 from typing import Optional
 
 from core.engine.dataset_import import import_pipeline, record_origins
+from core.engine.graph_rewrite import position_carried_over
 from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, FitSteps, wrap_fit
 from core.engine.fit_hooks import WAIT_MEASURED as FIT_WAIT_MEASURED
 from core.engine.iterator_hooks import DatasetSteps, IteratorHooks, batch_size_of
@@ -74,7 +75,7 @@ class WatchedJob:
     def install_fit(self) -> None:
         """Once Keras is imported: time `Model.fit` too."""
         import keras
-        self._undo_fit = wrap_fit(keras.Model, self._on_fit, self._on_fit_end)
+        self._undo_fit = wrap_fit(keras.Model, self._on_fit, self._on_fit_end, self._at_fit_step_boundary)
 
     def uninstall(self) -> None:
         self._probes.stop()
@@ -94,6 +95,12 @@ class WatchedJob:
     def training(self) -> Optional[DatasetSteps]:
         """The training data's steps, once settled."""
         return self._training_so_far()
+
+    def _note_position_carried_over(self, steps: DatasetSteps) -> None:
+        try:
+            self.extra["position_carried_over"] = position_carried_over(steps.dataset)
+        except Exception:  # not a dataset Pipescope can serialize (fit given arrays): no change can be made
+            self.extra["position_carried_over"] = False
 
     def replace_spec(self, spec: PipelineSpec) -> None:
         """The training pipeline as a change left it."""
@@ -130,7 +137,7 @@ class WatchedJob:
         return changed
 
     def datasets_seen(self) -> list[dict]:
-        return [{"dataset": steps.number, "requests": steps.requests, "steps": len(steps.records),
+        return [{"dataset": steps.number, "requests": steps.requests, "steps": steps.steps_taken,
                  "training": steps is self._training, "pipeline": self._pipelines[steps.number].name,
                  "made_at": _made_at(self._pipelines[steps.number])}
                 for steps in self.hooks.datasets]
@@ -152,6 +159,11 @@ class WatchedJob:
     def _on_fit_end(self) -> None:
         self.hooks.fitting = None
 
+    def _at_fit_step_boundary(self, steps: FitSteps) -> None:
+        boundary, iterator = self.hooks.at_step_boundary, steps.iterator
+        if boundary is not None and iterator is not None:
+            boundary(steps, iterator)
+
     def _on_new_dataset(self, steps: DatasetSteps) -> None:
         if self.device is None:
             from core.engine.tf_runtime import device_details, model_device
@@ -167,7 +179,7 @@ class WatchedJob:
 
     def _training_so_far(self) -> Optional[DatasetSteps]:
         if self._training is None:
-            ready = [steps for steps in self.hooks.datasets if len(steps.records) >= LEADER_AFTER_STEPS]
+            ready = [steps for steps in self.hooks.datasets if steps.steps_taken >= LEADER_AFTER_STEPS]
             if ready:
                 self._make_training(max(ready, key=lambda steps: steps.requests))
         return self._training
@@ -176,6 +188,7 @@ class WatchedJob:
         self._training = steps
         self.spec = self._pipelines[steps.number]
         self.extra["pipeline"] = self.spec.to_dict()
+        self._note_position_carried_over(steps)
         if isinstance(steps, FitSteps):
             self.extra["wait_measured"] = FIT_WAIT_MEASURED.format(steps=CAPTURE_STEPS, every=CAPTURE_EVERY_S)
 
