@@ -16,6 +16,7 @@ from cli.execute import check_out_dir
 from cli.trials import Interrupted, run_trial
 from core.engine.build import summarize_error
 from core.experiments.bottleneck_analysis import SECONDS_PER_PART, analyze_pipeline
+from core.experiments.watching import analyze_watched_folder
 from core.outputs.summary import write_json
 from core.spec.params import SpecError
 
@@ -36,6 +37,8 @@ def add_parser(subparsers) -> None:
 
 
 def analyze_command(args) -> int:
+    if args.spec and Path(args.spec).is_dir():
+        return _analyze_watched(args)
     if args.seconds <= 0:
         raise SpecError(f"--seconds: must be > 0, got {args.seconds:g}")
     spec = resolve_spec(args)
@@ -66,6 +69,16 @@ def analyze_command(args) -> int:
     return EXIT_OK
 
 
+def _analyze_watched(args) -> int:
+    """A watched job's folder: its stages as tf.data measured them while it trained; nothing is run."""
+    if args.preset or args.overrides:
+        raise SpecError(f"{args.spec}: a watched job's folder is analyzed as it was recorded (no --preset, no --set)")
+    analysis = analyze_watched_folder(args.spec)
+    write_json(Path(args.out or args.spec) / "analysis.json", analysis)
+    print(analysis_table(analysis))
+    return EXIT_OK
+
+
 def analysis_table(analysis: dict) -> str:
     lines = [f"{'stage':<12} {'kind':<14} {'elements/s':>11} {'steps/s':>9} {'live el/s':>10}"]
     for stage in analysis["stages"]:
@@ -78,11 +91,16 @@ def analysis_table(analysis: dict) -> str:
         lines.append(f"{'model':<12} {'sync: window':<14} {'':>11} {ahead:>9.1f}")
     measured = analysis.get("measured")
     achieved = f", the normal run achieved {measured['steps_per_s']:.1f}" if measured else ""
+    if analysis.get("source") == "watch":
+        achieved = f", its steps ran at {analysis['measured_steps_per_s']:.1f}"
     lines.append(f"bottleneck: {analysis['bottleneck']} — predicted {analysis['predicted_steps_per_s']:.1f} "
                  f"steps/s{achieved}")
     for recommendation in analysis["recommendations"]:
-        lines.append(f"→ {recommendation['text']} (--set {recommendation['change']}: about "
-                     f"{recommendation['expected_steps_per_s']:.1f} steps/s)")
+        if analysis.get("source") == "watch":
+            lines.append(f"→ {recommendation['text']} (watch --change-at STEP {recommendation['change']})")
+        else:
+            lines.append(f"→ {recommendation['text']} (--set {recommendation['change']}: about "
+                         f"{recommendation['expected_steps_per_s']:.1f} steps/s)")
     if not analysis["recommendations"]:
         lines.append("no change to recommend")
     return "\n".join(lines)

@@ -220,3 +220,29 @@ def test_a_change_to_a_fit_job_is_made_between_its_steps(tmp_path):
     assert summary["steps"] == 60 and summary["config_changes"][0]["step"] == 25
     assert summary["position_carried_over"] is True
     assert [segment["steps"] for segment in summary["segments"]] == [25, 35]
+
+
+def test_analyze_names_the_line_that_holds_a_watched_job_and_the_change_to_make(tmp_path):
+    # 80 matrix products an example against a small model: the one-call map holds the job.
+    result = watch(tmp_path, "custom_loop.py", "--epochs", "3", "--examples", "320", "--work", "80")
+    assert result.returncode == 0, result.stderr
+    analysis_run = subprocess.run([sys.executable, str(ROOT / "main.py"), "analyze", str(tmp_path / "run")],
+                                  capture_output=True, text=True, timeout=120)
+    assert analysis_run.returncode == 0, analysis_run.stderr
+    analysis = json.loads((tmp_path / "run" / "analysis.json").read_text())
+    assert analysis["source"] == "watch" and analysis["bottleneck"] == "slow_read"
+    line = next(number for number, text in enumerate((SCRIPTS / "custom_loop.py").read_text().splitlines(), 1)
+                if ".map(slow_read" in text)
+    advice = analysis["recommendations"][0]
+    assert advice["text"].startswith(f"custom_loop.py:{line} `.map(slow_read, num_parallel_calls=1)` holds the job")
+    assert advice["change"].startswith("stages.slow_read.num_parallel_calls=")
+    assert advice["at"] == {"file": str(SCRIPTS / "custom_loop.py"), "line": line}
+    assert advice["expected_steps_per_s"] > analysis["stages"][0]["steps_per_s"]
+    assert "holds the job" in analysis_run.stdout
+
+
+def test_analyze_refuses_a_folder_that_is_not_a_watched_job(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "analyze", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1

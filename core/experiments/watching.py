@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from core.analysis.watched_bottleneck import analyze_watched
 from core.outputs.run_files import rebuild_run_files
-from core.outputs.run_folder import LoadedRun
+from core.outputs.run_folder import LoadedRun, load_run
 from core.spec.params import SpecError
 
 PIPESCOPE_ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,19 @@ def script_environment() -> dict:
     for name in environment.pop(ADDED_ENV, "").split(","):
         environment.pop(name, None)
     return environment
+
+
+def analyze_watched_folder(folder) -> dict:
+    """analysis.json for the watched job recorded in `folder`, from what tf.data measured as it trained."""
+    run = load_run(folder)
+    if run.extra.get("source") != "watch":
+        raise SpecError(f"{folder}: a run folder of a built-in pipeline: analyze its pipeline file (run.json's "
+                        "spec) instead; a folder is analyzed only for a watched script")
+    if not len(run.records):
+        raise SpecError(f"{folder}: the watched job recorded no step: nothing to analyze")
+    stages = run.stage_records
+    return analyze_watched(run.spec, stages.rows(), list(stages.stage_ids), dict(stages.details), run.records.rows(),
+                           run.spec.run["warmup_steps"], os.cpu_count() or 1)
 
 
 def why_no_steps(summary: dict) -> str:
