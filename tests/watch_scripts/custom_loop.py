@@ -2,6 +2,7 @@
 tf.function step, with a validation pass after each epoch. It times itself (its own clock) and,
 with --report FILE, writes what it measured: steps from its second request to its last one."""
 import argparse
+import contextlib
 import json
 import time
 
@@ -12,6 +13,7 @@ parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--examples", type=int, default=256)
 parser.add_argument("--work", type=int, default=40, help="matrix products per example in slow_read")
 parser.add_argument("--report", help="write the job's own figures here (JSON)")
+parser.add_argument("--xprof", metavar="DIR", help="profile steps 20-69 with XProf's step markers into DIR")
 args = parser.parse_args()
 
 
@@ -45,6 +47,19 @@ def train_step(x, y):
     return loss
 
 
+def profiling(step):
+    if args.xprof and step == 20:
+        tf.profiler.experimental.start(args.xprof)
+    elif args.xprof and step == 70:
+        tf.profiler.experimental.stop()
+
+
+def step_marker(step):
+    if args.xprof and 20 <= step < 70:
+        return tf.profiler.experimental.Trace("train", step_num=step, _r=1)
+    return contextlib.nullcontext()
+
+
 steps = []  # (requested, waited, ended): a step ends at the next request for training data
 open_step = None
 for epoch in range(args.epochs):
@@ -53,13 +68,15 @@ for epoch in range(args.epochs):
         requested = time.perf_counter()
         if open_step:
             steps.append((*open_step, requested))
-        try:
-            x, y = next(iterator)
-        except StopIteration:
-            open_step = None
-            break
-        open_step = (requested, time.perf_counter() - requested)
-        float(train_step(x, y))
+        profiling(len(steps))
+        with step_marker(len(steps)):
+            try:
+                x, y = next(iterator)
+            except StopIteration:
+                open_step = None
+                break
+            open_step = (requested, time.perf_counter() - requested)
+            float(train_step(x, y))
     for x, y in validation:
         model(x)
     print(f"epoch {epoch + 1} done", flush=True)

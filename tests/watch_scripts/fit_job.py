@@ -13,6 +13,7 @@ parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--batches", type=int, default=40)
 parser.add_argument("--read-ms", type=float, default=6.0, help="storage wait per batch")
 parser.add_argument("--cached", action="store_true", help="train on cached batches: the model alone")
+parser.add_argument("--xprof", metavar="DIR", help="profile batches 20-59 with XProf's step markers into DIR")
 args = parser.parse_args()
 
 
@@ -41,7 +42,30 @@ class StepClock(tf.keras.callbacks.Callback):
         self.begins = []
 
 
+class Profile(tf.keras.callbacks.Callback):
+    """What Keras' TensorBoard callback does with profile_batch, without TensorBoard installed."""
+
+    def on_train_begin(self, logs=None):
+        self.batches, self.marker = 0, None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.batches == 20:
+            tf.profiler.experimental.start(args.xprof)
+        if 20 <= self.batches < 60:
+            self.marker = tf.profiler.experimental.Trace("train", step_num=self.batches, _r=1)
+            self.marker.__enter__()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.marker is not None:
+            self.marker.__exit__(None, None, None)
+            self.marker = None
+        self.batches += 1
+        if self.batches == 60:
+            tf.profiler.experimental.stop()
+
+
 clock = StepClock()
-model.fit(dataset, epochs=args.epochs, verbose=0, callbacks=[clock])
+profiler = [Profile()] if args.xprof else []
+model.fit(dataset, epochs=args.epochs, verbose=0, callbacks=[clock, *profiler])
 begins = clock.begins[3:]
 print(f"steps_per_s: {(len(begins) - 1) / (begins[-1] - begins[0]):.2f}")
