@@ -259,3 +259,10 @@ def test_cpu_work_in_the_pipeline_shows_as_input_and_a_light_pipeline_barely_doe
         assert cpu["of_host"]["total"] == pytest.approx(cpu["total_s"] / (cpu["wall_s"] * cpu["cores"]), abs=1e-3)
         assert run.cpu_split["threads"]["input"] >= 1 and run.cpu_split["samples"] >= 2
         assert cpu["sample_ms"] < 1000 / 4  # a sample takes far less than the probes' tick
+
+
+def test_the_main_thread_is_the_models_in_a_watched_script_and_the_profilers_elsewhere():
+    from core.engine.cpu_meter import ThreadFacts, thread_category
+    main = dict(comm="python", python_name="MainThread", unnamed=False, with_tensorflow=True)
+    assert thread_category(ThreadFacts(**main)) == "profiler"
+    assert thread_category(ThreadFacts(**main, main_thread="model")) == "model"

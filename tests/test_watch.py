@@ -246,3 +246,11 @@ def test_analyze_refuses_a_folder_that_is_not_a_watched_job(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_watched_jobs_cpu_split_counts_the_scripts_main_thread_as_the_model(tmp_path):
+    result = watch(tmp_path, "custom_loop.py", "--epochs", "2", "--examples", "160")
+    assert result.returncode == 0, result.stderr
+    cpu = summary_of(tmp_path / "run")["cpu"]
+    assert "the script's main thread, which is its own training loop" in cpu["method"]
+    assert cpu["model_s"] > 0 and cpu["input_s"] > 0

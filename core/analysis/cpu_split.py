@@ -15,6 +15,10 @@ METHOD = ("each thread's CPU clock, read at the probes' 4 Hz from the run's star
           "input = tf.data's threads and queue-runner producers; model = TensorFlow's compute pools and the "
           "stepping thread (which also takes each batch from the pipeline); profiler = Pipescope's own "
           "threads, the run's supervisor and the main thread (progress line or GUI); other = the rest")
+WATCHED_METHOD = ("each thread's CPU clock, read at the probes' 4 Hz from when the script imported TensorFlow: "
+                  "input = tf.data's threads; model = TensorFlow's compute pools and the script's main thread, "
+                  "which is its own training loop (it also takes each batch from the pipeline); profiler = "
+                  "Pipescope's own threads in the script's process; other = the rest")
 
 
 def cpu_summary(split: Optional[dict]) -> dict:
@@ -34,7 +38,7 @@ def cpu_summary(split: Optional[dict]) -> dict:
         "shares": _fractions(seconds, total),
         "of_host": _fractions(seconds, capacity) | {"total": _fraction(total, capacity)},
         "sample_ms": split.get("sample_ms"),
-        "method": METHOD,
+        "method": WATCHED_METHOD if split.get("main_thread") == "model" else METHOD,
     }
 
 

@@ -57,6 +57,7 @@ class ThreadFacts:
     unnamed: bool  # a native thread that never named itself: it has the name of the thread that started it
     with_tensorflow: bool  # alive once TensorFlow's runtime had started, before any pipeline was built
     supervisor: bool = False  # the thread that runs the Run: it builds the pipeline, then supervises it
+    main_thread: str = "profiler"  # whose work the main thread does: the CLI's or the app's; a watched script's loop
 
 
 def thread_category(thread: ThreadFacts) -> str:
@@ -81,7 +82,9 @@ def thread_category(thread: ThreadFacts) -> str:
         return "model"
     if name.startswith(PRODUCER_THREAD):
         return "input"
-    if name.startswith(OWN_PREFIX) or name == "MainThread":
+    if name == "MainThread":
+        return thread.main_thread
+    if name.startswith(OWN_PREFIX):
         return "profiler"
     if thread.python_name is not None:
         return "other"
@@ -208,7 +211,9 @@ class CpuMeter:
                  with_tensorflow: Callable[[], Iterable[ThreadKey]] = threads_with_tensorflow,
                  process_cpu: Callable[[], float] = process_cpu_s, process_comm: Optional[str] = None,
                  cores: Optional[int] = None, check: Callable[[], Optional[str]] = why_unavailable,
-                 clock: Callable[[], int] = time.perf_counter_ns):
+                 clock: Callable[[], int] = time.perf_counter_ns, main_thread: str = "profiler"):
+        """`main_thread`: whose work the main thread does ("model" in a watched script, whose main thread is
+        its training loop); a meter made there has no supervisor."""
         self.unavailable = check()
         self._sampling = threading.Lock()
         self.latest: Optional[dict] = None
@@ -222,7 +227,8 @@ class CpuMeter:
         if self.unavailable:
             self.latest = {"unavailable": self.unavailable}
             return
-        self._supervisor_tid = threading.get_native_id()  # made by the thread that runs the Run
+        self._main_thread = main_thread
+        self._supervisor_tid = threading.get_native_id() if main_thread == "profiler" else None
         self._process_comm = process_comm or process_name()
         self._threads: dict[ThreadKey, _Tracked] = {}
         self._alive: set[ThreadKey] = set()  # at the latest look
@@ -315,7 +321,7 @@ class CpuMeter:
     def _category(self, key: ThreadKey, comm: str, python_name: Optional[str]) -> str:
         unnamed = comm == self._process_comm or comm.startswith(OWN_PREFIX)  # see thread_category
         return thread_category(ThreadFacts(comm, python_name, unnamed, key in self._with_tensorflow,
-                                           supervisor=key[0] == self._supervisor_tid))
+                                           supervisor=key[0] == self._supervisor_tid, main_thread=self._main_thread))
 
     def _by_category(self) -> tuple[dict, dict]:
         """CPU seconds, and how many threads used any, per category: every thread seen since the start,
@@ -338,6 +344,7 @@ class CpuMeter:
                        "seconds": _rounded({c: seconds[c] - first_seconds[c] for c in CATEGORIES})},
             "samples": self._samples,
             "sample_ms": round(1000 * self._sample_s / self._samples, 3),
+            "main_thread": self._main_thread,
         }
 
 

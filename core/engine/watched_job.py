@@ -13,6 +13,7 @@ import os
 import time
 from typing import Optional
 
+from core.engine.cpu_meter import CpuMeter
 from core.engine.dataset_import import import_pipeline, record_origins
 from core.engine.graph_rewrite import position_carried_over
 from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, FitSteps, wrap_fit
@@ -35,12 +36,11 @@ WAIT_MEASURED = ("every request to the script's eager tf.data iterator, timed on
 
 
 class WatchedJob:
-    accepts_changes = False  # what-if on a watched job comes with its control channel (issue 16 §6)
+    accepts_changes = True  # through `changes`, at the training data's step boundaries
     change_pending = False
     closed = True
     capacity: Optional[int] = None
     started_at: Optional[str] = None
-    cpu_split: Optional[dict] = None
 
     def __init__(self, script: str, argv: list[str], seconds: Optional[float] = None):
         self.name = os.path.splitext(os.path.basename(script))[0] or "script"
@@ -61,7 +61,8 @@ class WatchedJob:
         self._no_steps = StepRecords(capacity=16)
         self._undo_origins = self._undo_fit = None
         self.datasets_made = 0
-        self._probes = ProbeSampler(self.stage_records, self._probe_target, self.start_ns)
+        self._probes: Optional[ProbeSampler] = None
+        self._cpu_meter: Optional[CpuMeter] = None
         self.changes = LiveChanges(self)
 
     # ------------------------------------------------------------ installing (once TensorFlow is imported)
@@ -70,6 +71,10 @@ class WatchedJob:
         from tensorflow.python.data.ops import dataset_ops
         self._undo_origins = record_origins(dataset_ops.DatasetV2, self._on_dataset_made)
         self.hooks.install()
+        # Made before the script's first pipeline, so that TensorFlow's own threads are told from tf.data's.
+        self._cpu_meter = CpuMeter(main_thread="model")
+        self._cpu_meter.start(self.start_ns)
+        self._probes = ProbeSampler(self.stage_records, self._probe_target, self.start_ns, cpu_meter=self._cpu_meter)
         self._probes.start()
 
     def install_fit(self) -> None:
@@ -77,8 +82,13 @@ class WatchedJob:
         import keras
         self._undo_fit = wrap_fit(keras.Model, self._on_fit, self._on_fit_end, self._at_fit_step_boundary)
 
+    @property
+    def cpu_split(self) -> Optional[dict]:
+        return self._cpu_meter.latest if self._cpu_meter is not None else None
+
     def uninstall(self) -> None:
-        self._probes.stop()
+        if self._probes is not None:
+            self._probes.stop()
         self.hooks.uninstall()
         for undo in (self._undo_origins, self._undo_fit):
             if undo:
