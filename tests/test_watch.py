@@ -254,3 +254,14 @@ def test_a_watched_jobs_cpu_split_counts_the_scripts_main_thread_as_the_model(tm
     cpu = summary_of(tmp_path / "run")["cpu"]
     assert "the script's main thread, which is its own training loop" in cpu["method"]
     assert cpu["model_s"] > 0 and cpu["input_s"] > 0
+
+
+def test_a_tf_distribute_loop_is_timed_on_the_host_and_what_is_not_seen_is_said(tmp_path):
+    result = watch(tmp_path, "distributed_loop.py")
+    assert result.returncode == 0, result.stderr
+    assert "total 32640.0" in result.stdout
+    summary = summary_of(tmp_path / "run")
+    assert "MirroredStrategy" in summary["distributed"] and "is not seen" in summary["distributed"]
+    assert summary["pipeline"]["source"] == {"kind": "range", "count": 256}  # the script's, not tf.distribute's copy
+    assert summary["steps"] >= 16
+    assert summary["examples_per_s"] == pytest.approx(16 * summary["steps_per_s"], rel=0.01)

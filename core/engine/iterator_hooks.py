@@ -31,6 +31,7 @@ class DatasetSteps:
     start_ns: int
     records: StepRecords = field(default_factory=StepRecords)
     requests: int = 0
+    declared_batch_size: int = 1  # the pipeline's, for elements whose batch axis has no static size
     config_version: int = 0  # bumped by each change made to the pipeline while the script trains
     current: Any = None  # the dataset its iterators are made from: the script's, or one a change made again
     iterator_ref: Optional[weakref.ref] = None  # its latest iterator, for tf.data's live model; never kept alive
@@ -48,7 +49,7 @@ class DatasetSteps:
                                 (ready - start) * scale)
 
     def element_ready(self, t_request_ns: int, t_ready_ns: int, batch_size: int) -> None:
-        self._open = (t_request_ns, t_ready_ns, batch_size)
+        self._open = (t_request_ns, t_ready_ns, batch_size or self.declared_batch_size)
 
     @property
     def steps_taken(self) -> int:
@@ -62,12 +63,14 @@ class DatasetSteps:
 
 
 def batch_size_of(element) -> int:
-    """The first axis of an element's first tensor (or TensorSpec); 1 when it has none or it is unknown."""
+    """The first axis of an element's first tensor (or TensorSpec); 1 when it has none, 0 when it is unknown."""
     from tensorflow.python.util import nest
     if element is None:
-        return 1
+        return 0
     shape = nest.flatten(element)[0].shape
-    return int(shape[0]) if shape.rank and shape[0] is not None else 1
+    if not shape.rank:
+        return 1
+    return int(shape[0]) if shape[0] is not None else 0
 
 
 class IteratorHooks:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from core.engine.cpu_meter import CpuMeter
 from core.engine.dataset_import import import_pipeline, record_origins
@@ -29,6 +29,7 @@ from core.spec.pipeline import PipelineSpec, spec_from_dict, where_made
 from core.spec.records import StageRecords, StepRecords
 
 LEADER_AFTER_STEPS = 2
+_PER_DEVICE = "ReincarnatedPerDevice"  # the dataset tf.distribute iterates on each device, made from the script's
 NOT_ON_THE_HOST = ("the script made tf.data datasets but took no element from them on the host: they are iterated "
                    "inside a tf.function (or by Keras fit), where no request can be timed")
 WAIT_MEASURED = ("every request to the script's eager tf.data iterator, timed on the host: a step runs from one "
@@ -59,7 +60,8 @@ class WatchedJob:
         self._pipelines: dict[int, PipelineSpec] = {}  # dataset number → its imported description
         self._training: Optional[DatasetSteps] = None
         self._no_steps = StepRecords(capacity=16)
-        self._undo_origins = self._undo_fit = None
+        self._undo_origins = self._undo_fit = self._undo_distribution = None
+        self._distributed = None  # the dataset the script gave tf.distribute, whose per-device copies it iterates
         self.datasets_made = 0
         self._probes: Optional[ProbeSampler] = None
         self._cpu_meter: Optional[CpuMeter] = None
@@ -70,6 +72,7 @@ class WatchedJob:
     def install(self) -> None:
         from tensorflow.python.data.ops import dataset_ops
         self._undo_origins = record_origins(dataset_ops.DatasetV2, self._on_dataset_made)
+        self._undo_distribution = _note_distribution(self._on_distributed)
         self.hooks.install()
         # Made before the script's first pipeline, so that TensorFlow's own threads are told from tf.data's.
         self._cpu_meter = CpuMeter(main_thread="model")
@@ -90,7 +93,7 @@ class WatchedJob:
         if self._probes is not None:
             self._probes.stop()
         self.hooks.uninstall()
-        for undo in (self._undo_origins, self._undo_fit):
+        for undo in (self._undo_origins, self._undo_fit, self._undo_distribution):
             if undo:
                 undo()
 
@@ -157,12 +160,18 @@ class WatchedJob:
     def _on_dataset_made(self) -> None:
         self.datasets_made += 1
 
+    def _on_distributed(self, strategy, dataset) -> None:
+        if hasattr(dataset, "element_spec"):  # not distribute_datasets_from_function's function
+            self._distributed = dataset
+        replicas = getattr(strategy, "num_replicas_in_sync", "?")
+        self.extra["distributed"] = (f"the script's data goes through tf.distribute ({type(strategy).__name__}, "
+                                     f"{replicas} replica(s)): Pipescope times the host's requests to its iterator "
+                                     "as one loop's; what each replica's device waits for is not seen")
+
     def _on_fit(self, dataset) -> FitSteps:
         steps = self.hooks.steps_for_dataset(dataset, FitSteps)
         if steps.requests == 0:  # fit never sees a batch on the host: its size is the dataset's
-            steps.batch_size = batch_size_of(getattr(dataset, "element_spec", None)) or 1
-            if steps.batch_size == 1:
-                steps.batch_size = _declared_batch_size(self._pipelines[steps.number])
+            steps.batch_size = batch_size_of(getattr(dataset, "element_spec", None)) or steps.declared_batch_size
         self.hooks.fitting = steps
         return steps
 
@@ -180,7 +189,11 @@ class WatchedJob:
             self.device = model_device()
             self.device_details = device_details(self.device)
         name = self.name if not self.hooks.datasets else f"{self.name} (dataset {steps.number})"
-        self._pipelines[steps.number] = _imported(steps.dataset, name)
+        pipeline = _imported(steps.dataset, name)
+        if self._distributed is not None and pipeline.source.params.get("op", "").startswith(_PER_DEVICE):
+            pipeline = _imported(self._distributed, name)  # tf.distribute's per-device copy: show the script's
+        self._pipelines[steps.number] = pipeline
+        steps.declared_batch_size = _declared_batch_size(self._pipelines[steps.number])
 
     def _probe_target(self) -> Optional[ProbeTarget]:
         """The training dataset's latest iterator, for tf.data's live figures of its stages."""
@@ -201,6 +214,25 @@ class WatchedJob:
         self._note_position_carried_over(steps)
         if isinstance(steps, FitSteps):
             self.extra["wait_measured"] = FIT_WAIT_MEASURED.format(steps=CAPTURE_STEPS, every=CAPTURE_EVERY_S)
+
+
+def _note_distribution(on_distributed) -> Callable[[], None]:
+    """Tell `on_distributed(strategy, dataset or function)` when the script hands its data to tf.distribute;
+    returns the undo."""
+    from tensorflow.python.distribute import distribute_lib
+    base = distribute_lib.StrategyBase
+    originals = {name: base.__dict__[name] for name in ("experimental_distribute_dataset",
+                                                         "distribute_datasets_from_function")}
+
+    def noting(original):
+        def distribute(strategy, *args, **kwargs):
+            on_distributed(strategy, args[0] if args else None)
+            return original(strategy, *args, **kwargs)
+        return distribute
+
+    for name, original in originals.items():
+        setattr(base, name, noting(original))
+    return lambda: [setattr(base, name, original) for name, original in originals.items()]
 
 
 class _IteratorOf:
