@@ -3,7 +3,9 @@
 One run at a time. The controller owns the session's `RunHistory` and holds no
 widget: views read the history's current run (the main window wires them).
 Edits made while a run goes are sent to it as what-if changes (applied at the
-next step boundary). Each run streams its records into a folder of its own
+next step boundary); one the run cannot take (a watched script's) is refused
+in `change_refused`, one that would start its data again is asked about first
+(`restart_asked`). Each run streams its records into a folder of its own
 (`run_folders`), so a crash loses at most its last second. When it ends it
 stays in the history, with its records, for the plots, the exports and
 comparing, whether it finished, stopped or failed; runs recorded earlier join
@@ -19,6 +21,7 @@ from PyQt5 import QtCore
 from core.engine.outcome import RunStatus
 from core.engine.run_protocol import RunFactory
 from core.experiments.history import RecordedRun, RunEntry, RunHistory
+from core.experiments.watched_run import RestartQuestion
 from core.experiments.run_folders import RunFolders
 from core.outputs.summary import profile_line
 from core.outputs.run_files import start_streaming
@@ -35,6 +38,8 @@ class RunController(QtCore.QObject):
     current_changed = QtCore.pyqtSignal(object)  # the history's current RunEntry, or None
     run_finished = QtCore.pyqtSignal(object)  # the core Run
     notice = QtCore.pyqtSignal(str)  # something to say once (a run that cannot be recorded on disk)
+    change_refused = QtCore.pyqtSignal(str)  # why the run cannot take an edit: nothing was sent
+    restart_asked = QtCore.pyqtSignal(str, object)  # the question, and the description to send if the answer is yes
 
     def __init__(self, parent=None, history: Optional[RunHistory] = None, run_folders: Optional[RunFolders] = None):
         super().__init__(parent)
@@ -103,9 +108,20 @@ class RunController(QtCore.QObject):
             self.worker.run_obj.request_stop()
             self.status_changed.emit("Stopping…", *self._progress(self.history.current, None))
 
-    def send_change(self, spec: PipelineSpec) -> None:
-        if self.worker is not None and self.worker.run_obj.accepts_changes:
-            self.worker.run_obj.request_change(spec)
+    def send_change(self, spec: PipelineSpec, allow_data_restart: bool = False) -> None:
+        """A what-if edit for the run going; `allow_data_restart`: the user said yes to starting its data again."""
+        run = self.worker.run_obj if self.worker is not None else None
+        if run is None or not run.accepts_changes:
+            return
+        try:
+            if allow_data_restart:
+                run.request_change(spec, allow_data_restart=True)  # only a watched run asks it (RestartQuestion)
+            else:
+                run.request_change(spec)
+        except RestartQuestion as question:
+            self.restart_asked.emit(str(question), spec)
+        except SpecError as error:
+            self.change_refused.emit(str(error))
 
     def shutdown(self) -> None:
         """Stop and wait (closing the window): no thread may outlive it."""

@@ -6,6 +6,12 @@ input in a message. The job is a `core.experiments.watched_run.WatchedRun` on th
 the plots, docks and status line read it as any run; its folder is one of the app's runs (File →
 Open run… lists it), written by the script's own process. The canvas shows the script's pipeline
 once its first request has imported it.
+
+What-if edits reach the script as they reach a built-in run (the controller sends them), but only
+a stage's parallelism and buffers can change while it trains: the what-if panel holds its other
+knobs, and any other edit is refused in a message, the canvas going back to the job's pipeline. A
+pipeline that would start its data again is asked about first. The canvas follows the job: shown
+again when a change has been made or refused, once no change sent waits.
 """
 from __future__ import annotations
 
@@ -17,6 +23,10 @@ from PyQt5 import QtCore, QtWidgets
 from core.experiments.history import RunEntry
 from core.experiments.watched_run import WatchedRun, check_watch, placeholder_spec, split_arguments
 
+HELD_INTRO = ("While the script trains, a stage's parallelism and buffer sizes change at its next step; the "
+              "rest stays as the script made it.")
+HELD_WHY = "Fixed while the script trains: only a stage's parallelism and buffers can change."
+
 
 class WatchActions(QtCore.QObject):
     def __init__(self, window):
@@ -25,8 +35,12 @@ class WatchActions(QtCore.QObject):
         self.asked = ("", "", "")  # the dialog's last script, arguments and working directory
         self.watching: Optional[WatchedRun] = None
         self._shown_spec = None
+        self._refusals_shown = 0
         window.live_view.figures_updated.connect(lambda _summary: self._show_imported_pipeline())
         window.controller.run_finished.connect(self._finished)
+        # Queued: the edit that caused them is on the undo stack by then, so the canvas can go back.
+        window.controller.change_refused.connect(self._refused, QtCore.Qt.QueuedConnection)
+        window.controller.restart_asked.connect(self._ask_restart, QtCore.Qt.QueuedConnection)
 
     def watch_script(self, script: str, args: str = "", cwd: Optional[str] = None, record_to=None) -> RunEntry:
         """Run `script` with `args` (one line, split as a shell splits it) in `cwd` (default: the script's
@@ -44,7 +58,10 @@ class WatchActions(QtCore.QObject):
         controller.start(spec, folder, recorded_by_run=True,
                          run_factory=lambda spec: WatchedRun(spec, script, argv, folder, cwd))
         self.watching = controller.worker.run_obj
-        self.window.summary_dock.raise_()  # what-if cannot reach the script: its figures, in front
+        self._refusals_shown = 0
+        self.window.whatif.hold_fixed(WatchedRun.changeable, HELD_INTRO, HELD_WHY)
+        self.window.whatif_dock.raise_()
+        self.window.summary_dock.raise_()
         return controller.history.current
 
     def ask_watch_script(self) -> None:
@@ -56,16 +73,39 @@ class WatchActions(QtCore.QObject):
         self.window.report(lambda: self.watch_script(script, args, cwd or None))
 
     def _show_imported_pipeline(self) -> None:
-        """The canvas follows the watched script's pipeline (a user's edits on it meanwhile are not undone
-        at each look: only a pipeline the job has changed is shown again)."""
-        if self.watching is not None and self.watching.spec != self._shown_spec:
-            self._shown_spec = self.watching.spec
-            self.window.document.load(self._shown_spec)
+        """The canvas follows the watched script's pipeline once no change sent waits: shown again when the
+        job has changed it or refused a change (a user's edits are not undone at each look)."""
+        run = self.watching
+        if run is None or run.change_pending:
+            return
+        refusals = run.changes_refused()
+        if run.spec != self._shown_spec or refusals != self._refusals_shown:
+            self._shown_spec, self._refusals_shown = run.spec, refusals
+            self.window.document.load(run.spec)
+
+    def _show_pipeline_asked(self) -> None:
+        """The canvas as the job will run it: an edit that was not sent is taken back."""
+        if self.watching is not None and self.window.document.spec() != self.watching.spec_after_pending():
+            self.window.document.load(self.watching.spec_after_pending())
+
+    def _refused(self, reason: str) -> None:
+        QtWidgets.QMessageBox.warning(self.window, "Pipescope", f"This change cannot reach the script: {reason}.")
+        self._show_pipeline_asked()
+
+    def _ask_restart(self, question: str, spec) -> None:
+        answer = QtWidgets.QMessageBox.question(self.window, "Start the data again?", question,
+                                                QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No,
+                                                QtWidgets.QMessageBox.No)
+        if answer == QtWidgets.QMessageBox.Yes:
+            self.window.controller.send_change(spec, allow_data_restart=True)
+        else:
+            self._show_pipeline_asked()
 
     def _finished(self, run) -> None:
         if run is self.watching:
             self._show_imported_pipeline()  # as the job's files have it at its end
             self.watching = None
+            self.window.whatif.hold_fixed(None)
 
 
 class WatchDialog(QtWidgets.QDialog):

@@ -7,22 +7,28 @@ the canvas and the inspector follow, and while a run goes the main window sends 
 applies it at the next step boundary. A drag is one change, sent on release; the wheel and the arrow
 keys are gathered for a moment first, so a run is not rebuilt for every notch. When the document
 changes elsewhere the rows show its values with their signals blocked (no edit echoes back); when
-its blocks change (another pipeline, a stage added) the rows are made again.
+its blocks change (another pipeline, a stage added) the rows are made again. While a watched script
+trains, only some stage parameters can change (`hold_fixed`): the other rows and the cache's place
+are shown but held.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 from PyQt5 import QtCore, QtWidgets
 
 from core.spec.params import AUTOTUNE
-from gui.document import MODEL, PipelineDocument
+from gui.document import MODEL, PipelineDocument, stage_id_of
 from gui.whatif_knobs import (CACHE_KIND, Knob, cache_position, cache_positions, cache_stage_id, knobs_of,
                               structure_of, why_cache_never_fills)
 
 SETTLE_MS = 300  # wheel notches and key presses within this are one change
 FLOAT_STEPS_PER_UNIT = 10  # a float slider moves in tenths (of a millisecond)
 CACHE_OFF = "off"
+INTRO = "During a run, a change applies at its next step."
+AHEAD_TIP = ("model.sync: window — launch steps without waiting for each and sync about every 50 ms, as GPU "
+             "training loops do; off: read the loss after every step")
+CACHE_TIP = "Insert a cache stage (in memory) at this place, move it, or remove it"
 
 
 class KnobRow(QtWidgets.QWidget):
@@ -34,7 +40,7 @@ class KnobRow(QtWidgets.QWidget):
         super().__init__(parent)
         self.knob = knob
         self._shown: Any = None
-        tip = f"{knob.param.help}\n{knob.param.describe_range()}"
+        self.tip = tip = f"{knob.param.help}\n{knob.param.describe_range()}"
         self.label = QtWidgets.QLabel(knob.label)
         self.label.setToolTip(tip)
         self.slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
@@ -81,6 +87,11 @@ class KnobRow(QtWidgets.QWidget):
         self.slider.setEnabled(not is_auto)
         self.number.setEnabled(not is_auto)
 
+    def hold(self, why: Optional[str]) -> None:
+        """Held (shown, not editable), saying `why`; None: editable."""
+        self.setEnabled(why is None)
+        self.label.setToolTip(self.tip if why is None else f"{why}\n{self.tip}")
+
     def _place_slider(self, value: float) -> None:
         low, high = self.knob.slider_span(value)
         self.slider.setRange(self._position(low), self._position(high))
@@ -126,18 +137,19 @@ class WhatIfPanel(QtWidgets.QWidget):
         self.document = document
         self.rows: dict[str, KnobRow] = {}  # by label (`io · ms`)
         self._structure: Optional[tuple] = None
-        intro = QtWidgets.QLabel("During a run, a change applies at its next step.")
+        self._changeable: Optional[Collection[str]] = None  # None: every knob can change
+        self._held_intro = self._why_held = ""
+        self.intro = intro = QtWidgets.QLabel(INTRO)
         intro.setWordWrap(True)
         intro.setStyleSheet("color: #555;")
         self.rows_host = QtWidgets.QWidget()
         self.rows_layout = QtWidgets.QVBoxLayout(self.rows_host)
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
         self.ahead_check = QtWidgets.QCheckBox("model · launch ahead")
-        self.ahead_check.setToolTip("model.sync: window — launch steps without waiting for each and sync about "
-                                    "every 50 ms, as GPU training loops do; off: read the loss after every step")
+        self.ahead_check.setToolTip(AHEAD_TIP)
         self.ahead_check.toggled.connect(self._ahead_toggled)
         self.cache_combo = QtWidgets.QComboBox()
-        self.cache_combo.setToolTip("Insert a cache stage (in memory) at this place, move it, or remove it")
+        self.cache_combo.setToolTip(CACHE_TIP)
         self.cache_combo.activated.connect(self._cache_chosen)
         cache_row = QtWidgets.QFormLayout()
         cache_row.addRow("cache", self.cache_combo)
@@ -168,6 +180,24 @@ class WhatIfPanel(QtWidgets.QWidget):
         self._show_launching_ahead()
         self._show_cache()
 
+    def hold_fixed(self, changeable: Optional[Collection[str]], intro: str = "", why: str = "") -> None:
+        """Only the stages' knobs of the parameters `changeable` can change (a watched script's while it trains):
+        the other rows, the cache's place and launching ahead are held, each saying `why`, and `intro` heads the
+        panel. None: everything can change again."""
+        self._changeable, self._held_intro, self._why_held = changeable, intro, why
+        self._show_held()
+
+    def _show_held(self) -> None:
+        holding = self._changeable is not None
+        for row in self.rows.values():
+            changeable = not holding or (stage_id_of(row.knob.key) is not None and
+                                         row.knob.param.name in self._changeable)
+            row.hold(None if changeable else self._why_held)
+        for widget, tip in ((self.cache_combo, CACHE_TIP), (self.ahead_check, AHEAD_TIP)):
+            widget.setEnabled(not holding)
+            widget.setToolTip(f"{self._why_held}\n{tip}" if holding else tip)
+        self.intro.setText(self._held_intro if holding else INTRO)
+
     def _build_rows(self) -> None:
         for row in self.rows.values():
             row.setParent(None)
@@ -178,6 +208,7 @@ class WhatIfPanel(QtWidgets.QWidget):
             row.edited.connect(lambda value, knob=knob: self.document.set_value(knob.key, knob.param.name, value))
             self.rows_layout.addWidget(row)
             self.rows[knob.label] = row
+        self._show_held()
 
     # ------------------------------------------------------------ how the model syncs
 

@@ -8,8 +8,10 @@ folder first on sys.path, in the working directory it was given, its stdout and 
 process's own. The hooks go in once the script imports TensorFlow (and Keras), not before, so that what it
 sets first (TF_CPP_MIN_LOG_LEVEL, CUDA_VISIBLE_DEVICES) still counts. The job's records stream
 into FOLDER as a run's do; the parent (`core.experiments.watching`) writes the summary from
-them, also when this process is killed. The exit code is the script's; an exception the script
-does not catch is printed from the script's first frame on, as Python would print it.
+them, also when this process is killed. What-if changes the app appends to FOLDER's changes.jsonl
+(`core.experiments.change_channel`) are read on a thread of their own while the script runs, and
+made at the training data's next step boundary. The exit code is the script's; an exception the
+script does not catch is printed from the script's first frame on, as Python would print it.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from typing import Callable, Optional
 from core.engine.live_changes import ChangeRequest
 from core.engine.outcome import RunFailure, RunStatus
 from core.engine.watched_job import WatchedJob
+from core.experiments.change_channel import ChangePoller
 from core.outputs.record_stream import RecordStream
 from core.spec.pipeline import parse_assignment
 
@@ -109,7 +112,11 @@ def main(argv: list[str]) -> int:
         else:
             sys.meta_path.insert(0, _AfterImport(module, install))
     stream = RecordStream(job, Path(folder)).start()
-    code, status, error = run_script(job, script, args)
+    poller = ChangePoller(folder, job.changes.add, job.outcome.warnings.append).start()
+    try:
+        code, status, error = run_script(job, script, args)
+    finally:
+        poller.stop()  # before the records close: a change made after would be in no file
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the closing of the records short
     _close(job, stream, write_again=job.end(status, error))
     return code

@@ -9,26 +9,36 @@ outcome) are taken over. Then the folder's summary, trace and timeline are writt
 writes them. So the app reads a watched job as it reads any run, and the folder is its record:
 the app starts no record stream of its own for it.
 
-`request_stop()` is Ctrl-C for the script. What-if changes cannot reach the script yet
-(`accepts_changes` is False).
+`request_stop()` is Ctrl-C for the script. `request_change(new_spec)` is a what-if edit: once the
+job's pipeline is imported (`accepts_changes`), the values that differ and can change while the
+script trains (a stage's parallelism, buffer, cycle or block length) are appended to the run
+folder's change channel (`core.experiments.change_channel`), for the script's process to make at
+its next step; anything else is refused, and nothing is sent. A pipeline whose position cannot be
+carried over (it runs Python) would start its data again: the change is then asked about
+(`RestartQuestion`) and sent only with `allow_data_restart`. A change stays pending until run.json
+has it made (`changes`) or refused (a warning that says so).
 """
 from __future__ import annotations
 
 import os
 import shlex
+import threading
 import time
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from core.engine.live_changes import CHANGEABLE
 from core.engine.outcome import RunFailure, RunOutcome, RunStatus
+from core.experiments.change_channel import ChangeWriter
 from core.experiments.watching import WatchedScript, check_script
 from core.outputs.run_folder import (LoadedRun, apply_batch_sizes, apply_stage_facts, described_by_facts,
                                      read_facts)
 from core.outputs.run_json import RUN_JSON
 from core.outputs.stages_csv import read_new_samples, stages_csv_tail
 from core.outputs.steps_csv import new_step_rows, steps_csv_tail
+from core.spec.diff import SET, describe_differences
 from core.spec.kinds.from_script import script_placeholder
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec, spec_from_dict
@@ -36,6 +46,8 @@ from core.spec.records import T_DONE, StageRecords, StepRecords
 
 LOOK_EVERY_S = 0.25  # the script's process writes its records every 0.5 s
 STOP_GRACE_S = 10.0  # a script that has not ended this long after Ctrl-C is killed: closing the app must not hang
+POSITION_CARRIED_OVER = "position_carried_over"  # in the job's extra once its training pipeline is imported
+REFUSED = "refused"  # in a run warning: a change the job could not make
 REWRITTEN = ("the job's records were written again as it ended (its training dataset turned out to be another): "
              "the plots show what was read while it ran; File → Open run… shows the run as recorded")
 
@@ -60,9 +72,30 @@ def placeholder_spec(script: str) -> PipelineSpec:
     return spec_from_dict(script_placeholder(Path(script).stem or "script"))
 
 
+class RestartQuestion(SpecError):
+    """A change the job can make only by starting its data again: asked before it is sent."""
+
+
+def changeable_assignments(before: PipelineSpec, after: PipelineSpec) -> list[str]:
+    """`PATH=VALUE` for each value that differs from `before` to `after`; SpecError naming the differences
+    that cannot change while the script trains, when there are any (then nothing is to be sent)."""
+    assignments, fixed = [], []
+    for difference in describe_differences(before, after):
+        parts = difference.path.split(".")
+        if (difference.change == SET and len(parts) == 3 and parts[0] == "stages" and parts[2] in CHANGEABLE
+                and difference.b is not None):
+            assignments.append(difference.assignment())
+        else:
+            fixed.append(difference.text)
+    if fixed:
+        allowed = f"{', '.join(CHANGEABLE[:-1])} or {CHANGEABLE[-1]}"
+        raise SpecError(f"{'; '.join(fixed)}: a watched script's pipeline changes only in a stage's {allowed} "
+                        "while it trains (nothing was sent)")
+    return assignments
+
+
 class WatchedRun:
-    accepts_changes = False  # what-if on a watched job comes with its control channel (issue 16 §6)
-    change_pending = False
+    changeable = CHANGEABLE  # the stage parameters a change may set while the script trains
 
     def __init__(self, spec: PipelineSpec, script: str, args: list[str], folder, cwd: Optional[str] = None,
                  seconds: Optional[float] = None):
@@ -85,6 +118,25 @@ class WatchedRun:
         self._unreadable = False  # the files stopped making sense while they grew: the end tells why
         self._started: Optional[float] = None
         self._stop_asked_at: Optional[float] = None
+        self._channel = ChangeWriter(self.folder)
+        self._asking = threading.Lock()  # requests come from the app's thread; its answers from the worker's
+        self._spec_asked: Optional[PipelineSpec] = None  # the pipeline once the changes sent are made
+        self._answers_awaited = 0  # the changes made or refused once every request sent has its answer
+
+    @property
+    def accepts_changes(self) -> bool:
+        """Once the job's training pipeline is imported (a placeholder has no stage to change), while it runs."""
+        return self.outcome.status is RunStatus.RUNNING and bool(self.spec.stages)
+
+    @property
+    def change_pending(self) -> bool:
+        """A change sent waits for run.json to have it made or refused."""
+        return not self.outcome.status.ended and self._unanswered() > 0
+
+    def spec_after_pending(self) -> PipelineSpec:
+        """The pipeline as the job will run it once the changes sent are made (its own while none waits)."""
+        spec_asked = self._spec_asked
+        return spec_asked if spec_asked is not None and self.change_pending else self.spec
 
     def target(self) -> tuple[Optional[int], Optional[float]]:
         return None, self.watched.seconds
@@ -114,6 +166,9 @@ class WatchedRun:
         if (self.folder / RUN_JSON).is_file():
             self._end(self.watched.finish()[0])
         self._say_how_it_ended()
+        if self._unanswered():
+            self.outcome.warnings.append(f"{self._unanswered()} change(s) sent from the app not made: the script "
+                                         "ended before its training data's next step")
         return self.outcome
 
     def request_stop(self) -> None:
@@ -123,8 +178,41 @@ class WatchedRun:
             self._stop_asked_at = time.monotonic()
             self.watched.interrupt()
 
-    def request_change(self, new_spec: PipelineSpec) -> None:
-        raise SpecError("a watched script takes no what-if change yet")
+    def request_change(self, new_spec: PipelineSpec, allow_data_restart: bool = False) -> None:
+        """Send the script what differs from the pipeline as it will run it, to be made at its next step.
+        SpecError for a difference that cannot change while it trains; RestartQuestion when the change
+        would start the data again and `allow_data_restart` is not given. Nothing is sent after either."""
+        if not self.accepts_changes:
+            raise SpecError("the script's pipeline is not imported yet: it can change once its training data "
+                            "has had its first steps")
+        with self._asking:
+            assignments = changeable_assignments(self.spec_after_pending(), new_spec)
+            if not assignments:
+                return
+            if self.extra.get(POSITION_CARRIED_OVER) is False and not allow_data_restart:
+                raise RestartQuestion(
+                    f"{self.spec.name}'s pipeline holds a py_function or numpy_function (or reads a Python "
+                    "generator), so its position cannot be carried over: the rebuilt pipeline would start its "
+                    f"data again. Apply {', '.join(assignments)} anyway?")
+            if not self.change_pending:
+                self._answers_awaited = self._answered()
+            try:
+                self._channel.send(assignments, allow_data_restart)
+            except OSError as error:
+                raise SpecError(f"the change could not be sent to the script ({error})") from None
+            self._answers_awaited += 1
+            self._spec_asked = new_spec
+
+    def changes_refused(self) -> int:
+        """The changes the job has refused so far."""
+        return _refusals(self.outcome)
+
+    def _answered(self) -> int:
+        outcome = self.outcome  # replaced whole when run.json changes: one look
+        return len(outcome.changes) + _refusals(outcome)
+
+    def _unanswered(self) -> int:
+        return max(0, self._answers_awaited - self._answered())
 
     def _stop_when_due(self) -> None:
         now = time.monotonic()
@@ -179,3 +267,8 @@ class WatchedRun:
             self.outcome.status = RunStatus.FINISHED  # it ran for the seconds it was given
         elif code and self.outcome.status is RunStatus.FINISHED:
             self.outcome.warnings.append(f"{os.path.basename(self.watched.script)} exited with code {code}")
+
+
+def _refusals(outcome: RunOutcome) -> int:
+    """The run's warnings that say a change was refused."""
+    return sum(REFUSED in warning for warning in outcome.warnings)

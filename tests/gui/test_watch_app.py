@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from PyQt5 import QtWidgets
 
+from core.experiments.change_channel import CHANGES_JSONL
 from core.outputs.run_folder import load_run
 from core.spec.params import SpecError
 from gui.document import stage_key
 from gui.watch_actions import WatchDialog
 from tests.gui.test_run import wait_finished
+from tests.gui.test_whatif_panel import change_markers
+from tests.test_watched_run import MAP_LINE
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "watch_scripts"
 CUSTOM_LOOP = str(SCRIPTS / "custom_loop.py")
@@ -32,9 +35,10 @@ def test_a_watched_script_shows_live_and_is_recorded_among_the_apps_runs(window,
     # The canvas shows the script's own pipeline, each stage with the line that made it.
     assert window.document.stage_ids() == ["slow_read", "batch", "prefetch"] and not window.document.problems()
     assert window.editor.texts_for(stage_key("slow_read"))[1] == "map slow_read"
-    assert "custom_loop.py:27 · dataset = dataset.map(slow_read" in window.editor.tooltip_for(stage_key("slow_read"))
+    assert f"custom_loop.py:{MAP_LINE} · dataset = dataset.map(slow_read" in \
+        window.editor.tooltip_for(stage_key("slow_read"))
     window.editor.select(stage_key("slow_read"))
-    assert window.inspector.origin.text().startswith("Made at custom_loop.py:27")
+    assert window.inspector.origin.text().startswith(f"Made at custom_loop.py:{MAP_LINE}")
     assert window.inspector.editors["fn"].combo.currentText() == "slow_read"
     # Its folder is one of the app's runs (File → Open run… starts there), written by the script's process.
     folder = Path(entry.folder)
@@ -83,3 +87,78 @@ def test_the_dialog_gives_the_script_its_arguments_and_working_directory(window)
     assert dialog.values() == (CUSTOM_LOOP, "--epochs 3", "")
     assert dialog.cwd.placeholderText() == "the script's folder"
     dialog.deleteLater()
+
+
+# ------------------------------------------------------------ what-if on the script while it trains
+
+def watched_job(window, qtbot, script: str, args: str):
+    """Watch `script` until its pipeline is imported and shown (it then takes changes)."""
+    window.watch_actions.watch_script(script, args)
+    run = window.controller.worker.run_obj
+    qtbot.waitUntil(lambda: run.accepts_changes and window.document.stage_ids() == [stage.id for stage in
+                                                                                    run.spec.stages], timeout=90_000)
+    return run
+
+
+def test_a_knob_of_the_whatif_panel_changes_the_watched_script_while_it_trains(window, qtbot):
+    run = watched_job(window, qtbot, CUSTOM_LOOP, "--epochs 30 --examples 320")
+    panel = window.whatif
+    assert set(panel.rows) == {"slow_read · num_parallel_calls", "batch · batch_size", "prefetch · buffer_size"}
+    assert panel.row("slow_read · num_parallel_calls").isEnabled() and panel.row("prefetch · buffer_size").isEnabled()
+    assert not panel.row("batch · batch_size").isEnabled() and not panel.cache_combo.isEnabled()
+    assert panel.intro.text().startswith("While the script trains")
+    panel.row("slow_read · num_parallel_calls").number.setValue(3)  # typed, then Enter
+    assert run.change_pending
+    qtbot.waitUntil(lambda: bool(run.outcome.changes) and not run.change_pending, timeout=60_000)
+    change = run.outcome.changes[0]
+    assert change.description == "stages.slow_read.num_parallel_calls=3"
+    qtbot.waitUntil(lambda: all(change_markers(plot) for plot in window.live_view.plots.plots()), timeout=10_000)
+    assert [marker.value() for marker in change_markers(window.live_view.plots.fill_plot)] == [change.t]
+    table = window.live_view.segments
+    qtbot.waitUntil(lambda: table.columnCount() == 2, timeout=10_000)  # before and after, once both have steps
+    assert table.horizontalHeaderItem(1).text() == "slow_read.num_parallel_calls=3"
+    window.toolbar.stop_action.trigger()
+    ended = wait_finished(window, qtbot, timeout=30_000)
+    assert ended is run and ended.outcome.status == "stopped"
+    assert window.document.block(stage_key("slow_read"))["num_parallel_calls"] == 3  # the job's, as it ended
+    assert all(row.isEnabled() for row in panel.rows.values()) and panel.cache_combo.isEnabled()
+    assert load_run(run.folder).outcome.changes[0].description == change.description
+
+
+def test_an_edit_the_script_cannot_take_is_refused_in_a_message_and_nothing_is_sent(window, qtbot, monkeypatch):
+    said = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda _parent, _title, text: said.append(text))
+    run = watched_job(window, qtbot, CUSTOM_LOOP, "--epochs 30 --examples 320")
+    window.document.set_value(stage_key("batch"), "batch_size", 32)  # as the inspector sets it
+    qtbot.waitUntil(lambda: bool(said), timeout=5_000)
+    assert said == ["This change cannot reach the script: stages.batch.batch_size: 16 → 32: a watched script's "
+                    "pipeline changes only in a stage's num_parallel_calls, buffer_size, cycle_length or "
+                    "block_length while it trains (nothing was sent)."]
+    assert window.document.block(stage_key("batch"))["batch_size"] == 16  # the canvas shows the job's again
+    assert not run.change_pending and not (run.folder / CHANGES_JSONL).exists()
+    window.controller.stop()
+    wait_finished(window, qtbot, timeout=30_000)
+
+
+def test_a_change_that_would_restart_the_data_is_asked_about_first(window, qtbot, monkeypatch, tmp_path):
+    asked, answers = [], [QtWidgets.QMessageBox.No, QtWidgets.QMessageBox.Yes]
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda _parent, _title, text, *_buttons: asked.append(text) or answers.pop(0))
+    run = watched_job(window, qtbot, str(SCRIPTS / "sequence_loop.py"),
+                      f"--py-function --epochs 100000 --report {tmp_path / 'seen.json'}")
+    knob = window.whatif.row("double_in_python · num_parallel_calls")
+    knob.number.setValue(2)
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=5_000)
+    assert asked[0].startswith("sequence_loop's pipeline holds a py_function") and "start its data again" in asked[0]
+    qtbot.waitUntil(lambda: window.document.block(stage_key("double_in_python"))["num_parallel_calls"] == 1,
+                    timeout=5_000)  # no: taken back, nothing sent
+    assert knob.number.value() == 1 and not (run.folder / CHANGES_JSONL).exists() and not run.change_pending
+    knob.number.setValue(2)
+    qtbot.waitUntil(lambda: len(asked) == 2 and (run.folder / CHANGES_JSONL).exists(), timeout=5_000)  # yes: sent
+    qtbot.waitUntil(lambda: bool(run.outcome.changes) and not run.change_pending, timeout=60_000)
+    assert run.outcome.changes[0].description == "stages.double_in_python.num_parallel_calls=2"
+    assert json.loads((run.folder / CHANGES_JSONL).read_text())["allow_data_restart"] is True
+    window.controller.stop()  # (Ctrl-C can be lost in a py_function's clean-up: then the script is killed)
+    wait_finished(window, qtbot, timeout=30_000)
+    assert [change["description"] for change in json.loads((run.folder / "run.json").read_text())["changes"]] == [
+        "stages.double_in_python.num_parallel_calls=2"]
