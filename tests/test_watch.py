@@ -111,9 +111,9 @@ def test_a_script_that_is_missing_or_not_python_is_one_error_line(tmp_path, cont
     assert result.stderr.strip().splitlines() == [f"error: {script}: {message}"]
 
 
-def _start_long_loop(tmp_path) -> subprocess.Popen:
+def _start_long_loop(tmp_path, job=("custom_loop.py", "--epochs", "1000", "--examples", "64")) -> subprocess.Popen:
     command = [sys.executable, str(ROOT / "main.py"), "watch", "--out", str(tmp_path / "run"),
-               str(SCRIPTS / "custom_loop.py"), "--epochs", "1000", "--examples", "64"]
+               str(SCRIPTS / job[0]), *job[1:]]
     # A session of its own: a signal to its group is what a terminal's Ctrl-C sends.
     return subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -141,11 +141,28 @@ def test_ctrl_c_reaches_the_script_and_the_records_are_closed(tmp_path):
     assert summary_of(tmp_path / "run")["status"] == "stopped"
 
 
+def test_ctrl_c_ends_a_py_function_loop_even_where_python_swallows_it(tmp_path):
+    # Ctrl-C can land in TensorFlow's __del__ of a py_function's executor, where Python only prints it.
+    # Sent to the script's process alone, as the app's Stop sends it.
+    for attempt in range(2):
+        (tmp_path / str(attempt)).mkdir()
+        process = _start_long_loop(tmp_path / str(attempt), ("sequence_loop.py", "--py-function", "--epochs", "5000",
+                                                            "--report", str(tmp_path / "seen.json")))
+        _wait_for_steps(tmp_path / str(attempt) / "run", process)
+        os.kill(_child_of(process), signal.SIGINT)
+        process.communicate(timeout=30)
+        assert process.returncode == 130
+        assert load_run(tmp_path / str(attempt) / "run").outcome.status == "stopped"
+
+
+def _child_of(process: subprocess.Popen) -> int:
+    return int(Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()[0])
+
+
 def test_a_killed_script_keeps_what_was_streamed(tmp_path):
     process = _start_long_loop(tmp_path)
     _wait_for_steps(tmp_path / "run", process)
-    child = int(Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()[0])
-    os.kill(child, signal.SIGKILL)
+    os.kill(_child_of(process), signal.SIGKILL)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGKILL
     summary = summary_of(tmp_path / "run")
@@ -265,3 +282,20 @@ def test_a_tf_distribute_loop_is_timed_on_the_host_and_what_is_not_seen_is_said(
     assert summary["pipeline"]["source"] == {"kind": "range", "count": 256}  # the script's, not tf.distribute's copy
     assert summary["steps"] >= 16
     assert summary["examples_per_s"] == pytest.approx(16 * summary["steps_per_s"], rel=0.01)
+
+
+def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_request():
+    import tensorflow as tf
+
+    from core.engine.iterator_hooks import IteratorHooks
+    hooks = IteratorHooks(time.perf_counter_ns(), lambda steps: None)
+    hooks.install()
+    try:
+        iterator = iter(tf.data.Dataset.range(10))
+        assert int(next(iterator)) == 0
+        hooks.interrupted = True  # as the SIGINT handler leaves it when the KeyboardInterrupt was lost
+        with pytest.raises(KeyboardInterrupt):
+            next(iterator)
+        assert int(next(iterator)) == 1  # raised once; the element was not taken
+    finally:
+        hooks.uninstall()

@@ -86,6 +86,7 @@ class IteratorHooks:
         # Called at each step boundary, before the request is timed, while a change waits: (steps, iterator)
         # → True when it did something (its time is then the job's `between`, not the request's).
         self.at_step_boundary: Optional[Callable[[DatasetSteps, Any], bool]] = None
+        self.interrupted = False  # Ctrl-C came (set by the process's SIGINT handler)
         self._undo: list[Callable[[], None]] = []
 
     def install(self) -> None:
@@ -101,6 +102,7 @@ class IteratorHooks:
                 if not executing_eagerly():
                     hooks.traced_requests += 1
                     return request(iterator, *args, **kwargs)
+                hooks.raise_if_interrupted()
                 steps = getattr(iterator, STEPS_ATTRIBUTE, None) or hooks._steps_for(iterator)
                 t_request = clock()
                 steps.request_made(t_request)
@@ -123,6 +125,13 @@ class IteratorHooks:
             setattr(owned, name, timed(original, batch_size_of_result))
             self._undo.append(lambda name=name, original=original: setattr(owned, name, original))
         self._record_dataset_of_each_iterator(owned)
+
+    def raise_if_interrupted(self) -> None:
+        """A Ctrl-C that landed where Python swallows exceptions (TensorFlow's `__del__` of an executor, as a
+        py_function pipeline ends) is raised again at the next request, so that it still ends the script."""
+        if self.interrupted:
+            self.interrupted = False
+            raise KeyboardInterrupt
 
     def uninstall(self) -> None:
         while self._undo:

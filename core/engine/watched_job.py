@@ -179,6 +179,7 @@ class WatchedJob:
         self.hooks.fitting = None
 
     def _at_fit_step_boundary(self, steps: FitSteps) -> None:
+        self.hooks.raise_if_interrupted()
         boundary, iterator = self.hooks.at_step_boundary, steps.iterator
         if boundary is not None and iterator is not None:
             boundary(steps, iterator)

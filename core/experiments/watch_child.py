@@ -113,6 +113,7 @@ def main(argv: list[str]) -> int:
             sys.meta_path.insert(0, _AfterImport(module, install))
     stream = RecordStream(job, Path(folder)).start()
     poller = ChangePoller(folder, job.changes.add, job.outcome.warnings.append).start()
+    signal.signal(signal.SIGINT, _interrupt_noting(job))
     try:
         code, status, error = run_script(job, script, args)
     finally:
@@ -120,6 +121,15 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the closing of the records short
     _close(job, stream, write_again=job.end(status, error))
     return code
+
+
+def _interrupt_noting(job: WatchedJob):
+    """Python's own Ctrl-C (a KeyboardInterrupt), noted for the hooks: one that lands where Python swallows
+    it is raised again at the script's next request. A script that sets its own handler keeps it."""
+    def interrupt(signum, frame):
+        job.hooks.interrupted = True
+        raise KeyboardInterrupt
+    return interrupt
 
 
 def _close(job: WatchedJob, stream: RecordStream, write_again: bool) -> None:
