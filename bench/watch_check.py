@@ -1,8 +1,8 @@
 """Watching a user's script (issue 16 §2, §3, §5, §7): what it costs the job, and how true its figures are.
 
 Two jobs written as users write them (tests/watch_scripts): a custom loop (`for x, y in dataset:` and a
-tf.function step, its map a CPU-bound function of one call) and a Keras `fit` job (its input waits on
-storage: tf.data's own sleep, known by construction). In each round, interleaved, each job runs on
+tf.function step) and a Keras `fit` job, both waiting on storage (tf.data's own sleep, which takes no CPU
+from the model, so that the jobs' own speed holds still between runs on a shared 2-core machine). In each round, interleaved, each job runs on
 its own (`python SCRIPT`) and under `main.py watch`, and is timed by its own clock either way:
 - cost: the job's own steps/s under watch ÷ on its own (target ≥ 0.98, issue 16 §7);
 - the custom loop's idle and steps/s: Pipescope's against the job's own clock in the same run
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "tests" / "watch_scripts"
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 SECTION = "Watching a script"
-CUSTOM = ["custom_loop.py", "--epochs", "5", "--examples", "640"]
+CUSTOM = ["custom_loop.py", "--epochs", "5", "--examples", "640", "--work", "4", "--read-ms", "8"]
 FIT = ["fit_job.py", "--epochs", "3", "--batches", "100"]
 ADVICE = ["custom_loop.py", "--epochs", "4", "--examples", "640", "--work", "80"]
 CHANGE_AT = 30

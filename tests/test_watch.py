@@ -299,3 +299,14 @@ def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_request():
         assert int(next(iterator)) == 1  # raised once; the element was not taken
     finally:
         hooks.uninstall()
+
+
+def test_an_iterator_inside_the_scripts_tf_function_is_timed_per_call_with_its_wait_from_captures(tmp_path):
+    result = watch(tmp_path, "step_function_loop.py", "--steps", "60")
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(tmp_path / "run")
+    assert summary["wait_measured"].startswith("the script's iterator is used inside its own tf.function")
+    assert summary["steps"] == 59 and summary["wait_captures"][0]["steps"] == 20  # the last call never ended
+    assert summary["examples_per_s"] == pytest.approx(8 * summary["steps_per_s"], rel=0.01)
+    # 10 ms of storage wait a batch against a step that adds a vector: the job waits most of its time.
+    assert summary["idle_fraction"] / (1 - summary["between_fraction"]) > 0.5

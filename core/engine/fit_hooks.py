@@ -38,6 +38,8 @@ class FitSteps(DatasetSteps):
     """fit's steps, held until a capture has given the wait share they are written with."""
 
     batch_size: int = 1
+    timed_by: str = "fit"  # or "function": a loop whose iterator lives in the script's own tf.function
+    wait_note: Optional[str] = None  # why the wait was not measured, when it was not
     share: Optional[float] = None
     captures: list = field(default_factory=list)  # {steps, wait_share} of each capture read
     _pending: list = field(default_factory=list)  # (begin_ns, end_ns, batch size, version) awaiting a share
@@ -130,7 +132,7 @@ class WaitCapture:
             self.steps.share_measured(min(1.0, get_next_ns / max(1, window_ns)), steps_taken - first)
 
     def give_up(self, reason: str) -> None:
-        self.not_measured = f"wait not measured: {reason}"
+        self.not_measured = self.steps.wait_note = f"wait not measured: {reason}"
         self.steps.share_measured(0.0, 0)  # the steps are still the job's: written with no wait
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from typing import Callable, Optional
 
 from core.engine.cpu_meter import CpuMeter
@@ -18,6 +19,8 @@ from core.engine.dataset_import import import_pipeline, record_origins
 from core.engine.graph_rewrite import position_carried_over
 from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, FitSteps, wrap_fit
 from core.engine.fit_hooks import WAIT_MEASURED as FIT_WAIT_MEASURED
+from core.engine.function_hooks import WAIT_MEASURED as FUNCTION_WAIT_MEASURED
+from core.engine.function_hooks import time_calls_with_iterators
 from core.engine.iterator_hooks import DatasetSteps, IteratorHooks, batch_size_of
 from core.engine.live_changes import LiveChanges
 from core.engine.outcome import RunOutcome, RunStatus
@@ -60,7 +63,7 @@ class WatchedJob:
         self._pipelines: dict[int, PipelineSpec] = {}  # dataset number → its imported description
         self._training: Optional[DatasetSteps] = None
         self._no_steps = StepRecords(capacity=16)
-        self._undo_origins = self._undo_fit = self._undo_distribution = None
+        self._undo_origins = self._undo_fit = self._undo_distribution = self._undo_calls = None
         self._distributed = None  # the dataset the script gave tf.distribute, whose per-device copies it iterates
         self.datasets_made = 0
         self._probes: Optional[ProbeSampler] = None
@@ -74,6 +77,7 @@ class WatchedJob:
         self._undo_origins = record_origins(dataset_ops.DatasetV2, self._on_dataset_made)
         self._undo_distribution = _note_distribution(self._on_distributed)
         self.hooks.install()
+        self._undo_calls = time_calls_with_iterators(self.hooks, self._steps_in_a_function, self._at_fit_step_boundary)
         # Made before the script's first pipeline, so that TensorFlow's own threads are told from tf.data's.
         self._cpu_meter = CpuMeter(main_thread="model")
         self._cpu_meter.start(self.start_ns)
@@ -93,7 +97,7 @@ class WatchedJob:
         if self._probes is not None:
             self._probes.stop()
         self.hooks.uninstall()
-        for undo in (self._undo_origins, self._undo_fit, self._undo_distribution):
+        for undo in (self._undo_calls, self._undo_origins, self._undo_fit, self._undo_distribution):
             if undo:
                 undo()
 
@@ -137,6 +141,8 @@ class WatchedJob:
         self.extra["datasets"] = self.datasets_seen()
         if isinstance(self._training, FitSteps):
             self.extra["wait_captures"] = self._training.captures
+            if self._training.wait_note:
+                self.extra["wait_not_measured"] = self._training.wait_note
         if self.datasets_made and not self.hooks.datasets:
             self.extra["not_measured"] = NOT_ON_THE_HOST
         return changed
@@ -173,6 +179,18 @@ class WatchedJob:
         if steps.requests == 0:  # fit never sees a batch on the host: its size is the dataset's
             steps.batch_size = batch_size_of(getattr(dataset, "element_spec", None)) or steps.declared_batch_size
         self.hooks.fitting = steps
+        return steps
+
+    def _steps_in_a_function(self, iterator) -> Optional[FitSteps]:
+        dataset = getattr(iterator, "_pipescope_dataset", None)
+        if dataset is None:
+            return None
+        steps = self.hooks.steps_for_dataset(dataset, FitSteps, timed_by="function")
+        if not isinstance(steps, FitSteps):  # its requests were timed eagerly before: that way goes on
+            return None
+        if steps.requests == 0:
+            steps.batch_size = steps.declared_batch_size
+        steps.iterator_ref = steps.iterator_ref or weakref.ref(iterator)
         return steps
 
     def _on_fit_end(self) -> None:
@@ -214,7 +232,8 @@ class WatchedJob:
         self.extra["pipeline"] = self.spec.to_dict()
         self._note_position_carried_over(steps)
         if isinstance(steps, FitSteps):
-            self.extra["wait_measured"] = FIT_WAIT_MEASURED.format(steps=CAPTURE_STEPS, every=CAPTURE_EVERY_S)
+            said = FIT_WAIT_MEASURED if steps.timed_by == "fit" else FUNCTION_WAIT_MEASURED
+            self.extra["wait_measured"] = said.format(steps=CAPTURE_STEPS, every=CAPTURE_EVERY_S)
 
 
 def _note_distribution(on_distributed) -> Callable[[], None]:

@@ -7,11 +7,13 @@ import json
 import time
 
 import tensorflow as tf
+from tensorflow.python.data.experimental.ops.testing import sleep as slow_storage
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--examples", type=int, default=256)
 parser.add_argument("--work", type=int, default=40, help="matrix products per example in slow_read")
+parser.add_argument("--read-ms", type=float, default=0.0, help="storage wait per batch, using no CPU")
 parser.add_argument("--report", help="write the job's own figures here (JSON)")
 parser.add_argument("--xprof", metavar="DIR", help="profile steps 20-69 with XProf's step markers into DIR")
 args = parser.parse_args()
@@ -28,6 +30,8 @@ def make_dataset(examples):
     dataset = tf.data.Dataset.range(examples)
     dataset = dataset.map(slow_read, num_parallel_calls=1)
     dataset = dataset.batch(16)
+    if args.read_ms:  # tf.data's own sleep: a wait known by construction, which takes no CPU from the model
+        dataset = dataset.apply(slow_storage(int(args.read_ms * 1000)))
     return dataset.prefetch(2)
 
 
