@@ -31,7 +31,7 @@ PHOTOS = Path("~/.cache/pipescope/bench_photos").expanduser()
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png",
                   "motorcycle_left.png", "motorcycle_right.png", "retina.jpg", "rocket.jpg")
 SECTIONS = ("Accuracy (every_step)", "Accuracy (window)", "Accuracy: XProf", "Overhead", "The seed's table",
-            "The app", "Scale", "Tuning", "Lifecycle")
+            "The app", "Scale", "Tuning", "Lifecycle", "Watching a script")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ BENCHES = (
     Bench("tuning", "tuner.py", ("--rounds", "1", "--seconds", "3"), ("--rounds", "1", "--seconds", "3"),
           photos=True),
     Bench("lifecycle", "lifecycle.py", (), ("--quick",)),
+    Bench("watch", "watch_check.py", ("--rounds", "2"), ("--quick",)),
 )
 
 

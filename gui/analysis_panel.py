@@ -6,24 +6,33 @@ recommendation applied while a run goes reaches it at the next step boundary, li
 and is judged by the run's figures after that change (its segment); applied between runs, it starts a
 run and is judged by that run. The window does the applying (`apply_requested`) and hands this panel
 the history's current run at the live view's pace (`follow_run`).
+
+On a watched script's job (`current_run`), whose stages are the script's code, nothing is measured:
+Analyze reads what tf.data measured while it trained (`gui.watched_analysis`), also while it still
+trains, and shows it in the same table with the line that made each stage. A recommendation applied
+while the job trains reaches the script at its next step (the window sends it as any what-if edit);
+once the job has ended, the panel says how to make the change instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore, QtWidgets
 
 from core.analysis.metrics import summarize
 from core.analysis.segments import segments
+from core.experiments.watching import analyze_watched_run
 from core.spec.params import SpecError
 from core.spec.pipeline import parse_assignment
+from gui import watched_analysis
+from gui.analysis_table import figures_table, fill_table
 from gui.analysis_worker import AnalysisWorker
 from gui.change_labels import change_parts
 
 MIN_STEPS_TO_JUDGE = 50  # measured steps after a change before its achieved rate is shown
-BOTTLENECK_BRUSH = QtGui.QColor(255, 224, 178)
-COLUMNS = ("stage", "elements/s", "steps/s", "live el/s")
+MEASURE_TIP = "Measure the source alone, each prefix of the pipeline and the model alone"
+WATCHED_TIP = "Read what tf.data measured while the script trained: nothing is run, so also while it trains"
 
 
 @dataclass
@@ -46,19 +55,25 @@ class Prediction:
 class AnalysisPanel(QtWidgets.QWidget):
     apply_requested = QtCore.pyqtSignal(str, float)  # "PATH=VALUE", expected steps/s
 
-    def __init__(self, current_spec: Callable, run_summary_for: Callable, is_running: Callable, parent=None):
+    def __init__(self, current_spec: Callable, run_summary_for: Callable, is_running: Callable, parent=None,
+                 current_run: Callable = lambda: None):
+        """`current_run`: the history's current entry (None when none), so that a watched job is read."""
         super().__init__(parent)
         self._current_spec, self._run_summary_for, self._is_running = current_spec, run_summary_for, is_running
+        self._current_run = current_run
         self.worker: Optional[AnalysisWorker] = None
         self.analysis: Optional[dict] = None
+        self.analyzed_entry = None  # the watched job the analysis shown is of; None for a built-in pipeline's
         self.predictions: list[Prediction] = []
         self.analyze_button = QtWidgets.QPushButton("Analyze")
-        self.analyze_button.setToolTip("Measure the source alone, each prefix of the pipeline and the model alone")
+        self.analyze_button.setToolTip(MEASURE_TIP)
         self.analyze_button.clicked.connect(self.start)
         self.status = _wrapping_label("Find the stage that holds the steps back: press Analyze (a few seconds).")
-        self.table = _figures_table()
+        self.table = figures_table()
         self.verdict = _wrapping_label("")
         self.recommendations = QtWidgets.QVBoxLayout()
+        self.how_to_apply = _wrapping_label("")  # a watched job's change, once the job has ended
+        self.how_to_apply.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
         self.applied = _wrapping_label("")
         self._build_layout()
 
@@ -72,19 +87,30 @@ class AnalysisPanel(QtWidgets.QWidget):
         layout.addWidget(self.table)
         layout.addWidget(self.verdict)
         layout.addLayout(self.recommendations)
+        layout.addWidget(self.how_to_apply)
         layout.addWidget(self.applied)
         layout.addStretch(1)
 
     # ------------------------------------------------------------ measuring
 
+    def _watched_entry(self):
+        """The history's current entry when it is a watched job, else None."""
+        entry = self._current_run()
+        return entry if entry is not None and watched_analysis.is_watched(entry.run) else None
+
     def update_enabled(self) -> None:
         busy = self.worker is not None
-        running = self._is_running()
+        watched = self._watched_entry() is not None
+        running = self._is_running() and not watched
         self.analyze_button.setEnabled(not busy and not running)
         self.analyze_button.setToolTip("Stop the run first: measuring beside it would slow both" if running else
-                                       "Measure the source alone, each prefix of the pipeline and the model alone")
+                                       WATCHED_TIP if watched else MEASURE_TIP)
 
     def start(self) -> None:
+        entry = self._watched_entry()
+        if self.worker is None and entry is not None:
+            self._analyze_watched(entry)
+            return
         if self.worker is not None or self._is_running():
             return
         try:
@@ -99,6 +125,14 @@ class AnalysisPanel(QtWidgets.QWidget):
         self.worker.finished.connect(self._worker_finished)
         self.update_enabled()
         self.worker.start()
+
+    def _analyze_watched(self, entry) -> None:
+        try:
+            analysis = analyze_watched_run(entry.run)
+        except SpecError as error:
+            self.status.setText(f"Cannot analyze yet: {error}")
+            return
+        self.show_analysis(analysis, entry)
 
     def _worker_finished(self) -> None:
         worker, self.worker = self.worker, None
@@ -115,10 +149,17 @@ class AnalysisPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ showing
 
-    def show_analysis(self, analysis: dict) -> None:
-        self.analysis = analysis
+    def show_analysis(self, analysis: dict, watched_entry=None) -> None:
+        """`watched_entry`: the watched job `analysis` is of (analysis.json's `source: "watch"`)."""
+        self.analysis, self.analyzed_entry = analysis, watched_entry
+        self.how_to_apply.setText("")
+        fill_table(self.table, analysis)
+        if watched_entry is not None:
+            self.status.setText(watched_analysis.about(watched_entry.run, analysis, not watched_entry.ended))
+            self.verdict.setText(watched_analysis.verdict(analysis))
+            self._show_recommendations(analysis["recommendations"])
+            return
         self.status.setText("Measured in isolation; live el/s is tf.data's own figure during the last run.")
-        _fill_table(self.table, analysis)
         measured = analysis.get("measured")
         achieved = f"; the last run achieved {measured['steps_per_s']:.1f}" if measured else ""
         self.verdict.setText(f"<b>Bottleneck: {analysis['bottleneck']}</b> — the input gives "
@@ -138,15 +179,26 @@ class AnalysisPanel(QtWidgets.QWidget):
         row = QtWidgets.QFrame()
         row.setFrameShape(QtWidgets.QFrame.StyledPanel)
         layout = QtWidgets.QHBoxLayout(row)
-        layout.addWidget(_wrapping_label(f"{recommendation['text']} — about "
-                                         f"{recommendation['expected_steps_per_s']:.1f} steps/s"), 1)
+        watched = self.analyzed_entry is not None
+        text = recommendation["text"]  # a watched job's names its line and the steps/s to expect
+        layout.addWidget(_wrapping_label(text if watched else
+                                         f"{text} — about {recommendation['expected_steps_per_s']:.1f} steps/s"), 1)
+        if not recommendation.get("change"):
+            return row  # nothing tf.data can change there
         button = QtWidgets.QPushButton("Apply")
-        button.setToolTip(f"Set {recommendation['change']} (while a run goes: at its next step)")
+        button.setToolTip(f"Send {recommendation['change']} to the script, made at its next step while it trains "
+                          "(once it has ended: how to make it)" if watched else
+                          f"Set {recommendation['change']} (while a run goes: at its next step)")
         button.clicked.connect(lambda: self.apply(recommendation))
         layout.addWidget(button)
         return row
 
     def apply(self, recommendation: dict) -> None:
+        """A watched job that has ended takes no change: say how to make it instead."""
+        entry = self.analyzed_entry
+        if entry is not None and (entry.ended or not entry.run.accepts_changes):
+            self.how_to_apply.setText(watched_analysis.how_to_apply(entry.run, recommendation))
+            return
         self.apply_requested.emit(recommendation["change"], recommendation["expected_steps_per_s"])
 
     # ------------------------------------------------------------ predicted against achieved
@@ -199,53 +251,6 @@ def _assignments(description: str) -> list[tuple]:
         except SpecError:
             continue
     return pairs
-
-
-def _figures_table() -> QtWidgets.QTableWidget:
-    table = QtWidgets.QTableWidget(0, len(COLUMNS))
-    table.setHorizontalHeaderLabels(COLUMNS)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
-    table.setMinimumHeight(120)
-    return table
-
-
-def _fill_table(table: QtWidgets.QTableWidget, analysis: dict) -> None:
-    stages = analysis["stages"]
-    ahead = analysis.get("model_launching_ahead_steps_per_s")
-    table.setRowCount(len(stages) + 1 + (ahead is not None))
-    for row, stage in enumerate(stages):
-        live = stage.get("live_elements_per_s")
-        cells = (stage["id"], _rate(stage["elements_per_s"]), _rate(stage["steps_per_s"]),
-                 "–" if live is None else _rate(live))
-        _set_row(table, row, cells, stage["id"] == analysis["bottleneck"], stage["kind"])
-    _set_row(table, len(stages), ("model", "", _rate(analysis["model_steps_per_s"]), ""),
-             analysis["bottleneck"] == "model", "the model alone")
-    if ahead is not None:
-        _set_row(table, len(stages) + 1, ("model, ahead", "", _rate(ahead), ""), False,
-                 "the model alone, launching steps without waiting for each (model.sync: window)")
-    table.resizeRowsToContents()
-    rows_height = sum(table.rowHeight(row) for row in range(table.rowCount()))
-    table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows_height + 2 * table.frameWidth())
-
-
-def _rate(value: float) -> str:
-    """Narrow enough for a dock: 282k, 915, 91.5."""
-    if value >= 10_000:
-        return f"{value / 1000:,.0f}k"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
-def _set_row(table, row: int, cells: tuple, bottleneck: bool, kind: str) -> None:
-    for column, text in enumerate(cells):
-        item = QtWidgets.QTableWidgetItem(text)
-        item.setToolTip(kind)
-        if column >= 1:
-            item.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
-        if bottleneck:
-            item.setBackground(BOTTLENECK_BRUSH)
-        table.setItem(row, column, item)
 
 
 def _wrapping_label(text: str) -> QtWidgets.QLabel:

@@ -3,7 +3,9 @@
 A recommendation (`PATH=VALUE`) goes into the document as any edit does, so undo and the canvas
 follow; while a run goes it reaches the run at its next step boundary (the window sends every
 edit), else it starts a run with the change. Either way the panel is told what to expect, and then
-follows the history's current run to set what was achieved beside it.
+follows the history's current run to set what was achieved beside it. A watched script's job is
+analyzed from its records (the panel is handed the current run); one that has ended takes no change,
+and the panel says how to make it instead of asking here.
 """
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ class TuningActions:
     def __init__(self, window):
         self.window = window
         controller = window.controller
-        self.panel = AnalysisPanel(window.document.spec, self.summary_of_last_run, lambda: controller.running)
+        self.panel = AnalysisPanel(window.document.spec, self.summary_of_last_run, lambda: controller.running,
+                                   current_run=lambda: controller.history.current)
         self.panel.apply_requested.connect(self.apply_recommendation)
         self.sweep_dialog: Optional[SweepDialog] = None  # the one open: told of the window's runs, stopped with it
         controller.state_changed.connect(self.panel.update_enabled)
+        controller.current_changed.connect(lambda _entry: self.panel.update_enabled())  # a watched job is read
         controller.state_changed.connect(self._update_sweep_dialog)  # once, not once per dialog opened
         window.live_view.figures_updated.connect(lambda _summary: self.panel.follow_run(controller.history.current))
 

@@ -60,11 +60,25 @@ def analyze_watched_folder(folder) -> dict:
     if run.extra.get("source") != "watch":
         raise SpecError(f"{folder}: a run folder of a built-in pipeline: analyze its pipeline file (run.json's "
                         "spec) instead; a folder is analyzed only for a watched script")
-    if not len(run.records):
-        raise SpecError(f"{folder}: the watched job recorded no step: nothing to analyze")
-    stages = run.stage_records
-    return analyze_watched(run.spec, stages.rows(), list(stages.stage_ids), dict(stages.details), run.records.rows(),
-                           run.spec.run["warmup_steps"], os.cpu_count() or 1)
+    return analyze_watched_run(run)
+
+
+def analyze_watched_run(run) -> dict:
+    """analysis.json's dict for a watched job (recorded, or still training: its records so far); SpecError
+    when there is nothing to analyze yet."""
+    spec = run.spec  # one look: a job that trains has it replaced when a change is made
+    warmup = spec.run["warmup_steps"]
+    steps = run.records.snapshot()
+    if not spec.stages:
+        raise SpecError("the script's pipeline is not imported yet: analyze once its training data has had "
+                        "its first steps")
+    if len(steps) < warmup + 2:
+        raise SpecError(f"{len(steps)} step(s) recorded: analyze once the job has had a few more")
+    stage_records = run.stage_records
+    samples = stage_records.snapshot()  # before the ids: every stage a sample names is among them then
+    stage_ids, details = list(stage_records.stage_ids), dict(stage_records.details)
+    cores = (run.cpu_split or {}).get("cores") or os.cpu_count() or 1
+    return analyze_watched(spec, samples, stage_ids, details, steps, warmup, cores)
 
 
 def why_no_steps(summary: dict) -> str:
