@@ -9,8 +9,12 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from core.spec.kinds import FROM_SCRIPT
 from gui.document import PIPELINE, PipelineDocument
 from gui.number_field import NumberField
+
+
+WATCHED_SCRIPT = "the pipeline is a watched script's own code: File → Watch script… runs the script again"
 
 
 class RunToolbar(QtWidgets.QToolBar):
@@ -38,10 +42,10 @@ class RunToolbar(QtWidgets.QToolBar):
         self.seconds.committed.connect(lambda value: document.set_value(PIPELINE, "seconds", value))
         for field in (self.steps, self.seconds):
             field.setMaximumWidth(110)
-        self.addWidget(QtWidgets.QLabel(" Length "))
+        self.length_action = self.addWidget(QtWidgets.QLabel(" Length "))
         self.steps_action = self.addWidget(self.steps)
         self.seconds_action = self.addWidget(self.seconds)
-        self.addWidget(self.mode)
+        self.mode_action = self.addWidget(self.mode)
         self.addSeparator()
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
@@ -59,6 +63,9 @@ class RunToolbar(QtWidgets.QToolBar):
         self.progress.setValue(permille)
         self.progress.setFormat(words)
 
+    def _watched_script(self) -> bool:
+        return self.document.block("feeder").get("kind") == FROM_SCRIPT
+
     def _mode_chosen(self, mode: str) -> None:
         seconds = self.seconds.typed_value() if mode == "seconds" else None
         self.document.set_value(PIPELINE, "seconds", seconds)
@@ -66,6 +73,13 @@ class RunToolbar(QtWidgets.QToolBar):
     def _show_length(self) -> None:
         run = self.document.block(PIPELINE)
         seconds = run.get("seconds")
+        watched = self._watched_script()  # it ends when the script does: no length of Pipescope's
+        self.length_action.setVisible(not watched)
+        self.mode_action.setVisible(not watched)
+        if watched:
+            self.steps_action.setVisible(False)
+            self.seconds_action.setVisible(False)
+            return
         self.steps.show_number(run.get("steps"))
         self.seconds.show_number(seconds or 10.0)
         with QtCore.QSignalBlocker(self.mode):
@@ -75,6 +89,8 @@ class RunToolbar(QtWidgets.QToolBar):
 
     def show_state(self, running: bool, problem: Optional[str]) -> None:
         """Run is off while running or while the pipeline has a problem, which is shown."""
+        if problem is None and self._watched_script():
+            problem = WATCHED_SCRIPT
         self.run_action.setEnabled(not running and problem is None)
         self.stop_action.setEnabled(running)
         self.blocked_reason.setText(f"Cannot run: {problem}" if problem else "")

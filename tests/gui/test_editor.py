@@ -129,3 +129,20 @@ def test_unsaved_changes_are_asked_about_on_close(window, monkeypatch):
     assert window.isVisible() and "shuffle" in window.document.stage_ids()
     assert window.close()  # discarded
     assert len(asked) == 2 and "Save the changes" in asked[0]
+
+
+def test_a_watched_scripts_pipeline_has_no_length_and_cannot_be_run_from_here(window):
+    from core.spec.kinds.from_script import script_placeholder
+    from core.spec.pipeline import spec_from_dict
+    from core.spec.presets import load_preset
+
+    toolbar = window.toolbar
+    assert toolbar.length_action.isVisible() and toolbar.run_action.isEnabled()
+    window.load_spec(spec_from_dict(script_placeholder("train") | {"stages": [
+        {"id": "slow_read", "kind": "map", "num_parallel_calls": 1,
+         "origin": {"file": "/home/u/train.py", "line": 27, "function": "slow_read"}}]}))
+    assert not toolbar.length_action.isVisible() and not toolbar.steps_action.isVisible()
+    assert not toolbar.run_action.isEnabled()
+    assert "watched script's own code" in toolbar.blocked_reason.text()
+    window.load_spec(load_preset("whatif"))
+    assert toolbar.length_action.isVisible() and toolbar.run_action.isEnabled()
