@@ -92,7 +92,6 @@ class IteratorHooks:
     def install(self) -> None:
         from tensorflow.python.data.ops import iterator_ops
         from tensorflow.python.eager import context
-        from tensorflow.python.framework import errors
 
         owned = iterator_ops.OwnedIterator
         hooks, clock, executing_eagerly = self, time.perf_counter_ns, context.executing_eagerly
@@ -108,10 +107,8 @@ class IteratorHooks:
                 steps.request_made(t_request)
                 if hooks.at_step_boundary is not None and hooks.at_step_boundary(steps, iterator):
                     t_request = clock()
-                try:
-                    element = request(iterator, *args, **kwargs)
-                except errors.OutOfRangeError:
-                    raise  # the end of the data: the next request on a new iterator starts a step again
+                # At the end of the data this raises, and no step opens: the next epoch's request starts one.
+                element = request(iterator, *args, **kwargs)
                 steps.element_ready(t_request, clock(), sizer(element))
                 return element
             return timed_request
