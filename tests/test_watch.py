@@ -310,3 +310,14 @@ def test_an_iterator_inside_the_scripts_tf_function_is_timed_per_call_with_its_w
     assert summary["examples_per_s"] == pytest.approx(8 * summary["steps_per_s"], rel=0.01)
     # 10 ms of storage wait a batch against a step that adds a vector: the job waits most of its time.
     assert summary["idle_fraction"] / (1 - summary["between_fraction"]) > 0.5
+
+
+def test_a_change_the_script_ends_before_is_said_never_made(tmp_path):
+    report = tmp_path / "seen.json"
+    result = watch(tmp_path, "sequence_loop.py", "--report", str(report),
+                   options=("--change-at", "1000", "stages.double.num_parallel_calls=2"))
+    assert result.returncode == 0, result.stderr
+    line = "change stages.double.num_parallel_calls=2 was never made: the script ended before step 1000"
+    assert f"pipescope: {line}" in result.stderr
+    summary = summary_of(tmp_path / "run")
+    assert line in summary["warnings"] and summary["config_changes"] == []

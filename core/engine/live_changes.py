@@ -28,6 +28,7 @@ from core.spec.pipeline import PipelineSpec, apply_overrides
 
 CHANGEABLE = ("num_parallel_calls", "buffer_size", "cycle_length", "block_length")
 RESTART_HINT = "give --allow-data-restart to allow it"
+NEVER_MADE = "was never made"  # with "refused", what a change's answer in the run's warnings says
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,16 @@ class LiveChanges:
         with self._lock:
             self._waiting = sorted([*self._waiting, request], key=lambda waiting: waiting.step)
         self.job.hooks.at_step_boundary = self.at_step_boundary
+
+    def say_unmade(self) -> None:
+        """The script has ended: the changes still waiting were never made, and the run says so."""
+        with self._lock:
+            unmade, self._waiting = self._waiting, []
+        for request in unmade:
+            when = f"step {request.step}" if request.step else "its next step"
+            line = f"change {request.text()} {NEVER_MADE}: the script ended before {when}"
+            self.job.outcome.warnings.append(line)
+            self.say(f"pipescope: {line}")
 
     def at_step_boundary(self, steps: DatasetSteps, iterator) -> bool:
         if steps is not self.job.training or not self._waiting or steps.steps_taken < self._waiting[0].step:

@@ -137,6 +137,7 @@ class WatchedJob:
         streamed, so that the files must be written again whole."""
         self.outcome.error = error
         self.outcome.status = status
+        self.changes.say_unmade()
         changed = self._settle_training()
         self.extra["datasets"] = self.datasets_seen()
         if isinstance(self._training, FitSteps):

@@ -29,7 +29,7 @@ from typing import Optional
 
 import numpy as np
 
-from core.engine.live_changes import CHANGEABLE
+from core.engine.live_changes import CHANGEABLE, NEVER_MADE
 from core.engine.outcome import RunFailure, RunOutcome, RunStatus
 from core.experiments.change_channel import ChangeWriter
 from core.experiments.watching import WatchedScript, check_script
@@ -270,5 +270,5 @@ class WatchedRun:
 
 
 def _refusals(outcome: RunOutcome) -> int:
-    """The run's warnings that say a change was refused."""
-    return sum(REFUSED in warning for warning in outcome.warnings)
+    """The run's warnings that say a change was refused, or never made because the script ended first."""
+    return sum(REFUSED in warning or NEVER_MADE in warning for warning in outcome.warnings)
