@@ -97,7 +97,8 @@ def analysis_table(analysis: dict) -> str:
                  f"steps/s{achieved}")
     for recommendation in analysis["recommendations"]:
         if analysis.get("source") == "watch":
-            lines.append(f"→ {recommendation['text']} (watch --change-at STEP {recommendation['change']})")
+            how = f" (watch --change-at STEP {recommendation['change']})" if recommendation["change"] else ""
+            lines.append(f"→ {recommendation['text']}{how}")
         else:
             lines.append(f"→ {recommendation['text']} (--set {recommendation['change']}: about "
                          f"{recommendation['expected_steps_per_s']:.1f} steps/s)")

@@ -321,3 +321,19 @@ def test_a_change_the_script_ends_before_is_said_never_made(tmp_path):
     assert f"pipescope: {line}" in result.stderr
     summary = summary_of(tmp_path / "run")
     assert line in summary["warnings"] and summary["config_changes"] == []
+
+
+def test_a_tutorials_loop_without_a_prefetch_is_told_to_add_one_at_its_last_line(tmp_path):
+    result = watch(tmp_path, "from_a_tutorial.py")
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(tmp_path / "run")
+    assert summary["pipeline"]["source"] == {"kind": "tensors", "count": 60000, "shape": [784]}
+    assert [stage["kind"] for stage in summary["pipeline"]["stages"]] == ["shuffle", "batch"]
+    analysis_run = subprocess.run([sys.executable, str(ROOT / "main.py"), "analyze", str(tmp_path / "run")],
+                                  capture_output=True, text=True, timeout=120)
+    assert analysis_run.returncode == 0, analysis_run.stderr
+    analysis = json.loads((tmp_path / "run" / "analysis.json").read_text())
+    if analysis["idle_fraction"] >= 0.05:  # a machine fast enough to make batches in no time waits for none
+        advice = analysis["recommendations"][-1]
+        assert advice["text"].startswith("nothing buffers batches ahead of the loop: add `.prefetch(tf.data.AUTOTUNE)`")
+        assert advice["change"] is None

@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from core.analysis.bottleneck import HEADROOM, elements_per_step, predicted_steps_per_s
+from core.analysis.bottleneck import HEADROOM, elements_per_step, overlapped, predicted_steps_per_s
 from core.spec.kinds import STAGES
 from core.spec.params import AUTOTUNE
 from core.spec.pipeline import PipelineSpec
@@ -42,6 +42,8 @@ def analyze_watched(spec: PipelineSpec, stage_rows: np.ndarray, stage_ids: list[
     holds = slowest is not None and idle >= IDLE_WORTH_A_CHANGE and slowest["steps_per_s"] < model_rate
     bottleneck = slowest["id"] if holds else "model"
     recommendations = [_more_calls(spec, slowest, stages, model_rate, cores)] if holds else []
+    if not overlapped(spec) and idle >= IDLE_WORTH_A_CHANGE and spec.stages:
+        recommendations.append(_a_prefetch(spec, min(input_rate, model_rate)))
     return {
         "source": "watch",
         "stages": stages,
@@ -138,6 +140,17 @@ def _more_calls(spec: PipelineSpec, slowest: dict, stages: list[dict], model_rat
             f"about {expected:.0f} steps/s expected")
     return _named({"text": text, "change": f"stages.{stage.id}.{param}={new_calls}",
                    "expected_steps_per_s": round(expected, 2)}, slowest)
+
+
+def _a_prefetch(spec: PipelineSpec, expected: float) -> dict:
+    """Nothing buffers ahead of the script's loop, so it waits for every batch to be made: a prefetch at the
+    pipeline's end overlaps the two (a stage the script must add: no change can be made while it trains)."""
+    last = spec.stages[-1]
+    expected_text = f", about {expected:.0f} steps/s expected" if math.isfinite(expected) else ""
+    where = f"after {Path(last.origin['file']).name}:{last.origin['line']}" if last.origin else "at the pipeline's end"
+    text = f"nothing buffers batches ahead of the loop: add `.prefetch(tf.data.AUTOTUNE)` {where}{expected_text}"
+    return {"text": text, "change": None,
+            "expected_steps_per_s": round(expected, 2) if math.isfinite(expected) else None}
 
 
 def _where(entry: dict) -> str:
