@@ -34,8 +34,9 @@ WAIT_MEASURED = ("Keras fit: a step runs from one on_train_batch_begin to the ne
 
 
 @dataclass
-class FitSteps(DatasetSteps):
-    """fit's steps, held until a capture has given the wait share they are written with."""
+class CapturedSteps(DatasetSteps):
+    """Steps timed at their boundaries (fit's callback, or the calls of the script's own tf.function), held
+    until a capture has given the wait share they are written with."""
 
     batch_size: int = 1
     timed_by: str = "fit"  # or "function": a loop whose iterator lives in the script's own tf.function
@@ -79,7 +80,7 @@ class FitSteps(DatasetSteps):
 class WaitCapture:
     """tf.profiler sessions of CAPTURE_STEPS steps, every CAPTURE_EVERY_S; each gives a wait share."""
 
-    def __init__(self, steps: FitSteps):
+    def __init__(self, steps: CapturedSteps):
         self.steps = steps
         self.not_measured: Optional[str] = None
         self._logdir: Optional[str] = None
@@ -177,8 +178,8 @@ def _get_next_ns(files: list[Path]) -> float:
     return total
 
 
-def wrap_fit(model_class, on_fit: Callable[[Optional[object]], FitSteps], on_fit_end: Callable[[], None],
-             at_step_boundary: Callable[[FitSteps], None]) -> Callable[[], None]:
+def wrap_fit(model_class, on_fit: Callable[[Optional[object]], CapturedSteps], on_fit_end: Callable[[], None],
+             at_step_boundary: Callable[[CapturedSteps], None]) -> Callable[[], None]:
     """Give every `model_class.fit` call a timing callback; `on_fit(dataset)` makes the steps' record,
     `on_fit_end()` hears that the call returned, `at_step_boundary(steps)` is called between steps, where
     a change to the pipeline is made. Returns the undo."""
@@ -188,7 +189,7 @@ def wrap_fit(model_class, on_fit: Callable[[Optional[object]], FitSteps], on_fit
     class PipescopeSteps(keras.callbacks.Callback):
         async_safe = True  # it has no batch-end method: Keras keeps dispatching those as it would
 
-        def __init__(self, steps: FitSteps):
+        def __init__(self, steps: CapturedSteps):
             super().__init__()
             self.steps, self.capture, self.taken = steps, WaitCapture(steps), 0
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from core.engine.fit_hooks import FitSteps, WaitCapture
+from core.engine.fit_hooks import CapturedSteps, WaitCapture
 
 WAIT_MEASURED = ("the script's iterator is used inside its own tf.function: a step runs from one call of that "
                  "function to the next; its wait is the share of the host's IteratorGetNext time in tf.profiler "
                  "captures of {steps} steps every {every:g} s, as XProf reads it")
 
 
-def time_calls_with_iterators(hooks, steps_for: Callable[[object], Optional[FitSteps]],
-                              at_step_boundary: Callable[[FitSteps], None]) -> Callable[[], None]:
+def time_calls_with_iterators(hooks, steps_for: Callable[[object], Optional[CapturedSteps]],
+                              at_step_boundary: Callable[[CapturedSteps], None]) -> Callable[[], None]:
     """Every eager call of a `tf.function` whose arguments hold a tf.data iterator ends a step and begins the
     next; `steps_for(iterator)` gives its record (None: its dataset is timed another way). Returns the undo."""
     from tensorflow.python.data.ops.iterator_ops import OwnedIterator

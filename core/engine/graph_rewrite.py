@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from typing import Any
 
 from core.spec.params import AUTOTUNE
@@ -48,17 +49,34 @@ class DataRestartNeeded(Exception):
     pipeline would start its data again."""
 
 
-def rewritten(dataset, stage_index_from_end: int, stage_kind: str, param: str, value: Any):
-    """`dataset` made again with `param` of the stage `stage_index_from_end` places before its end
-    (0: the last stage) set to `value` (AUTOTUNE allowed)."""
+@dataclass(frozen=True)
+class Setting:
+    """A parameter of the stage `index_from_end` places before the pipeline's end (0: its last stage)."""
+
+    index_from_end: int
+    stage_kind: str
+    param: str
+    value: Any  # AUTOTUNE allowed
+
+
+def rewritten(dataset, settings: list[Setting]):
+    """`dataset` made again, once, with each of `settings` in its graph."""
     import tensorflow as tf
-    graph = tf.compat.v1.GraphDef()
-    graph.ParseFromString(dataset._as_serialized_graph(external_state_policy=_ignore_state()).numpy())
-    node = _stage_node(graph, stage_index_from_end, stage_kind)
-    _set_param(graph, node, param, value)
+    graph = _graph_of(dataset)
+    chain = _stage_chain(graph)
+    for setting in settings:
+        _set_param(graph, _stage_node(chain, setting.index_from_end, setting.stage_kind), setting.param,
+                   setting.value)
     variant = tf.raw_ops.DatasetFromGraph(graph_def=graph.SerializeToString())
     remade = tf.data.experimental.from_variant(variant, structure=dataset.element_spec)
     return remade.with_options(dataset.options())
+
+
+def _graph_of(dataset):
+    import tensorflow as tf
+    graph = tf.compat.v1.GraphDef()
+    graph.ParseFromString(dataset._as_serialized_graph(external_state_policy=_ignore_state()).numpy())
+    return graph
 
 
 _NOT_CHECKPOINTABLE_OPS = frozenset({"EagerPyFunc", "PyFunc", "PyFuncStateless"})  # py_function, numpy_function
@@ -67,9 +85,7 @@ _NOT_CHECKPOINTABLE_OPS = frozenset({"EagerPyFunc", "PyFunc", "PyFuncStateless"}
 def position_carried_over(dataset) -> bool:
     """Whether an iterator over `dataset` can be checkpointed, so that a rebuilt pipeline goes on where
     it was: not when it runs Python (py_function, numpy_function, from_generator)."""
-    import tensorflow as tf
-    graph = tf.compat.v1.GraphDef()
-    graph.ParseFromString(dataset._as_serialized_graph(external_state_policy=_ignore_state()).numpy())
+    graph = _graph_of(dataset)
     ops = {node.op for node in graph.node}
     ops.update(node.op for function in graph.library.function for node in function.node_def)
     return not ops & _NOT_CHECKPOINTABLE_OPS
@@ -98,7 +114,8 @@ def _ignore_state():
     return tf.data.experimental.ExternalStatePolicy.IGNORE
 
 
-def _stage_node(graph, stage_index_from_end: int, stage_kind: str):
+def _stage_chain(graph) -> list:
+    """The graph's dataset nodes from the sink back along each one's first input, tf.data's wrappers left out."""
     nodes = {node.name: node for node in graph.node}
     sink = next(node for node in graph.node if node.op == "_Retval")
     chain, name = [], sink.input[0]
@@ -107,6 +124,10 @@ def _stage_node(graph, stage_index_from_end: int, stage_kind: str):
         if node.op not in _WRAPPER_OPS:
             chain.append(node)
         name = node.input[0] if node.input and node.op.endswith(_DATASET_SUFFIXES) else ""
+    return chain
+
+
+def _stage_node(chain: list, stage_index_from_end: int, stage_kind: str):
     if stage_index_from_end >= len(chain):
         raise RewriteRefused("the stage is not in the pipeline's graph")
     node = chain[stage_index_from_end]

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from core.engine.graph_rewrite import DataRestartNeeded, RewriteRefused, continue_from, rewritten
+from core.engine.graph_rewrite import DataRestartNeeded, RewriteRefused, Setting, continue_from, rewritten
 from core.engine.iterator_hooks import DatasetSteps
 from core.engine.outcome import ConfigChange
 from core.spec.diff import describe_change
@@ -91,15 +91,16 @@ class LiveChanges:
         self._record(request, steps, changed_spec, dataset)
 
     def _rewritten(self, request: ChangeRequest, steps: DatasetSteps) -> tuple[PipelineSpec, Any]:
-        spec, dataset = self.job.spec, steps.current
+        spec, settings = self.job.spec, []
         for path, value in request.assignments:
             stage_id, param = _stage_param(path)
             index = next((i for i, stage in enumerate(spec.stages) if stage.id == stage_id), None)
             if index is None:
                 raise SpecError(f"{path}: no stage with id {stage_id!r} (stages: "
                                 f"{', '.join(stage.id for stage in spec.stages)})")
-            dataset = rewritten(dataset, len(spec.stages) - 1 - index, spec.stages[index].kind, param, value)
-        return apply_overrides(spec, list(request.assignments)), dataset
+            settings.append(Setting(len(spec.stages) - 1 - index, spec.stages[index].kind, param, value))
+        changed_spec = apply_overrides(spec, list(request.assignments))  # a value out of range: refused before any work
+        return changed_spec, rewritten(steps.current, settings)
 
     def _record(self, request: ChangeRequest, steps: DatasetSteps, changed_spec: PipelineSpec, dataset) -> None:
         job = self.job

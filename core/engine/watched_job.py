@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from core.engine.cpu_meter import CpuMeter
 from core.engine.dataset_import import import_pipeline, record_origins
 from core.engine.graph_rewrite import position_carried_over
-from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, FitSteps, wrap_fit
+from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, CapturedSteps, wrap_fit
 from core.engine.fit_hooks import WAIT_MEASURED as FIT_WAIT_MEASURED
 from core.engine.function_hooks import WAIT_MEASURED as FUNCTION_WAIT_MEASURED
 from core.engine.function_hooks import time_calls_with_iterators
@@ -140,7 +140,7 @@ class WatchedJob:
         self.changes.say_unmade()
         changed = self._settle_training()
         self.extra["datasets"] = self.datasets_seen()
-        if isinstance(self._training, FitSteps):
+        if isinstance(self._training, CapturedSteps):
             self.extra["wait_captures"] = self._training.captures
             if self._training.wait_note:
                 self.extra["wait_not_measured"] = self._training.wait_note
@@ -175,19 +175,19 @@ class WatchedJob:
                                      f"{replicas} replica(s)): Pipescope times the host's requests to its iterator "
                                      "as one loop's; what each replica's device waits for is not seen")
 
-    def _on_fit(self, dataset) -> FitSteps:
-        steps = self.hooks.steps_for_dataset(dataset, FitSteps)
+    def _on_fit(self, dataset) -> CapturedSteps:
+        steps = self.hooks.steps_for_dataset(dataset, CapturedSteps)
         if steps.requests == 0:  # fit never sees a batch on the host: its size is the dataset's
             steps.batch_size = batch_size_of(getattr(dataset, "element_spec", None)) or steps.declared_batch_size
         self.hooks.fitting = steps
         return steps
 
-    def _steps_in_a_function(self, iterator) -> Optional[FitSteps]:
+    def _steps_in_a_function(self, iterator) -> Optional[CapturedSteps]:
         dataset = getattr(iterator, "_pipescope_dataset", None)
         if dataset is None:
             return None
-        steps = self.hooks.steps_for_dataset(dataset, FitSteps, timed_by="function")
-        if not isinstance(steps, FitSteps):  # its requests were timed eagerly before: that way goes on
+        steps = self.hooks.steps_for_dataset(dataset, CapturedSteps, timed_by="function")
+        if not isinstance(steps, CapturedSteps):  # its requests were timed eagerly before: that way goes on
             return None
         if steps.requests == 0:
             steps.batch_size = steps.declared_batch_size
@@ -197,7 +197,7 @@ class WatchedJob:
     def _on_fit_end(self) -> None:
         self.hooks.fitting = None
 
-    def _at_fit_step_boundary(self, steps: FitSteps) -> None:
+    def _at_fit_step_boundary(self, steps: CapturedSteps) -> None:
         self.hooks.raise_if_interrupted()
         boundary, iterator = self.hooks.at_step_boundary, steps.iterator
         if boundary is not None and iterator is not None:
@@ -232,7 +232,7 @@ class WatchedJob:
         self.spec = self._pipelines[steps.number]
         self.extra["pipeline"] = self.spec.to_dict()
         self._note_position_carried_over(steps)
-        if isinstance(steps, FitSteps):
+        if isinstance(steps, CapturedSteps):
             said = FIT_WAIT_MEASURED if steps.timed_by == "fit" else FUNCTION_WAIT_MEASURED
             self.extra["wait_measured"] = said.format(steps=CAPTURE_STEPS, every=CAPTURE_EVERY_S)
 

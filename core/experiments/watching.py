@@ -125,4 +125,4 @@ class WatchedScript:
     def finish(self) -> tuple[LoadedRun, dict]:
         """The run folder's summary, trace and timeline from what the job streamed (run.json holds the
         watch's own facts from its first version on, so a killed job keeps them too)."""
-        return rebuild_run_files(self.folder)
+        return rebuild_run_files(self.folder, keep_a_closed_trace=True)

@@ -53,17 +53,21 @@ def write_run_files(run, out_dir, extra: Optional[dict] = None, stream: Optional
     return _write_summary_and_timeline(run, Path(out_dir), run.extra | (extra or {}))
 
 
-def rebuild_run_files(folder) -> tuple[LoadedRun, dict]:
-    """`report`: summary.json, trace.json and timeline.png again, from what the run streamed to `folder`."""
+def rebuild_run_files(folder, keep_a_closed_trace: bool = False) -> tuple[LoadedRun, dict]:
+    """`report`: summary.json, trace.json and timeline.png again, from what the run streamed to `folder`.
+
+    `keep_a_closed_trace`: a stream that closed its files wrote the whole trace.json already (a watched
+    job's, finished by its parent): it is written again only for a run that was cut off."""
     run = load_run(folder)
     rows = run.records.rows()
     stages = run.stage_records
     extra = dict(run.extra) | ({} if run.closed else {"record_stream": CUT_OFF})
-    try:
-        write_trace(run.folder / "trace.json", run.spec.name, rows, run.outcome.changes, stages.rows(),
-                    stages.stage_ids)
-    except OSError as error:
-        raise _cannot_write(folder, error, option="") from None
+    if not (keep_a_closed_trace and run.closed):
+        try:
+            write_trace(run.folder / "trace.json", run.spec.name, rows, run.outcome.changes, stages.rows(),
+                        stages.stage_ids)
+        except OSError as error:
+            raise _cannot_write(folder, error, option="") from None
     return run, _write_summary_and_timeline(run, run.folder, extra, option="")
 
 
