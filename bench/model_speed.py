@@ -7,8 +7,8 @@ idiomatic script in interleaved rounds, each a fresh process, same steps.
 The profiler's verdict depends on the job training at its true speed: a model
 slower than the user's code inflates compute and hides input waits. Target: the
 preset at ≥ 0.95 of the idiomatic script's speed, as the ratio of their median
-steps (the idiomatic step's p50 over the preset's), the median over the rounds. A
-median step is what the job trains at; on a shared virtual machine a burst of other
+steps (the idiomatic step's p50 over the preset's), the median over the rounds
+(which go preset first, then script first, and so on). A median step is what the job trains at; on a shared virtual machine a burst of other
 work, or Pipescope's one short tf.profiler capture early in a run (run.capture_steps:
 a fixed ~0.1 s that 5,000 steps amortise and a few hundred do not), moves a short
 run's mean by more than the difference sought. Whole-run steps/s are shown beside it.
@@ -61,8 +61,13 @@ def main() -> None:
     preset, script = JOBS[args.job]
     step_ratios, rate_ratios = [], []
     for round_index in range(args.rounds):
-        ours = preset_speed(preset, args.steps, args.warmup)
-        theirs = idiomatic_speed(script, args.steps, args.warmup)
+        # Who goes first alternates: on a VM whose speed drifts, the second of a pair must not always lose.
+        if round_index % 2 == 0:
+            ours = preset_speed(preset, args.steps, args.warmup)
+            theirs = idiomatic_speed(script, args.steps, args.warmup)
+        else:
+            theirs = idiomatic_speed(script, args.steps, args.warmup)
+            ours = preset_speed(preset, args.steps, args.warmup)
         step_ratios.append(theirs[0] / ours[0])
         rate_ratios.append(ours[1] / theirs[1])
         print(f"round {round_index + 1}: median step {theirs[0]:.2f} ms by hand, {ours[0]:.2f} ms in {preset} "

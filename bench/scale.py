@@ -7,11 +7,11 @@ nothing else), and per N:
 - steps_s: the steps' own time, summary.json `wall_s` (run start → the last step's `t_done`). With the
   record stream, writing steps.csv, stages.csv and trace.json happens during the steps, so its cost
   shows here (as fewer steps/s) and not in end_s.
-- start_s: launch → run start. The run's start is read off the progress lines on stderr: each
-  `… K steps, R steps/s` line says the run had been going K / R seconds when it was written, and
-  this script timestamps every line as it arrives, so start = arrival − K / R (R has one decimal:
-  the error is well under a millisecond). No calibration run, no guess about start-up staying the
-  same between runs on a noisy machine.
+- start_s: launch → run start. The run dates its own start: run.json `started_at` (wall clock, to the
+  millisecond), against this script's wall clock at launch. Checkouts without it: the progress lines on
+  stderr, each `… K steps, R steps/s` line saying the run had been going K / R seconds when this script
+  timestamped its arrival. No calibration run, no guess about start-up staying the same between runs on
+  a noisy machine.
 - end_s: "time to end", the last step → process exit = total wall − start_s − steps_s. It holds
   writing what is left of the files (the streamed files' last half second, summary.json,
   timeline.png; before the stream: all of them) and the interpreter's exit.
@@ -28,7 +28,8 @@ nothing else), and per N:
   `plot_frame_ms` (each paint of the plots plus the data work of the redraws before it). The app draws a
   window of the last seconds while it follows a run and the whole run once at its end, thinned to a few
   thousand steps, so frames should cost the same at a million steps as at a thousand; the table says.
-  (The app's progress goes to its status bar, not stderr, so start_s and end_s are blank.)
+  Its time to end holds drawing the whole run once as well as writing the files. bench/all.py measures
+  scale this way only, in one 1,000,000-step run: the app holds everything a headless run holds, and more.
 
     python bench/scale.py [--steps 1000 200000] [--root DIR] [--python PY] [--json FILE] [--rows FILE]
                           [--report] [--app]
@@ -46,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from rows import add_rows_argument, row, write_rows
@@ -98,12 +100,21 @@ def report_command(python: str, root: Path, out: Path) -> list[str]:
     return [python, str(root / "main.py"), "report", str(out)]
 
 
-def launch(command: list[str], cwd: Path) -> dict:
+def started_at(out: Path) -> float | None:
+    """Wall-clock time the run started, as the run itself wrote it (run.json), or None."""
+    try:
+        stamp = json.loads((out / "run.json").read_text()).get("started_at")
+    except (OSError, ValueError):
+        return None
+    return datetime.fromisoformat(stamp).timestamp() if stamp else None
+
+
+def launch(command: list[str], cwd: Path, out: Path) -> dict:
     """Run `command`; its wall time, peak RSS, run start and stderr lines."""
     # Offscreen: checkouts from before the layered core drew timeline.png with Qt, which needs a platform.
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     lines: list = []
-    launched = time.perf_counter()
+    launched, launched_wall = time.perf_counter(), time.time()
     child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              text=True)
     reader = threading.Thread(target=timestamp_lines, args=(child.stderr, lines), daemon=True)
@@ -116,8 +127,9 @@ def launch(command: list[str], cwd: Path) -> dict:
     if child.returncode != 0:
         tail = "\n".join(line for _, line in lines[-5:])
         raise SystemExit(f"error: {' '.join(command)} exited with {child.returncode}\n{tail}")
-    start = run_start(lines)
-    return {"total_s": exited - launched, "start_s": None if start is None else start - launched,
+    start_wall, start = started_at(out), run_start(lines)
+    start_s = start_wall - launched_wall if start_wall is not None else None if start is None else start - launched
+    return {"total_s": exited - launched, "start_s": start_s,
             "peak_bytes": usage.ru_maxrss * 1024, "stderr": [line for _, line in lines]}
 
 
@@ -125,10 +137,10 @@ def measure(python: str, root: Path, steps: int, report: bool, app: bool) -> dic
     with tempfile.TemporaryDirectory(prefix="pipescope-scale-") as scratch:
         out = Path(scratch) / "run"
         command = (app_command if app else run_command)(python, root, steps, out)
-        child = launch(command, root)
+        child = launch(command, root, out)
         summary = json.loads((out / "summary.json").read_text())
         files = {path.name: path.stat().st_size for path in sorted(out.iterdir())}
-        rebuilt = launch(report_command(python, root, out), root) if report else None
+        rebuilt = launch(report_command(python, root, out), root, out) if report else None
     steps_s = summary["wall_s"]
     end_s = None if child["start_s"] is None else child["total_s"] - child["start_s"] - steps_s
     return {"steps": steps, "steps_s": steps_s, "start_s": child["start_s"], "end_s": end_s,
@@ -172,21 +184,23 @@ def print_table(results: list[dict]) -> None:
 
 
 def scale_rows(results: list[dict], app: bool) -> list[dict]:
-    """The longest run's figures: time to end and bytes a step headless; plot frame times in the app."""
+    """The longest run's figures: time to end and bytes a step; in the app, its plot frame times too."""
     longest = max(results, key=lambda result: result["steps"])
     steps = f"{longest['steps']:,} steps"
-    if app:
-        frames = longest["plot_frame_ms"] or {}
-        return [row("The app", f"plot frame time p50 / p99 over a {steps} run (`whatif`, no costs)",
-                    f"{frames.get('p50', float('nan')):.1f} / {frames.get('p99', float('nan')):.1f} ms "
-                    f"({frames.get('frames')} frames, {longest['steps_per_s']:.0f} steps/s)")]
+    where = " in the app (offscreen)" if app else ""
     per_step = longest["bytes_per_step"]
-    return [row("Scale", f"time to end a {steps} run (last step → process exit)",
+    rows = [row("Scale", f"time to end a {steps} run{where} (last step → process exit)",
                 "—" if longest["end_s"] is None else f"{longest['end_s']:.2f} s "
                 f"(the steps took {longest['steps_s']:.1f} s)"),
-            row("Scale", f"peak memory a step over a {steps} run",
+            row("Scale", f"peak memory a step over a {steps} run{where}",
                 "—" if per_step is None else f"{per_step:.0f} bytes (peak {longest['peak_bytes'] / 1e6:.0f} MB; "
                 f"files {sum(longest['files'].values()) / 1e6:.0f} MB)")]
+    if app:
+        frames = longest["plot_frame_ms"] or {}
+        rows.insert(0, row("The app", f"plot frame time p50 / p99 over a {steps} run (`whatif`, no costs)",
+                           f"{frames.get('p50', float('nan')):.1f} / {frames.get('p99', float('nan')):.1f} ms "
+                           f"({frames.get('frames')} frames, {longest['steps_per_s']:.0f} steps/s)"))
+    return rows
 
 
 def main() -> None:
