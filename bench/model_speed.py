@@ -9,9 +9,10 @@ slower than the user's code inflates compute and hides input waits. Target: the
 preset at ≥ 0.95 of the idiomatic script's speed, as the ratio of their median
 steps (the idiomatic step's p50 over the preset's), the median over the rounds
 (which go preset first, then script first, and so on). A median step is what the
-job trains at; on a shared virtual machine a burst of other work, or Pipescope's one short tf.profiler capture early in a run (run.capture_steps:
-a fixed ~0.1 s that 5,000 steps amortise and a few hundred do not), moves a short
-run's mean by more than the difference sought. Whole-run steps/s are shown beside it.
+job trains at; on a shared virtual machine a burst of other work, or Pipescope's
+one short tf.profiler capture early in a run (run.capture_steps: a fixed ~0.1 s
+that 5,000 steps amortise and a few hundred do not), moves a short run's mean by
+more than the difference sought. Whole-run steps/s are shown beside it.
 
     python bench/model_speed.py [--job seed|images] [--steps 600] [--rounds 3] [--rows FILE]
 """
