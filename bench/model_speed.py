@@ -1,20 +1,22 @@
-"""A job under Pipescope against the same job written by hand: `run --preset P` and its
-idiomatic script in interleaved rounds, each a fresh process, same steps.
+"""A job under Pipescope against the same job without it: `run --preset P` and a script of the same job
+in interleaved rounds, each a fresh process, same steps.
 
-- `--job seed`: `seed_tf_data` against `bench/idiomatic_seed.py` (the seed's network);
-- `--job images`: `images_tf` against `bench/idiomatic_images.py` (the JPEG pipeline, small CNN).
+- `--job seed`: `seed_tf_data` against `bench/idiomatic_seed.py` (the seed's network, written by hand);
+- `--job images`: `images_tf` against `bench/idiomatic_images.py` (the JPEG pipeline, small CNN);
+- `--generated P,P…`: each preset against the script `codegen` writes for it (issue 17: the same
+  program with no instrumentation), which says what the tool itself costs a job.
 
 The profiler's verdict depends on the job training at its true speed: a model
 slower than the user's code inflates compute and hides input waits. Target: the
-preset at ≥ 0.95 of the idiomatic script's speed, as the ratio of their median
-steps (the idiomatic step's p50 over the preset's), the median over the rounds
+preset at ≥ 0.95 of the script's speed, as the ratio of their median
+steps (the script's step p50 over the preset's), the median over the rounds
 (which go preset first, then script first, and so on). A median step is what the
 job trains at; on a shared virtual machine a burst of other work, or Pipescope's
 one short tf.profiler capture early in a run (run.capture_steps: a fixed ~0.1 s
 that 5,000 steps amortise and a few hundred do not), moves a short run's mean by
 more than the difference sought. Whole-run steps/s are shown beside it.
 
-    python bench/model_speed.py [--job seed|images] [--steps 600] [--rounds 3] [--rows FILE]
+    python bench/model_speed.py [--job seed|images | --generated P,P…] [--steps 600] [--rounds 3] [--rows FILE]
 """
 import argparse
 import json
@@ -32,12 +34,27 @@ JOBS = {"seed": ("seed_tf_data", "idiomatic_seed.py"), "images": ("images_tf", "
 TARGET = 0.95
 
 
-def idiomatic_speed(script: str, steps: int, warmup: int) -> tuple[float, float]:
-    """(median step ms, steps/s) of the hand-written job."""
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--steps", str(steps),
-                          "--warmup", str(warmup)], capture_output=True, text=True, check=True).stdout
+def script_speed(command: list[str]) -> tuple[float, float]:
+    """(median step ms, steps/s) of a script that prints them as `step_ms_p50: …` and `steps_per_s: …`."""
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return (float(re.findall(r"step_ms_p50: ([\d.]+)", out)[-1]),
             float(re.findall(r"steps_per_s: ([\d.]+)", out)[-1]))
+
+
+def idiomatic_command(script: str, steps: int, warmup: int) -> list[str]:
+    return [sys.executable, str(ROOT / "bench" / script), "--steps", str(steps), "--warmup", str(warmup)]
+
+
+def generated_command(script: Path, steps: int, warmup: int) -> list[str]:
+    # A generated script counts its warm-up among its steps, as `run --steps` does.
+    return [sys.executable, str(script), "--steps", str(steps + warmup), "--warmup", str(warmup)]
+
+
+def generate(preset: str, folder: Path) -> Path:
+    script = folder / f"{preset}.py"
+    subprocess.run([sys.executable, str(ROOT / "main.py"), "codegen", "--preset", preset, "-o", str(script)],
+                   capture_output=True, text=True, check=True)
+    return script
 
 
 def preset_speed(preset: str, steps: int, warmup: int) -> tuple[float, float]:
@@ -51,39 +68,62 @@ def preset_speed(preset: str, steps: int, warmup: int) -> tuple[float, float]:
         return summary["step_ms"]["p50"], summary["steps_per_s"]
 
 
+def compare(preset: str, script_command: list[str], what: str, rounds: int, steps: int, warmup: int) -> dict:
+    """The rounds' ratios of the preset's speed to the script's, printed as they come."""
+    step_ratios, rate_ratios = [], []
+    for round_index in range(rounds):
+        # Who goes first alternates: on a VM whose speed drifts, the second of a pair must not always lose.
+        if round_index % 2 == 0:
+            ours = preset_speed(preset, steps, warmup)
+            theirs = script_speed(script_command)
+        else:
+            theirs = script_speed(script_command)
+            ours = preset_speed(preset, steps, warmup)
+        step_ratios.append(theirs[0] / ours[0])
+        rate_ratios.append(ours[1] / theirs[1])
+        print(f"round {round_index + 1}: median step {theirs[0]:.2f} ms {what}, {ours[0]:.2f} ms in {preset} "
+              f"(ratio {step_ratios[-1]:.3f}); steps/s {theirs[1]:.1f} against {ours[1]:.1f} "
+              f"(ratio {rate_ratios[-1]:.3f})", flush=True)
+    median, rates = statistics.median(step_ratios), statistics.median(rate_ratios)
+    print(f"{preset} at {median:.3f} of the script's speed by the median step (rounds "
+          f"{min(step_ratios):.3f}–{max(step_ratios):.3f}), {rates:.3f} by whole-run steps/s; "
+          f"target ≥ {TARGET}: {'met' if median >= TARGET else 'NOT met'}")
+    return {"median": median, "steps": min(step_ratios), "steps_max": max(step_ratios), "rates": rates,
+            "rates_min": min(rate_ratios), "rates_max": max(rate_ratios)}
+
+
+def ratio_row(figure: str, found: dict, rounds: int, steps: int) -> dict:
+    return row("Overhead", figure,
+               f"{found['median']:.3f} (median of {rounds} rounds of {steps} steps, range "
+               f"{found['steps']:.3f}–{found['steps_max']:.3f}; steps/s {found['rates']:.3f}, range "
+               f"{found['rates_min']:.3f}–{found['rates_max']:.3f})", f"≥ {TARGET}", found["median"] >= TARGET)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--job", choices=sorted(JOBS), default="seed")
+    parser.add_argument("--generated", metavar="P,P…", help="presets to set against their generated scripts")
     add_rows_argument(parser)
     args = parser.parse_args()
-    preset, script = JOBS[args.job]
-    step_ratios, rate_ratios = [], []
-    for round_index in range(args.rounds):
-        # Who goes first alternates: on a VM whose speed drifts, the second of a pair must not always lose.
-        if round_index % 2 == 0:
-            ours = preset_speed(preset, args.steps, args.warmup)
-            theirs = idiomatic_speed(script, args.steps, args.warmup)
-        else:
-            theirs = idiomatic_speed(script, args.steps, args.warmup)
-            ours = preset_speed(preset, args.steps, args.warmup)
-        step_ratios.append(theirs[0] / ours[0])
-        rate_ratios.append(ours[1] / theirs[1])
-        print(f"round {round_index + 1}: median step {theirs[0]:.2f} ms by hand, {ours[0]:.2f} ms in {preset} "
-              f"(ratio {step_ratios[-1]:.3f}); steps/s {theirs[1]:.1f} against {ours[1]:.1f} "
-              f"(ratio {rate_ratios[-1]:.3f})", flush=True)
-    median, rates = statistics.median(step_ratios), statistics.median(rate_ratios)
-    met = median >= TARGET
-    print(f"{preset} at {median:.3f} of the idiomatic script's speed by the median step (rounds "
-          f"{min(step_ratios):.3f}–{max(step_ratios):.3f}), {rates:.3f} by whole-run steps/s; "
-          f"target ≥ {TARGET}: {'met' if met else 'NOT met'}")
-    write_rows(args.rows, [row("Overhead", f"`{preset}` under Pipescope against `bench/{script}`: speed by the "
-                               "median step (whole-run steps/s beside it)",
-                               f"{median:.3f} (median of {args.rounds} rounds of {args.steps} steps, range "
-                               f"{min(step_ratios):.3f}–{max(step_ratios):.3f}; steps/s {rates:.3f}, range "
-                               f"{min(rate_ratios):.3f}–{max(rate_ratios):.3f})", f"≥ {TARGET}", met)])
+    rows = []
+    if args.generated:
+        with tempfile.TemporaryDirectory() as folder:
+            for preset in args.generated.split(","):
+                command = generated_command(generate(preset, Path(folder)), args.steps, args.warmup)
+                found = compare(preset, command, "generated", args.rounds, args.steps, args.warmup)
+                rows.append(ratio_row(f"`{preset}` under Pipescope against its script from `codegen` (the same "
+                                      "program, no instrumentation): speed by the median step (whole-run steps/s "
+                                      "beside it)", found, args.rounds, args.steps))
+    else:
+        preset, script = JOBS[args.job]
+        found = compare(preset, idiomatic_command(script, args.steps, args.warmup), "by hand", args.rounds,
+                        args.steps, args.warmup)
+        rows.append(ratio_row(f"`{preset}` under Pipescope against `bench/{script}`: speed by the median step "
+                              "(whole-run steps/s beside it)", found, args.rounds, args.steps))
+    write_rows(args.rows, rows)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ class ExportActions(QtCore.QObject):
                                                         f"{suffix.upper()} (*.{suffix})")
         if path:
             self.last_folder.remember(path)
-            self._write(lambda: export(path))
+            self.write(lambda: export(path))
 
     def _ask_folder(self) -> None:
         if self.window.controller.last_run is None:
@@ -89,12 +89,15 @@ class ExportActions(QtCore.QObject):
             options=QtWidgets.QFileDialog.DontConfirmOverwrite)
         if folder:
             self.last_folder.remember(folder)
-            self._write(lambda: self.run_files(folder))
+            self.write(lambda: self.run_files(folder))
 
-    def _write(self, export) -> None:
+    def write(self, export) -> bool:
+        """Run `export` (which returns the files it wrote), saying what went wrong, or what was written where."""
         written = []
         if self.window.report(lambda: written.extend(export() or [])) and written:
             self.confirm(written)
+            return True
+        return False
 
     def confirm(self, written: list[Path]) -> None:
         folder = written[0].parent

@@ -5,10 +5,10 @@ that run goes, this view pulls its new rows (into the entry's own copy) at
 10 Hz and re-plots only what is visible (a scrolling
 window of the last seconds while following, else the zoomed range), thinned to
 a few thousand steps while keeping each stretch's longest wait and compute.
-At 2 Hz it refreshes the running summary and the figures per configuration
+At 2 Hz it refreshes the blocks' live figures, and the running summary and the figures per configuration
 (before and after each what-if change; the main window shows both in a dock of
-their own, so the plots keep the window's width) and the blocks' live figures,
-or the reason core gives for their absence (a line of the summary).
+their own, so the plots keep the window's width; less often once a long run's take longer:
+`SUMMARY_SHARE`), or the reason core gives for the live figures' absence (a line of the summary).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from gui.summary_panel import SummaryPanel
 
 PLOT_HZ = 10
 SLOW_HZ = 2
+SUMMARY_SHARE = 0.05
 WINDOWS_S = {"2 s": 2.0, "5 s": 5.0, "10 s": 10.0, "30 s": 30.0, "60 s": 60.0, "whole run": None}
 
 
@@ -54,6 +55,7 @@ class LiveView(QtWidgets.QWidget):
         self.capacity = None
         self._drawing = False
         self._draw_times: list[float] = []
+        self._summary_due = 0.0  # perf_counter time the running summary is next refreshed
         self.plot_timer = self._timer("pipescope-plots", 1000 // PLOT_HZ, self._tick)
         self.slow_timer = self._timer("pipescope-summary", 1000 // SLOW_HZ, self._slow_tick)
         for plot in self.plots.plots():
@@ -104,6 +106,7 @@ class LiveView(QtWidgets.QWidget):
 
     def _forget_run(self) -> None:
         self.entry = self.run = None
+        self._summary_due = 0.0
         self.buffer = StepRecords()
         self.capacity = None
         self.summary.clear()
@@ -179,7 +182,12 @@ class LiveView(QtWidgets.QWidget):
     # ------------------------------------------------------------ slower figures
 
     def _slow_tick(self) -> None:
-        self._update_summary()
+        started = time.perf_counter()
+        if started >= self._summary_due:
+            self._update_summary()
+            # The figures are over every step so far: a long run's take longer, so they come less often,
+            # never taking more than SUMMARY_SHARE of the GUI thread, whose Python holds the GIL the run needs.
+            self._summary_due = started + (time.perf_counter() - started) / SUMMARY_SHARE
         if self.run is not None and self.run.outcome.status is RunStatus.RUNNING:
             self._show_stage_figures()
 

@@ -21,6 +21,7 @@ from core.engine.outcome import RunFailure
 from core.spec.pipeline import PipelineSpec, load_spec, save_spec
 from gui.document import PIPELINE, PipelineDocument, key_for_error
 from gui.dock_room import share_room
+from gui.code_actions import CodeActions
 from gui.export_actions import ExportActions
 from gui.history_panel import HistoryPanel
 from gui.inspector import Inspector
@@ -55,6 +56,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent = RecentFiles(settings, self._open_recent, self)
         self.toolbar = RunToolbar(self.document, self)
         self.export_actions = ExportActions(self, self.last_folder)
+        self.code_actions = CodeActions(self, self.last_folder)
         self.run_folder_actions = RunFolderActions(self, settings)
         self.session_actions = SessionActions(self, self.last_folder)
         self.history_panel = HistoryPanel(self.controller, self.last_folder)

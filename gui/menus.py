@@ -37,7 +37,9 @@ def build_menus(window) -> None:
                    "step markers) in a folder TensorBoard and `xprof --logdir` open")
     run.addSeparator()
     window.tuning.fill_menu(run)
-    window.export_actions.fill_menu(bar.addMenu("E&xport"))
+    exports = bar.addMenu("E&xport")
+    window.export_actions.fill_menu(exports)
+    window.code_actions.fill_menu(exports)
     view = bar.addMenu("&View")
     view.addActions([dock.toggleViewAction() for dock in (window.palette_dock, window.inspector_dock,
                                                           window.whatif_dock, window.summary_dock,

@@ -419,9 +419,16 @@ def burn_iterations_per_ms() -> float:
 def _build_cpu_work(ds, params, ctx):
     tf = tensorflow()
 
-    iterations = max(1, round(params["ms"] * burn_iterations_per_ms())) if params["ms"] > 0 else 0
-    with tf.device("/CPU:0"):
-        # The work's result must reach something stateful: otherwise tf.data sees a map that
-        # returns its input unchanged, prunes the loop as dead code and drops the whole stage.
-        sink = tf.Variable(0.0, trainable=False)
-    return _pass_through_after(ds, params, ctx, lambda: sink.assign_add(_burn_loop(tf.constant(iterations))))
+    if params["ms"] <= 0:
+        return ds
+    iterations = max(1, round(params["ms"] * burn_iterations_per_ms()))
+
+    def worked(x, y):
+        # The work's result must reach the element: a map that returns its input unchanged is pruned as
+        # dead code, loop and all. A tf.Variable to sink it into would keep it too, but a dataset with
+        # state of its own cannot be shipped to tf.data service workers. The total is never NaN, which
+        # no optimizer can know, and the branch not taken costs nothing.
+        total = _burn_loop(tf.constant(iterations))
+        return tf.cond(tf.math.is_nan(total), lambda: tf.zeros_like(x), lambda: tf.identity(x)), y
+
+    return ds.map(_named(ctx, worked), num_parallel_calls=_parallelism(params["num_parallel_calls"], ctx))

@@ -3,9 +3,10 @@
 A `Kind` says everything about a kind that is not TensorFlow: its parameters,
 its block label, the checks across its parameters and its place in a pipeline,
 whether it makes or unmakes batches, which parameter sizes its buffer, which sets
-its parallelism and what its work costs (for bottleneck analysis), the tf.data node names it becomes (so live figures can find it), and room for its
-code snippet. The editor, validation, live figures and code generation read it;
-the engine looks up a builder by the kind's name (`core.engine.builders`).
+its parallelism and what its work costs (for bottleneck analysis), and the tf.data
+node names it becomes (so live figures can find it). The editor, validation, live
+figures and analysis read it; the engine looks up a builder by the kind's name
+(`core.engine.builders`) and the code generator an emitter (`core.outputs.codegen`).
 """
 from __future__ import annotations
 
@@ -42,7 +43,6 @@ class Kind:
     parallel_param: Optional[str] = None  # how many elements it works on at once (what analysis may raise)
     work: Work = Work.CPU  # what that work costs, so analysis can say what more parallelism buys
     node_names: frozenset = frozenset()  # tf.data node names it becomes, lower-case, without `V2`
-    snippet: Optional[str] = None  # its tf.data code, for code generation
     function_param: Optional[str] = None  # names its function: a watched script's own function goes here by name
     from_script: bool = False  # only in pipelines imported from a watched script: shown, never built or offered
 
