@@ -60,7 +60,10 @@ class ExportActions(QtCore.QObject):
         started = time.time() - 1.0  # file times are coarse on some file systems
         app_figures = {"ui_lag_ms": self.window.controller.ui_lag_ms(),
                        "plot_frame_ms": self.window.live_view.plots.frame_times.summary()}
-        exports.save_run_files(run, out_dir, app_figures)
+        shown = self.window.controller.history.current
+        streamed_there = shown is not None and shown.ended and shown.folder is not None and \
+            Path(shown.folder).resolve() == out_dir.resolve()
+        exports.save_run_files(run, out_dir, app_figures, streamed_there)
         return sorted(path for path in out_dir.iterdir() if path.is_file() and path.stat().st_mtime >= started)
 
     def _headed_plots(self):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PyQt5 import QtWidgets
 
-from core.outputs.run_files import write_run_files
+from core.outputs.run_files import finish_streamed_folder, write_run_files
 
 
 def save_widget_png(widget: QtWidgets.QWidget, path) -> None:
@@ -33,8 +33,11 @@ def headed(plots, headline: str):
         plots.set_headline("")
 
 
-def save_run_files(run, out_dir, app_figures: dict) -> dict:
+def save_run_files(run, out_dir, app_figures: dict, streamed_there: bool = False) -> dict:
     """The run's folder as `run --out` leaves it (summary.json with the app's own figures, `ui_lag_ms` and
     `plot_frame_ms`; steps.csv, stages.csv, trace.json, run.json, timeline.png), written at the end by the
-    same code, so `report` and File → Open run read it too."""
+    same code, so `report` and File → Open run read it too. `streamed_there`: the run was recorded into
+    `out_dir` as it went, so only what a stream leaves to the end is written."""
+    if streamed_there:
+        return finish_streamed_folder(run, Path(out_dir), app_figures)
     return write_run_files(run, Path(out_dir), extra=app_figures)

@@ -102,6 +102,14 @@ def _error_from_facts(facts: Optional[dict]) -> Optional[BaseException]:
     return RunFailure(facts["message"], facts.get("stage"))
 
 
+def add_extra_facts(folder: Path, extra: dict) -> None:
+    """`extra` added to a closed run.json's, as if the run had said it."""
+    path = Path(folder) / RUN_JSON
+    facts = json.loads(path.read_text())
+    facts["extra"] = (facts.get("extra") or {}) | extra
+    write_atomically(path, facts_text(facts))
+
+
 def facts_text(facts: dict) -> str:
     return json.dumps(facts, indent=2, sort_keys=True) + "\n"
 

@@ -151,3 +151,6 @@ def test_scripted_mode_writes_screenshot_and_files(preset, tmp_path):
     assert (tmp_path / "shot.png").stat().st_size > 10_000
     summary = json.loads((tmp_path / "out/summary.json").read_text())
     assert summary["steps"] == 60 and "ui_lag_ms" in summary
+    # Recorded there as it went: the end adds the app's figures to run.json too, so `report` keeps them.
+    assert "ui_lag_ms" in json.loads((tmp_path / "out/run.json").read_text())["extra"]
+    assert len((tmp_path / "out/steps.csv").read_text().splitlines()) == 61
