@@ -202,9 +202,10 @@ def test_cpu_work_costs_the_time_it_declares(whatif):
 
     (wait_without, cpu_without), (wait_with, cpu_with) = cost_ms(0), cost_ms(4)
     added_cpu = cpu_with - cpu_without
-    # CPU ms a batch. Calibrated once per process against the wall clock: approximate, and low when the host
-    # was busy then (1.7 ms for 4 with the cores three times oversubscribed), so only far from 0 is required.
-    assert 1.0 <= added_cpu <= 12.0, added_cpu
+    # CPU ms a batch. Calibrated once per process against the wall clock: approximate, low when the host was
+    # busy then (1.7 ms for 4 with the cores three times oversubscribed) and high when it is busy later (12.6
+    # in a full suite on a 2-core VM), so only far from 0, and from a loop run many times over, is required.
+    assert 1.0 <= added_cpu <= 20.0, added_cpu
     assert wait_with - wait_without >= 0.5 * added_cpu  # served serially: the model waits for that work
 
 

@@ -63,7 +63,8 @@ def _chain(source, stages, seed: str, serial: bool, sources: Registry, kinds: Re
         emit = STAGE_EMITTERS.emitter_for(stage.kind, f"stages[{index}].kind")
         label = kinds.get(stage.kind, f"stages[{index}].kind").label_for(stage.params)
         stage_code = emit(stage.params, StageContext(stage.id, seed, serial, emit_branch))
-        code = code + Code((f"# {stage.id}: {label}",)) + stage_code
+        heading = f"# {label}" if label.split(" ")[0] == stage.id else f"# {stage.id}: {label}"
+        code = code + Code((heading,)) + stage_code
     return code
 
 
@@ -92,7 +93,7 @@ def _imports(imports: tuple[str, ...]) -> str:
 
 
 def _make_dataset(spec: PipelineSpec, pipeline: Code, options: tuple[str, ...]) -> str:
-    source_lines, stage_lines = _split_after_source(pipeline.lines, spec)
+    source_lines, stage_lines = _split_after_source(pipeline.lines)
     lines = [*source_lines, "options = tf.data.Options()", *options,
              "ds = ds.with_options(options)  # set on the source, they hold for every stage after it",
              *stage_lines, "return ds"]
@@ -100,13 +101,11 @@ def _make_dataset(spec: PipelineSpec, pipeline: Code, options: tuple[str, ...]) 
     return f'def make_dataset():\n{INDENT}"""The input pipeline, source first."""\n{body}\n'
 
 
-def _split_after_source(lines: tuple[str, ...], spec: PipelineSpec) -> tuple[list[str], list[str]]:
-    """The source's lines, and the stages' after them (each stage's begin with its `# id:` comment)."""
-    first_stage = f"# {spec.stages[0].id}: " if spec.stages else None
-    for index, line in enumerate(lines):
-        if first_stage and line.startswith(first_stage):
-            return list(lines[:index]), list(lines[index:])
-    return list(lines), []
+def _split_after_source(lines: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The source's lines, and the stages' after them: the source's are up to its first `ds = ` line's end."""
+    first = next(index for index, line in enumerate(lines) if line.startswith("ds = "))
+    after = next((index for index in range(first + 1, len(lines)) if lines[index].startswith("# ")), len(lines))
+    return list(lines[:after]), list(lines[after:])
 
 
 def _main(spec: PipelineSpec) -> str:
