@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from cli.common import EXIT_FAILED, EXIT_OK, add_spec_arguments, resolve_spec
-from core.outputs.codegen.patch import make_patch
+from core.outputs.codegen.patch import patch_of_watched_run
 from core.outputs.codegen.script import generate_script
 from core.outputs.run_folder import read_facts
 from core.spec.params import SpecError
@@ -48,16 +48,14 @@ def _spec_of_a_run(folder: Path) -> PipelineSpec:
 
 
 def _patch(folder: Path, output: str | None) -> int:
-    facts = read_facts(folder)
-    extra = facts.get("extra") or {}
-    if extra.get("source") != "watch" or not extra.get("pipeline"):
-        raise SpecError(f"--patch: {folder} is not a folder `watch` wrote (its run.json has no watched pipeline)")
-    changes = [change["description"] for change in facts.get("changes", []) if change.get("description")]
-    if not changes:
-        sys.stderr.write(f"codegen: no change was made while {extra.get('script', 'the script')} trained: "
+    try:
+        patch = patch_of_watched_run(folder, relative_to=Path.cwd())
+    except SpecError as error:
+        raise SpecError(f"--patch: {error}") from None
+    if not patch.placed and not patch.unplaced:
+        sys.stderr.write(f"codegen: no change was made while {patch.script or 'the script'} trained: "
                          "nothing to hand back\n")
         return EXIT_OK
-    patch = make_patch(extra["pipeline"], changes, relative_to=Path.cwd())
     for line in patch.unplaced:
         sys.stderr.write(f"codegen: not placed: {line}\n")
     if not patch.diff:

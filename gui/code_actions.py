@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
-from core.outputs.codegen.patch import make_patch
+from core.outputs.codegen.patch import patch_of_watched_run
 from core.outputs.codegen.script import generate_script
-from core.outputs.run_folder import read_facts
 from core.spec.params import SpecError
 from gui.export_actions import CONFIRMATION_MS
 from gui.menus import add_action
@@ -49,13 +48,10 @@ class CodeActions(QtCore.QObject):
             self.window.statusBar().showMessage("The pipeline's training script is on the clipboard.", CONFIRMATION_MS)
 
     def patch_text(self) -> tuple[str, list[str]]:
-        """(the last watched run's diff, what it could not place); SpecError when there is none to make."""
-        folder = self._watched_folder()
-        facts = read_facts(folder)
-        changes = [change["description"] for change in facts.get("changes", []) if change.get("description")]
-        if not changes:
+        """(the watched run's diff, what it could not place); SpecError when there is none to make."""
+        patch = patch_of_watched_run(self._watched_folder())
+        if not patch.placed and not patch.unplaced:
             raise SpecError("No change was made while the script trained: nothing to hand back.")
-        patch = make_patch(facts["extra"]["pipeline"], changes, relative_to=Path(facts["extra"]["script"]).parent)
         if not patch.diff:
             raise SpecError("None of the changes could be placed in the script: " + "; ".join(patch.unplaced))
         return patch.diff, patch.unplaced

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from core.spec.params import AUTOTUNE
+from core.outputs.run_folder import read_facts
+from core.spec.params import AUTOTUNE, SpecError
 
 # Where each tuned parameter sits among a tf.data method's positional arguments (TF 2.x signatures).
 POSITIONS = {
@@ -42,6 +43,20 @@ class Patch:
     diff: str = ""  # unified diff, empty when nothing could be placed
     placed: list[str] = field(default_factory=list)  # `custom_loop.py:27 num_parallel_calls=8`
     unplaced: list[str] = field(default_factory=list)  # each with why
+    script: str = ""  # the watched script, when the patch is a watched run's
+
+
+def patch_of_watched_run(folder: Path, relative_to: Optional[Path] = None) -> Patch:
+    """The patch for the changes made while a watched job trained (an empty one when none was); SpecError,
+    naming the folder, when `watch` did not write it."""
+    facts = read_facts(Path(folder))
+    extra = facts.get("extra") or {}
+    if extra.get("source") != "watch" or not extra.get("pipeline"):
+        raise SpecError(f"{folder} is not a folder `watch` wrote (its run.json has no watched pipeline)")
+    changes = [change["description"] for change in facts.get("changes", []) if change.get("description")]
+    patch = make_patch(extra["pipeline"], changes, relative_to) if changes else Patch()
+    patch.script = extra.get("script", "")
+    return patch
 
 
 def tuned_edits(pipeline: dict, changes: list[str]) -> list[Edit]:
@@ -87,7 +102,7 @@ def _patch_file(path: Path, edits: list, patch: Patch, relative_to: Optional[Pat
         patch.unplaced += [f"stages.{edit.stage_id}.{edit.param}: {path.name} no longer parses ({error.msg})"
                            for edit, _ in edits]
         return
-    replacements = []  # (line index, start byte, end byte, new text)
+    replacements = []
     for edit, stage in edits:
         origin = stage["origin"]
         where = f"{path.name}:{origin['line']}"
@@ -126,36 +141,40 @@ def _autotune_name(tree: ast.AST) -> str:
     return "tf.data.AUTOTUNE"
 
 
-def _replacement(call: ast.Call, edit: Edit, autotune: str) -> tuple:
+@dataclass(frozen=True)
+class Replacement:
+    """Text from (first_line, start) to (last_line, end) replaced: 0-based lines, UTF-8 byte offsets as ast
+    gives them; an insertion where the two are the same."""
+
+    first_line: int
+    start: int
+    last_line: int
+    end: int
+    text: str
+
+
+def _replacement(call: ast.Call, edit: Edit, autotune: str) -> Replacement:
     value = autotune if edit.value == AUTOTUNE else repr(edit.value)
     keyword = next((keyword for keyword in call.keywords if keyword.arg == edit.param), None)
     position = POSITIONS[call.func.attr][edit.param]
-    if keyword is not None:
-        node = keyword.value
-    elif position < len(call.args):
-        node = call.args[position]
+    node = keyword.value if keyword is not None else call.args[position] if position < len(call.args) else None
+    if node is not None:
+        return Replacement(node.lineno - 1, node.col_offset, node.end_lineno - 1, node.end_col_offset, value)
+    last = max([*call.args, *(keyword.value for keyword in call.keywords)],
+               key=lambda node: (node.end_lineno, node.end_col_offset), default=None)
+    if last is None:  # `.prefetch()`: inside its parentheses
+        line, at, text = call.end_lineno - 1, call.end_col_offset - 1, f"{edit.param}={value}"
     else:
-        last = max([*call.args, *(keyword.value for keyword in call.keywords)],
-                   key=lambda node: (node.end_lineno, node.end_col_offset), default=None)
-        if last is None:  # `.prefetch()`: inside the parentheses
-            return call.end_lineno - 1, call.end_col_offset - 1, call.end_col_offset - 1, f"{edit.param}={value}"
-        return last.end_lineno - 1, last.end_col_offset, last.end_col_offset, f", {edit.param}={value}"
-    if node.lineno != node.end_lineno:
-        return node.lineno - 1, node.col_offset, None, value, node.end_lineno - 1, node.end_col_offset
-    return node.lineno - 1, node.col_offset, node.end_col_offset, value
+        line, at, text = last.end_lineno - 1, last.end_col_offset, f", {edit.param}={value}"
+    return Replacement(line, at, line, at, text)
 
 
-def _apply(lines: list[str], replacements: list[tuple]) -> list[str]:
-    """The lines with each replacement made, last first so that earlier offsets (UTF-8 bytes, as ast
-    gives them) stay right."""
+def _apply(lines: list[str], replacements: list[Replacement]) -> list[str]:
+    """The lines with each replacement made, the last first, so that the offsets of those before stay right."""
     encoded = [line.encode("utf-8") for line in lines]
-    for replacement in sorted(replacements, key=lambda r: (r[0], r[1]), reverse=True):
-        index, start, end, new = replacement[:4]
-        if end is None:  # a value over several lines becomes one
-            last_index, last_end = replacement[4], replacement[5]
-            encoded[index:last_index + 1] = [encoded[index][:start] + new.encode() + encoded[last_index][last_end:]]
-        else:
-            encoded[index] = encoded[index][:start] + new.encode() + encoded[index][end:]
+    for made in sorted(replacements, key=lambda made: (made.first_line, made.start), reverse=True):
+        joined = encoded[made.first_line][:made.start] + made.text.encode("utf-8") + encoded[made.last_line][made.end:]
+        encoded[made.first_line:made.last_line + 1] = [joined]
     return [line.decode("utf-8") for line in encoded]
 
 

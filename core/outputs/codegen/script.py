@@ -12,7 +12,6 @@ from core.outputs.codegen.feeders import FEEDER_EMITTERS
 from core.outputs.codegen.models import MODEL_EMITTERS
 from core.outputs.codegen.sources import SOURCE_EMITTERS
 from core.outputs.codegen.stages import STAGE_EMITTERS
-from core.spec.catalog import Registry
 from core.spec.kinds.sources import SOURCES
 from core.spec.kinds.stages import STAGES
 from core.spec.params import SpecError
@@ -44,24 +43,25 @@ def _refuse_a_watched_scripts_own_code(spec: PipelineSpec) -> None:
 
 
 def _pipeline_code(spec: PipelineSpec, serial: bool) -> Code:
-    """The source's and the stages' code; branches become helpers of their own (`make_<id>_branch`)."""
-    return _chain(spec.source, spec.stages, "SEED", serial, SOURCES, STAGES)
+    return _chain(spec.source, spec.stages, "SEED", serial)
 
 
-def _chain(source, stages, seed: str, serial: bool, sources: Registry, kinds: Registry) -> Code:
+def _chain(source, stages, seed: str, serial: bool) -> Code:
+    """A source's and its stages' code; a side branch becomes a function of its own (`make_<id>_branch`),
+    seeded one more than the pipeline it joins, as the engine seeds it."""
     def emit_branch(branch: Branch, stage_id: str) -> tuple[str, Code]:
         name = f"make_{_identifier(stage_id)}_branch"
-        inner = _chain(branch.source, branch.stages, f"{seed} + 1", serial, sources, kinds)
+        inner = _chain(branch.source, branch.stages, f"{seed} + 1", serial)
         body = "\n".join(INDENT + line for line in (*inner.lines, "return ds"))
         definition = f'def {name}():\n{INDENT}"""The pipeline stage `{stage_id}` combines with."""\n{body}\n'
         return name, Code(helpers=(*inner.helpers, definition), imports=inner.imports)
 
     code = SOURCE_EMITTERS.emitter_for(source.kind, "source.kind")(source.params, seed)
-    code = Code((f"# source: {sources.get(source.kind, 'source.kind').label_for(source.params)}", *code.lines),
+    code = Code((f"# source: {SOURCES.get(source.kind, 'source.kind').label_for(source.params)}", *code.lines),
                 code.helpers, code.imports)
     for index, stage in enumerate(stages):
         emit = STAGE_EMITTERS.emitter_for(stage.kind, f"stages[{index}].kind")
-        label = kinds.get(stage.kind, f"stages[{index}].kind").label_for(stage.params)
+        label = STAGES.get(stage.kind, f"stages[{index}].kind").label_for(stage.params)
         stage_code = emit(stage.params, StageContext(stage.id, seed, serial, emit_branch))
         heading = f"# {label}" if label.split(" ")[0] == stage.id else f"# {stage.id}: {label}"
         code = code + Code((heading,)) + stage_code
@@ -126,7 +126,7 @@ def main():
     model = Model(dataset.element_spec)
     feed = batches(dataset)
     start = previous = time.perf_counter() if args.warmup == 0 else None
-    step_ms, launched{before[0]} = [], None{before[1]}
+    step, step_ms, launched{before[0]} = 0, [], None{before[1]}
     for step, (x, y) in enumerate(feed, start=1):
 {loop}
         now = time.perf_counter()
