@@ -13,6 +13,7 @@ from core.engine.live_model import (  # noqa: E402
 )
 from core.engine.probes import StageProbe  # noqa: E402
 from core.spec.pipeline import spec_from_dict  # noqa: E402
+from core.spec.presets import load_preset  # noqa: E402
 
 GPU = "/job:localhost/replica:0/task:0/device:GPU:0"
 
@@ -162,7 +163,7 @@ def test_prefetch_to_device_on_the_cpu_shows_only_its_own_figures(running):
     assert set(samples) == {"to_gpu"} and samples["to_gpu"].node == "Prefetch"
     assert stats.unavailable is None
     assert stats.partial == stage_figures_unavailable(feeder.iterator, spec) == (
-        "only 'to_gpu' has figures: the stages before it run inside prefetch_to_device's copy iterator, "
+        "only 'to_gpu' has figures: the stages before 'to_gpu' run inside prefetch_to_device's copy iterator, "
         "which tf.data's live model does not see into")
     assert stuck_stage(feeder.iterator, spec) is None  # not "source": tf.data cannot say
 
@@ -172,3 +173,20 @@ def test_prefetch_to_device_on_the_cpu_shows_only_its_own_figures(running):
 ])
 def test_devices_are_named_briefly(device, short):
     assert short_device(device) == short
+
+
+def test_a_kind_that_hides_the_stages_before_it_is_a_fact_of_the_catalog(monkeypatch):
+    """Not a special case of prefetch_to_device: any kind that says so, anywhere in the pipeline."""
+    import dataclasses
+
+    from core.engine import live_model
+    from core.spec.kinds import STAGES
+
+    hiding = dataclasses.replace(STAGES.get("latency", "kind"), hides_stages_before="run on other machines")
+    monkeypatch.setitem(STAGES._kinds, "latency", hiding)
+    spec = load_preset("whatif")
+    assert live_model._expected_stages(spec) == [("io", "latency"), ("cpu", "cpu_work"), ("", "map"),
+                                                 ("prefetch", "prefetch")]
+    assert stage_figures_unavailable(None, spec, device="/CPU:0") == (
+        "only 'io', 'cpu', 'prefetch' have figures: the stages before 'io' run on other machines, which tf.data's "
+        "live model does not see into")

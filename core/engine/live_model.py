@@ -22,7 +22,8 @@ TensorFlow's source (2.21):
 - prefetch_to_device on the CPU: the model exists but holds only Prefetch ←
   Generator; the stages before it run in a host iterator the generator makes
   inside a remote function, whose handle Python never sees, so there is no
-  host-side model to read instead.
+  host-side model to read instead. A kind says so as a fact of its own
+  (`Kind.hides_stages_before`): only it and the stages after it have figures.
 The run's probes (`core.engine.probes`) read it on their own thread; no Qt.
 """
 from __future__ import annotations
@@ -64,19 +65,22 @@ def node_chain(model) -> list:
     return chain
 
 
-def _to_device_stage(spec) -> Optional[str]:
-    """The id of the prefetch_to_device stage (always the last one), or None."""
-    return spec.stages[-1].id if spec.stages and spec.stages[-1].kind == "prefetch_to_device" else None
+def _hiding_stage(spec) -> Optional[int]:
+    """The index of the last stage whose kind hides the stages before it from the live model, or None."""
+    hiding = [index for index, stage in enumerate(spec.stages)
+              if stage.kind in STAGES and STAGES.get(stage.kind, "kind").hides_stages_before]
+    return hiding[-1] if hiding else None
 
 
 def _expected_stages(spec) -> list[tuple[str, str]]:
     """(stage id, kind) in order, with the feeder's counting map where it inserts it."""
-    if _to_device_stage(spec) is not None:  # the stages before it are out of the model's sight
-        return [(spec.stages[-1].id, spec.stages[-1].kind)]
     expected = [(stage.id, stage.kind) for stage in spec.stages]
     if spec.feeder.kind == "tf_data":
         index = last_buffer_index(spec)
         expected.insert(len(expected) if index is None else index, _PROBE)
+    hiding = _hiding_stage(spec)
+    if hiding is not None:  # the stages before it are out of the model's sight
+        return expected[expected.index((spec.stages[hiding].id, spec.stages[hiding].kind)):]
     return expected
 
 
@@ -166,16 +170,18 @@ def _autotune_reason() -> str:
 
 
 def _device_reason(device: str, spec) -> str:
-    to_device = _to_device_stage(spec)
-    how = f" (stage '{to_device}', prefetch_to_device)" if to_device else ""
+    last = spec.stages[-1] if spec.stages else None
+    how = f" (stage '{last.id}', prefetch_to_device)" if last is not None and last.kind == "prefetch_to_device" else ""
     return (f"the iterator runs on {short_device(device)}{how} and tf.data's live model "
             f"({LIVE_MODEL_OP}) only runs on the CPU")
 
 
 def _hidden_stages_reason(spec) -> str:
-    to_device = _to_device_stage(spec)
-    return (f"only '{to_device}' has figures: the stages before it run inside prefetch_to_device's copy "
-            "iterator, which tf.data's live model does not see into")
+    hiding = spec.stages[_hiding_stage(spec)]
+    shown = "', '".join(stage.id for stage in spec.stages[_hiding_stage(spec):])
+    where = STAGES.get(hiding.kind, "kind").hides_stages_before
+    return (f"only '{shown}' {'has' if shown == hiding.id else 'have'} figures: the stages before "
+            f"'{hiding.id}' {where}, which tf.data's live model does not see into")
 
 
 def stage_figures_unavailable(iterator, spec, device: Optional[str] = None) -> Optional[str]:
@@ -187,7 +193,7 @@ def stage_figures_unavailable(iterator, spec, device: Optional[str] = None) -> O
     `stages_unavailable`.
     """
     no_model = _no_model_reason(spec, device or iterator_device(iterator))
-    if no_model is None and _to_device_stage(spec) is not None:
+    if no_model is None and _hiding_stage(spec) is not None:
         return _hidden_stages_reason(spec)
     return no_model
 
@@ -230,7 +236,7 @@ def known_reasons(spec, device: Optional[str]) -> tuple[Optional[str], Optional[
     """(unavailable, partial) for an iterator that has just been made: why it can never have
     figures, or why only some stages will, each None when not so."""
     unavailable = _no_model_reason(spec, device)
-    hidden = unavailable is None and _to_device_stage(spec) is not None
+    hidden = unavailable is None and _hiding_stage(spec) is not None
     return unavailable, _hidden_stages_reason(spec) if hidden else None
 
 
@@ -271,8 +277,8 @@ def stuck_stage(iterator, spec, waited_s: float = 0.0) -> Optional[str]:
     """
     if iterator is None or "tensorflow" not in sys.modules:
         return None
-    if _to_device_stage(spec) is not None or stage_figures_unavailable(iterator, spec) is not None:
-        return None  # no live model, or the stages before prefetch_to_device are hidden from it
+    if _hiding_stage(spec) is not None or stage_figures_unavailable(iterator, spec) is not None:
+        return None  # no live model, or the stages it could be stuck in are hidden from it
     try:
         chain = node_chain(read_model_proto(iterator))
     except Exception:  # no model for this iterator (graph mode) or an unexpected proto

@@ -4,7 +4,8 @@ A `Kind` says everything about a kind that is not TensorFlow: its parameters,
 its block label, the checks across its parameters and its place in a pipeline,
 whether it makes or unmakes batches, which parameter sizes its buffer, which sets
 its parallelism and what its work costs (for bottleneck analysis), and the tf.data
-node names it becomes (so live figures can find it). The editor, validation, live
+node names it becomes and whether it hides the stages before it from them (so
+live figures can find it). The editor, validation, live
 figures and analysis read it; the engine looks up a builder by the kind's name
 (`core.engine.builders`) and the code generator an emitter (`core.outputs.codegen`).
 """
@@ -44,6 +45,9 @@ class Kind:
     work: Work = Work.CPU  # what that work costs, so analysis can say what more parallelism buys
     node_names: frozenset = frozenset()  # tf.data node names it becomes, lower-case, without `V2`
     function_param: Optional[str] = None  # names its function: a watched script's own function goes here by name
+    # Where the stages before it run, out of sight of tf.data's live model ("inside prefetch_to_device's copy
+    # iterator"): only it and the stages after it have live figures. None: it hides nothing.
+    hides_stages_before: Optional[str] = None
     from_script: bool = False  # only in pipelines imported from a watched script: shown, never built or offered
 
     def param(self, name: str) -> Param:

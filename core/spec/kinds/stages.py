@@ -223,6 +223,7 @@ STAGES.add(Kind(
     check_feeder=_needs_tf_data_feeder,
     buffer_param="buffer_size",
     node_names=frozenset({"prefetch"}),
+    hides_stages_before="run inside prefetch_to_device's copy iterator",
 ))
 
 
