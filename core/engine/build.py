@@ -7,6 +7,7 @@ scopes so that errors raised while running can be traced back to a stage.
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from typing import Callable, Optional
 
 from core.engine.sources import build_source
@@ -16,10 +17,11 @@ from core.spec.params import SpecError
 from core.spec.pipeline import Branch, PipelineSpec, Stage
 
 
-def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
-                  probe: Optional[Callable] = None, probe_index: Optional[int] = None):
+def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool, probe: Optional[Callable] = None,
+                  probe_index: Optional[int] = None, resources: Optional[ExitStack] = None):
     def build_branch(branch: Branch):
-        return _apply_stages(build_source(branch.source, seed + 1), branch.stages, seed + 1, serial)
+        return _apply_stages(build_source(branch.source, seed + 1), branch.stages, seed + 1, serial,
+                             resources=resources)
 
     for index, stage in enumerate(stages):
         if probe is not None and index == probe_index:
@@ -28,7 +30,8 @@ def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool,
         if stage.origin and stage.origin.get("function"):
             raise SpecError(f"stages[{index}]: the function {stage.origin['function']} is a watched script's "
                             "own code: Pipescope times it, and cannot build it", stage.id)
-        ctx = BuildContext(stage_id=stage.id, seed=seed, serial=serial, build_branch=build_branch)
+        ctx = BuildContext(stage_id=stage.id, seed=seed, serial=serial, build_branch=build_branch,
+                           resources=resources)
         ds = build(ds, stage.params, ctx)
     if probe is not None and probe_index == len(stages):
         ds = probe(ds)
@@ -52,8 +55,10 @@ def dataset_options(serial: bool, autotune: bool = True, inject_prefetch: bool =
 
 
 def build_dataset(spec: PipelineSpec, *, serial: bool, autotune: bool = True, inject_prefetch: bool = True,
-                  probe: Optional[Callable] = None, probe_index: Optional[int] = None):
-    """The description as a tf.data pipeline; `probe` is inserted before stage `probe_index`."""
+                  probe: Optional[Callable] = None, probe_index: Optional[int] = None,
+                  resources: Optional[ExitStack] = None):
+    """The description as a tf.data pipeline; `probe` is inserted before stage `probe_index`; what the
+    stages hold beyond the dataset goes into `resources` (`BuildContext.resources`)."""
     tf = tensorflow()
 
     seed = spec.run["seed"]
@@ -62,7 +67,7 @@ def build_dataset(spec: PipelineSpec, *, serial: bool, autotune: bool = True, in
     options = dataset_options(serial, autotune, inject_prefetch)
     try:
         source = build_source(spec.source, seed).with_options(options)
-        ds = _apply_stages(source, spec.stages, seed, serial, probe, probe_index)
+        ds = _apply_stages(source, spec.stages, seed, serial, probe, probe_index, resources)
     except (TypeError, ValueError) as error:
         if isinstance(error, SpecError):
             raise

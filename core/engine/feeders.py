@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from contextlib import ExitStack
 from typing import Optional
 
 from core.engine.build import build_dataset
@@ -63,10 +64,12 @@ class Feeder:
 
     capacity: Optional[int] = 0
 
-    def __init__(self, spec: PipelineSpec, device: str):
+    def __init__(self, spec: PipelineSpec, device: str, resources: Optional[ExitStack] = None):
         self.device = device
         self.consumed = 0
         self._fill, self._fill_read_ns = 0, -FILL_READ_EVERY_NS
+        # What the built pipeline holds beyond its dataset (servers a stage started); close() closes it.
+        self.resources = resources if resources is not None else ExitStack()
 
     def fetch(self):
         batch = _next_or_end(self.iterator)
@@ -96,9 +99,11 @@ class Feeder:
     def close(self, wait_s: float = 5.0) -> None:
         """Release the iterator now: tf.data threads that run Python (numpy_function) must
         finish while the interpreter is alive, or exiting can hang on them. `wait_s` bounds
-        the wait for threads of the feeder's own that are making an element."""
+        the wait for threads of the feeder's own that are making an element. Then what the
+        pipeline held (`resources`), which the iterator no longer reads from."""
         self.iterator = None
         self.dataset = None
+        self.resources.close()
 
 
 def _next_or_end(iterator):
@@ -112,23 +117,23 @@ def _next_or_end(iterator):
 class FeedDictFeeder(Feeder):
     capacity = 0
 
-    def __init__(self, spec, device):
-        super().__init__(spec, device)
-        self.dataset = build_dataset(spec, serial=True)
+    def __init__(self, spec, device, resources=None):
+        super().__init__(spec, device, resources)
+        self.dataset = build_dataset(spec, serial=True, resources=self.resources)
         self.element_spec = self.dataset.element_spec
         self.iterator = iter(self.dataset)
 
 
 @builds("queue_runner")
 class QueueRunnerFeeder(Feeder):
-    def __init__(self, spec, device):
+    def __init__(self, spec, device, resources=None):
         tf = tensorflow()
 
-        super().__init__(spec, device)
+        super().__init__(spec, device, resources)
         params = spec.feeder.params
         self.capacity = params["capacity"]
         # The queue is the buffer to watch: no hidden prefetch in front of it.
-        self.dataset = build_dataset(spec, serial=False, inject_prefetch=False)
+        self.dataset = build_dataset(spec, serial=False, inject_prefetch=False, resources=self.resources)
         self.element_spec = self.dataset.element_spec
         specs = tf.nest.flatten(self.element_spec)
         shapes = [s.shape for s in specs] if all(s.shape.is_fully_defined() for s in specs) else None
@@ -225,10 +230,10 @@ def _forget_cached_queue_kernel() -> None:
 
 @builds("tf_data")
 class TfDataFeeder(Feeder):
-    def __init__(self, spec, device):
+    def __init__(self, spec, device, resources=None):
         tf = tensorflow()
 
-        super().__init__(spec, device)
+        super().__init__(spec, device, resources)
         with tf.device("/CPU:0"):
             self._produced = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The raw op skips Variable.numpy()'s layers: ~20 µs per step instead of ~70.
@@ -245,7 +250,7 @@ class TfDataFeeder(Feeder):
         params = spec.feeder.params
         self.dataset = build_dataset(spec, serial=False, autotune=params["autotune"],
                                      inject_prefetch=params["inject_prefetch"],
-                                     probe=self._count_produced, probe_index=probe_index)
+                                     probe=self._count_produced, probe_index=probe_index, resources=self.resources)
         self.element_spec = self.dataset.element_spec
         self.iterator = iter(self.dataset)
 
@@ -264,4 +269,7 @@ class TfDataFeeder(Feeder):
 
 
 def build_feeder(spec: PipelineSpec, device: str) -> Feeder:
-    return FEEDER_BUILDERS.build_for(spec.feeder.kind, "feeder.kind")(spec, device)
+    with ExitStack() as resources:  # closed here only when building fails: what the stages took so far
+        feeder = FEEDER_BUILDERS.build_for(spec.feeder.kind, "feeder.kind")(spec, device, resources)
+        feeder.resources = resources.pop_all()  # from now on, the feeder's to close
+    return feeder

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
+from contextlib import ExitStack
 
 import numpy as np
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ class BuildContext:
     seed: int
     serial: bool  # feed_dict: produce each batch strictly before it is fed
     build_branch: Callable  # Branch -> tf.data.Dataset
+    # What the built pipeline holds beyond the dataset (servers, processes): a stage enters it here, and
+    # closing the feeder closes it, when the run ends or a what-if change rebuilds the pipeline. None where
+    # the dataset is built for a moment only (analysis, tests): a stage that needs one says so.
+    resources: Optional[ExitStack] = None
 
 
 def _parallelism(value, ctx: BuildContext):
