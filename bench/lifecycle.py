@@ -12,7 +12,9 @@ Three parts, each in a fresh process of its own (so none inherits another's heap
   stops it and waits for `run_finished`, `--cycles` times after 3 warm-up cycles; the tests' leak guard
   (tests/leak_guard.py) records every thread, QThread and QTimer started meanwhile, and where.
 
-After each run or cycle (and a gc.collect()): the RSS (/proc/self/status VmRSS) and glibc's own figures
+After each run or cycle (and a gc.collect(): a full one every FULL_COLLECTION_EVERY and at each block's
+ends, which walks TensorFlow's objects too, of the young generations between): the RSS
+(/proc/self/status VmRSS) and glibc's own figures
 (mallinfo2: bytes malloc has handed out, "in use", and bytes it keeps free in its arenas). Growth is the
 end minus the start after warm-up, and per run the slope of a linear fit. Left behind: Python threads
 (threading.enumerate()), OS threads (/proc/self/task) and active QTimers beyond those before the
@@ -64,6 +66,7 @@ APP_WARMUP_CYCLES = 3
 STEPS, WARMUP_STEPS = 30, 5
 APP_STEPS_AFTER_WARMUP, APP_HOLD_S = 10, 0.3
 CYCLE_TIMEOUT_S = 60.0
+FULL_COLLECTION_EVERY = 10  # runs or cycles; the first and last samples of each block are always after one
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,10 @@ class Samples:
         self.in_use: list[int] = []
         self.free: list[int] = []
 
-    def take(self) -> None:
-        gc.collect()
+    def take(self, full: bool = True) -> None:
+        # A full collection walks TensorFlow's objects too: ~0.13 s, a third of the engine part's time when
+        # done after every run. Between full ones, the young generations are enough for a run's own cycles.
+        gc.collect() if full else gc.collect(1)
         self.rss.append(rss_kb())
         malloc = malloc_kb()
         self.in_use.append(malloc.get("in_use", 0))
@@ -170,15 +175,6 @@ class Samples:
             figures[f"{name}_growth_mb"] = round((values[end - 1] - values[before]) / 1024, 2)
             figures[f"{name}_kb_per_run"] = round(slope(values[start:end]), 1)
         return figures
-
-
-def freeze_what_is_alive() -> None:
-    """Leave what lives after the warm-up (TensorFlow's modules and graphs, Qt's wrappers) out of every later
-    gc.collect(): a full collection over them took ~0.13 s a run, a third of the engine part's time. What
-    the measured runs make is still collected; frozen objects are never freed by the collector, so this
-    can only overstate growth, never hide it."""
-    gc.collect()
-    gc.freeze()
 
 
 def slope(values: list[int]) -> float:
@@ -208,15 +204,13 @@ def measure_engine(runs: int, names: list[str] | None = None) -> dict:
         for _ in range(ENGINE_WARMUP_RUNS):  # also what the case before left in the heap settles here
             one_run(spec)
         samples.take()
-        if baseline is None:
-            freeze_what_is_alive()  # before counting objects: get_objects() leaves frozen ones out
         first, objects, case_started = len(samples.rss), len(gc.get_objects()), time.monotonic()
         if baseline is None:  # TensorFlow's pools and the first case's allocations are in place
             baseline = first
             threads_before, tasks_before = {thread.ident for thread in python_threads()}, os_threads()
-        for _ in range(per_case):
+        for number in range(1, per_case + 1):
             one_run(spec)
-            samples.take()
+            samples.take(full=number % FULL_COLLECTION_EVERY == 0 or number == per_case)
         cases.append({"case": case.name, "runs": per_case, "s_per_run": round((time.monotonic() - case_started)
                                                                              / per_case, 3),
                       "python_objects_growth": len(gc.get_objects()) - objects,
@@ -323,7 +317,6 @@ def measure_app(cycles: int, preset_name: str, overrides: tuple) -> dict:
         cycle()
     samples = Samples()
     samples.take()
-    freeze_what_is_alive()
     guard = LeakGuard()
     guard.settle = app.processEvents
     watch_python_threads(guard, _Patches)
@@ -333,7 +326,7 @@ def measure_app(cycles: int, preset_name: str, overrides: tuple) -> dict:
     started = time.monotonic()
     for number in range(1, cycles + 1):
         cycle()
-        samples.take()
+        samples.take(full=number % FULL_COLLECTION_EVERY == 0 or number == cycles)
         if number % 10 == 0:
             print(f"  app: {number} cycles, RSS {samples.rss[-1] / 1024:.0f} MB", file=sys.stderr, flush=True)
     seconds = time.monotonic() - started
