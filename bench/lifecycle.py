@@ -28,6 +28,8 @@ What the figures showed (TF 2.21, glibc 2.36, 2 cores):
   with "in use" flat: it is memory glibc keeps free in its per-thread arenas once large tensors come
   from them instead of mmap. It levels off after ~90 runs (+25 MB); MALLOC_ARENA_MAX=2 or
   MALLOC_MMAP_THRESHOLD_=131072 in the environment keep it flat. Without the capture it stays flat.
+  How much depends on how the threads meet the arenas: the 200 engine runs read +7.7 MB on one day and
+  +25.5 MB on another (the VM at half its speed), "in use" +0.5 MB both times.
 - the app keeps its 20 latest runs (core.experiments.history), each with its step records as they were
   preallocated: a `run.seconds` run reserves 20,001 rows (1.1 MB) and the history's copy 4,096 more,
   whatever it recorded, so 20 short timed runs held ~28 MB; an ended run now gives back the rows it
