@@ -31,6 +31,7 @@ from core.engine.build import failing_stage, summarize_error
 from core.engine.cpu_meter import STEPPING_THREAD, CpuMeter
 from core.engine.device_capture import DeviceCapture
 from core.engine.feeders import EndOfData, build_feeder
+from core.engine.free_memory import give_back_free_memory
 from core.engine.live_model import stage_figures_unavailable, stuck_stage
 from core.engine.models import build_model
 from core.engine.outcome import ConfigChange, RunFailure, RunOutcome, RunStatus
@@ -382,6 +383,7 @@ class Run:
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             feeder.close(wait_s=IN_FLIGHT_GRACE_S if self.outcome.left_in_flight else CLOSE_WAIT_S)
+        give_back_free_memory()  # what the pipeline's threads freed, kept by malloc, would outlive the run
 
 
 def _failure_detail(spec: PipelineSpec, stage_id: Optional[str]) -> Optional[str]:
