@@ -11,17 +11,19 @@ import pytest  # noqa: E402
 
 from core.spec.presets import load_preset  # noqa: E402
 from core.spec.pipeline import apply_overrides  # noqa: E402
-from tests.leak_guard import LeakGuard, describe_leaks, watch_python_threads  # noqa: E402
+from tests.leak_guard import LeakGuard, describe_leaks, watch_processes, watch_python_threads  # noqa: E402
 
 
 @pytest.fixture
 def leak_guard(monkeypatch):
-    """Fails the test if a Python thread it started is still running at its end, naming where it began.
+    """Fails the test if a Python thread or a process it started is still running at its end, naming where it
+    began.
 
     GUI tests use it always (tests/gui/conftest.py adds Qt's timers and threads); others ask for it.
     Yields the guard, so a fixture that adds more to watch, or must check earlier, can."""
     guard = LeakGuard()
     watch_python_threads(guard, monkeypatch)
+    watch_processes(guard, monkeypatch)
     yield guard
     leaks = guard.leaks()
     guard.stop_all(leaks)  # the next test gets a clean process; this one fails

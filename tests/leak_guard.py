@@ -1,13 +1,17 @@
-"""The leak guard: records where each thread and timer was started during a test, and names those still running.
+"""The leak guard: records where each thread, timer and process was started during a test, and names those
+still running.
 
-As napari's test fixtures do, `start` itself is patched — `threading.Thread.start`, and for GUI
-tests `QTimer.start`, `QTimer.singleShot` and `QThread.start` — so nothing escapes by its name or
-by how it was made, and a leak is reported with a short stack of where it began. The fixtures
+As napari's test fixtures do, `start` itself is patched — `threading.Thread.start`, `subprocess.Popen`
+and `multiprocessing.Process.start`, and for GUI tests `QTimer.start`, `QTimer.singleShot` and
+`QThread.start` — so nothing escapes by its name or by how it was made, and a leak is reported with a
+short stack of where it began. The fixtures
 that use it are in tests/conftest.py and tests/gui/conftest.py; Qt is imported only by `watch_qt`.
 """
 from __future__ import annotations
 
 import functools
+import multiprocessing.process
+import subprocess
 import threading
 import time
 import traceback
@@ -68,7 +72,7 @@ class LeakGuard:
 
 
 def describe_leaks(leaks: list[Started]) -> str:
-    lines = [f"a test left {len(leaks)} thread(s) or timer(s) running; each was started at:"]
+    lines = [f"a test left {len(leaks)} thread(s), timer(s) or process(es) running; each was started at:"]
     for leak in leaks:
         lines.append(f"  {leak.what} ({leak.name})")
         lines.extend(f"      {frame}" for frame in leak.where)
@@ -100,6 +104,35 @@ def watch_python_threads(guard: LeakGuard, monkeypatch) -> None:
         original_start(thread)
 
     monkeypatch.setattr(threading.Thread, "start", start)
+
+
+def watch_processes(guard: LeakGuard, monkeypatch) -> None:
+    """`subprocess.Popen` and `multiprocessing.Process.start`: a process still running at a test's end (a
+    tf.data service worker, a watched script) is a leak, killed once it is known to be one."""
+    popen_init, process_start = subprocess.Popen.__init__, multiprocessing.process.BaseProcess.start
+
+    def init(popen: subprocess.Popen, args, *rest, **options) -> None:
+        popen_init(popen, args, *rest, **options)
+        name = " ".join(map(str, args))[:80] if isinstance(args, (list, tuple)) else str(args)[:80]
+        guard.record(popen, "subprocess.Popen", lambda alive: alive.poll() is None, _kill_popen, name=name)
+
+    def start(process) -> None:
+        process_start(process)
+        guard.record(process, "multiprocessing.Process.start", lambda alive: alive.is_alive(), _kill_process,
+                     name=process.name)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", init)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)  # every context's processes
+
+
+def _kill_popen(popen: subprocess.Popen) -> None:
+    popen.kill()
+    popen.wait(LEFTOVER_WAIT_S)
+
+
+def _kill_process(process) -> None:
+    process.kill()
+    process.join(LEFTOVER_WAIT_S)
 
 
 def watch_qt(guard: LeakGuard, monkeypatch) -> None:

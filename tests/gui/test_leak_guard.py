@@ -72,3 +72,25 @@ def test_a_leaky_test_fails_naming_the_line():
     assert "1 passed, 1 error" in result.stdout, result.stdout
     assert "QTimer.singleShot (60000 ms)" in result.stdout
     assert "tests/gui/test_leak_guard.py:" in result.stdout and "in test_leaves_a_single_shot_pending" in result.stdout
+
+
+def test_a_process_left_running_is_a_leak_and_is_killed():
+    import multiprocessing
+    import time
+
+    from tests.leak_guard import watch_processes
+
+    guard = LeakGuard()
+    with pytest.MonkeyPatch.context() as patches:
+        watch_processes(guard, patches)
+        left = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # leak: a process
+        done = subprocess.run([sys.executable, "-c", "pass"], check=True)  # waited for: no leak
+        worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,), name="left-worker")
+        worker.start()  # leak: a multiprocessing process
+        leaks = guard.leaks(grace_s=0.2)
+        guard.stop_all(leaks)
+    report = describe_leaks(leaks)
+    assert sorted(leak.what for leak in leaks) == ["multiprocessing.Process.start", "subprocess.Popen"], report
+    assert all("tests/gui/test_leak_guard.py:" in leak.where[-1] for leak in leaks), report
+    assert "(left-worker)" in report and done.returncode == 0
+    assert left.poll() is not None and not worker.is_alive()
