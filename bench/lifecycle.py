@@ -161,7 +161,7 @@ class Samples:
     def take(self, full: bool = True) -> None:
         # A full collection walks TensorFlow's objects too: ~0.13 s, a third of the engine part's time when
         # done after every run. Between full ones, the young generations are enough for a run's own cycles.
-        gc.collect() if full else gc.collect(1)
+        gc.collect(2 if full else 1)
         self.rss.append(rss_kb())
         malloc = malloc_kb()
         self.in_use.append(malloc.get("in_use", 0))

@@ -25,12 +25,14 @@ def generate_script(spec: PipelineSpec, file_name: str = "") -> str:
     """The whole script, as text; `file_name` is what its usage line calls it (default: the pipeline's name)."""
     _refuse_a_watched_scripts_own_code(spec)
     feeding = FEEDER_EMITTERS.emitter_for(spec.feeder.kind, "feeder.kind")(spec.feeder.params)
-    pipeline = _pipeline_code(spec, feeding.serial)
+    options = ("options = tf.data.Options()", *feeding.options,
+               "ds = ds.with_options(options)  # set on the source, they hold for every stage after it")
+    pipeline = _chain(spec.source, spec.stages, "SEED", feeding.serial, after_source=options)
     model = MODEL_EMITTERS.emitter_for(spec.model.kind, "model.kind")(spec.model.params)
     everything = pipeline + model + feeding.batches
     head = f"{_docstring(spec, file_name or spec.name + '.py')}\n\n{_imports(everything.imports)}"
     definitions = [f"SEED = {spec.run['seed']}", *_unique(everything.helpers),
-                   _make_dataset(spec, pipeline, feeding.options), _main(spec),
+                   _make_dataset(pipeline), _main(spec),
                    'if __name__ == "__main__":\n    main()']
     return "\n\n\n".join([head.rstrip("\n"), *(part.rstrip("\n") for part in definitions)]) + "\n"
 
@@ -42,13 +44,9 @@ def _refuse_a_watched_scripts_own_code(spec: PipelineSpec) -> None:
                             "code: `codegen --patch RUN_DIR` hands tuned values back to the script instead", stage.id)
 
 
-def _pipeline_code(spec: PipelineSpec, serial: bool) -> Code:
-    return _chain(spec.source, spec.stages, "SEED", serial)
-
-
-def _chain(source, stages, seed: str, serial: bool) -> Code:
-    """A source's and its stages' code; a side branch becomes a function of its own (`make_<id>_branch`),
-    seeded one more than the pipeline it joins, as the engine seeds it."""
+def _chain(source, stages, seed: str, serial: bool, after_source: tuple[str, ...] = ()) -> Code:
+    """A source's and its stages' code, `after_source` between them; a side branch becomes a function of its
+    own (`make_<id>_branch`), seeded one more than the pipeline it joins, as the engine seeds it."""
     def emit_branch(branch: Branch, stage_id: str) -> tuple[str, Code]:
         name = f"make_{_identifier(stage_id)}_branch"
         inner = _chain(branch.source, branch.stages, f"{seed} + 1", serial)
@@ -57,8 +55,8 @@ def _chain(source, stages, seed: str, serial: bool) -> Code:
         return name, Code(helpers=(*inner.helpers, definition), imports=inner.imports)
 
     code = SOURCE_EMITTERS.emitter_for(source.kind, "source.kind")(source.params, seed)
-    code = Code((f"# source: {SOURCES.get(source.kind, 'source.kind').label_for(source.params)}", *code.lines),
-                code.helpers, code.imports)
+    code = Code((f"# source: {SOURCES.get(source.kind, 'source.kind').label_for(source.params)}", *code.lines,
+                 *after_source), code.helpers, code.imports)
     for index, stage in enumerate(stages):
         emit = STAGE_EMITTERS.emitter_for(stage.kind, f"stages[{index}].kind")
         label = STAGES.get(stage.kind, f"stages[{index}].kind").label_for(stage.params)
@@ -92,25 +90,15 @@ def _imports(imports: tuple[str, ...]) -> str:
     return "\n".join(standard) + "\n\n" + "\n".join([*third_party, "import tensorflow as tf"]) + "\n"
 
 
-def _make_dataset(spec: PipelineSpec, pipeline: Code, options: tuple[str, ...]) -> str:
-    source_lines, stage_lines = _split_after_source(pipeline.lines)
-    lines = [*source_lines, "options = tf.data.Options()", *options,
-             "ds = ds.with_options(options)  # set on the source, they hold for every stage after it",
-             *stage_lines, "return ds"]
-    body = "\n".join(INDENT + line if line else "" for line in lines)
+def _make_dataset(pipeline: Code) -> str:
+    body = "\n".join(INDENT + line for line in (*pipeline.lines, "return ds"))
     return f'def make_dataset():\n{INDENT}"""The input pipeline, source first."""\n{body}\n'
-
-
-def _split_after_source(lines: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """The source's lines, and the stages' after them: the source's are up to its first `ds = ` line's end."""
-    first = next(index for index, line in enumerate(lines) if line.startswith("ds = "))
-    after = next((index for index in range(first + 1, len(lines)) if lines[index].startswith("# ")), len(lines))
-    return list(lines[:after]), list(lines[after:])
 
 
 def _main(spec: PipelineSpec) -> str:
     steps, warmup, seconds = spec.run["steps"], spec.run["warmup_steps"], spec.run["seconds"]
-    before, sync = _sync_lines(spec.model.params)
+    setup, sync = _sync_lines(spec.model.params)
+    ready = "".join(f"\n{INDENT}{line}" for line in setup)
     loop = "\n".join(f"{INDENT * 2}{line}" for line in sync)
     return f'''\
 def main():
@@ -126,7 +114,7 @@ def main():
     model = Model(dataset.element_spec)
     feed = batches(dataset)
     start = previous = time.perf_counter() if args.warmup == 0 else None
-    step, step_ms, launched{before[0]} = 0, [], None{before[1]}
+    step, step_ms, launched = 0, [], None{ready}
     for step, (x, y) in enumerate(feed, start=1):
 {loop}
         now = time.perf_counter()
@@ -149,17 +137,17 @@ def main():
 '''
 
 
-def _sync_lines(model_params: dict) -> tuple[tuple[str, str], list[str]]:
+def _sync_lines(model_params: dict) -> tuple[list[str], list[str]]:
     """How the loop waits for the model, as the runner does (`core.engine.step_window`): after every step,
-    or every so many steps, or about every 50 ms. ((extra loop variable, its start), the loop's lines)."""
+    or every so many steps, or about every 50 ms. (lines before the loop, the loop's lines)."""
     launch = "launched = model.train_step(x, y)"
     if model_params.get("sync", "every_step") == "every_step":
-        return ("", ""), [launch, "model.finish(launched)  # waits for the step to end"]
+        return [], [launch, "model.finish(launched)  # waits for the step to end"]
     window = model_params.get("sync_window")
     if window:
-        return ("", ""), [launch, f"if step % {window} == 0:  # steps run ahead; every {window}th waits for them",
-                          f"{INDENT}model.finish(launched)"]
-    return (", synced_at", ", time.perf_counter()"), [
+        return [], [launch, f"if step % {window} == 0:  # steps run ahead; every {window}th waits for them",
+                    f"{INDENT}model.finish(launched)"]
+    return ["synced_at = time.perf_counter()"], [
         launch, f"if time.perf_counter() - synced_at >= {AUTO_SYNC_SECONDS}:  # steps run ahead; "
                 f"about every {AUTO_SYNC_SECONDS * 1000:.0f} ms, wait for them",
         f"{INDENT}model.finish(launched)", f"{INDENT}synced_at = time.perf_counter()"]
