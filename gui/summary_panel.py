@@ -115,7 +115,8 @@ def _cpu_text(run: RunView) -> str:
     if shares is None:
         return "–"
     cores = split["cores"]
-    parts = " · ".join(f"{category} {100 * shares[category]:.0f}%" for category in ("input", "model", "profiler"))
+    shown = ("input", "model", "profiler") + (("service",) if split.get("processes") else ())
+    parts = " · ".join(f"{category} {100 * shares[category]:.0f}%" for category in shown)
     return f"{parts} of {cores} core{'s' if cores != 1 else ''}"
 
 
@@ -124,8 +125,8 @@ def _cpu_details(run: RunView) -> str:
     figures = cpu_summary(run.cpu_split)
     if "unavailable" in figures:
         return figures["unavailable"]
-    seconds = " · ".join(f"{category} {figures[category + '_s']:.1f} s"
-                         for category in ("input", "model", "profiler", "other"))
+    shown = ("input", "model", "profiler", "other") + (("service",) if figures["processes"] else ())
+    seconds = " · ".join(f"{category} {figures[category + '_s']:.1f} s" for category in shown)
     return (f"CPU since the start: {seconds} of {figures['total_s']:.1f} s used "
             f"({figures['wall_s']:.1f} s × {figures['cores']} cores)")
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-CATEGORIES = ("input", "model", "profiler", "other")
+CATEGORIES = ("input", "model", "profiler", "other", "service")
+IN_PROCESS = CATEGORIES[:4]  # "service" is other processes': a tf.data service's dispatcher and workers
 NOT_RECORDED = "not recorded: the run never started, or its record was cut off before it ended"
 METHOD = ("each thread's CPU clock, read at the probes' 4 Hz from the run's start (warm-up included): "
           "input = tf.data's threads and queue-runner producers; model = TensorFlow's compute pools and the "
           "stepping thread (which also takes each batch from the pipeline); profiler = Pipescope's own "
-          "threads, the run's supervisor and the main thread (progress line or GUI); other = the rest")
+          "threads, the run's supervisor and the main thread (progress line or GUI); other = the rest; "
+          "service = the tf.data service processes the run started (their CPU clocks in /proc)")
 WATCHED_METHOD = ("each thread's CPU clock, read at the probes' 4 Hz from when the script imported TensorFlow: "
                   "input = tf.data's threads; model = TensorFlow's compute pools and the script's main thread, "
                   "which is its own training loop (it also takes each batch from the pipeline); profiler = "
@@ -37,6 +39,7 @@ def cpu_summary(split: Optional[dict]) -> dict:
         **{f"{category}_s": round(value, 3) for category, value in seconds.items()},
         "shares": _fractions(seconds, total),
         "of_host": _fractions(seconds, capacity) | {"total": _fraction(total, capacity)},
+        "processes": split.get("processes") or {},
         "sample_ms": split.get("sample_ms"),
         "method": WATCHED_METHOD if split.get("main_thread") == "model" else METHOD,
     }
@@ -56,7 +59,7 @@ def host_shares(split: Optional[dict], recent: bool) -> Optional[dict]:
 def whole_seconds(figures: dict) -> dict:
     """Seconds per category, with what no sampled thread accounts for counted as `other`."""
     seconds = {category: float(figures["seconds"].get(category, 0.0)) for category in CATEGORIES}
-    unaccounted = figures["process_s"] - sum(seconds.values())
+    unaccounted = figures["process_s"] - sum(seconds[category] for category in IN_PROCESS)
     seconds["other"] += max(0.0, unaccounted)  # below 0 only by the ticks' rounding
     return seconds
 

@@ -17,13 +17,17 @@ from core.spec.params import SpecError
 from core.spec.pipeline import Branch, PipelineSpec, Stage
 
 
-def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool, probe: Optional[Callable] = None,
+def build_branch_dataset(branch: Branch, seed: int, serial: bool, resources: Optional[ExitStack] = None):
+    """A source and its stages as tf.data (a zip's second input; a service worker's part of the pipeline)."""
+    return _apply_stages(build_source(branch.source, seed), branch, seed, serial, resources=resources)
+
+
+def _apply_stages(ds, pipeline: Branch, seed: int, serial: bool, probe: Optional[Callable] = None,
                   probe_index: Optional[int] = None, resources: Optional[ExitStack] = None):
     def build_branch(branch: Branch):
-        return _apply_stages(build_source(branch.source, seed + 1), branch.stages, seed + 1, serial,
-                             resources=resources)
+        return build_branch_dataset(branch, seed + 1, serial, resources)
 
-    for index, stage in enumerate(stages):
+    for index, stage in enumerate(pipeline.stages):
         if probe is not None and index == probe_index:
             ds = probe(ds)
         build = STAGE_BUILDERS.build_for(stage.kind, f"stages[{index}].kind")
@@ -31,9 +35,9 @@ def _apply_stages(ds, stages: list[Stage], seed: int, serial: bool, probe: Optio
             raise SpecError(f"stages[{index}]: the function {stage.origin['function']} is a watched script's "
                             "own code: Pipescope times it, and cannot build it", stage.id)
         ctx = BuildContext(stage_id=stage.id, seed=seed, serial=serial, build_branch=build_branch,
-                           resources=resources)
+                           resources=resources, upstream=Branch(pipeline.source, pipeline.stages[:index]))
         ds = build(ds, stage.params, ctx)
-    if probe is not None and probe_index == len(stages):
+    if probe is not None and probe_index == len(pipeline.stages):
         ds = probe(ds)
     return ds
 
@@ -67,7 +71,7 @@ def build_dataset(spec: PipelineSpec, *, serial: bool, autotune: bool = True, in
     options = dataset_options(serial, autotune, inject_prefetch)
     try:
         source = build_source(spec.source, seed).with_options(options)
-        ds = _apply_stages(source, spec.stages, seed, serial, probe, probe_index, resources)
+        ds = _apply_stages(source, Branch(spec.source, spec.stages), seed, serial, probe, probe_index, resources)
     except (TypeError, ValueError) as error:
         if isinstance(error, SpecError):
             raise

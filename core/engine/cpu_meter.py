@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Optional
 from core.engine.feeders import PRODUCER_THREAD
 from core.engine.tf_runtime import tensorflow
 
-CATEGORIES = ("input", "model", "profiler", "other")
+CATEGORIES = ("input", "model", "profiler", "other", "service")  # service: other processes (tf.data service's)
 RECENT_S = 2.0  # the live share is over about this long: steadier than one tick, still live
 PROC_TASKS = "/proc/self/task"
 STEPPING_THREAD = "pipescope-steps"  # the run's stepping thread: named here, where it is classified
@@ -211,9 +211,11 @@ class CpuMeter:
                  with_tensorflow: Callable[[], Iterable[ThreadKey]] = threads_with_tensorflow,
                  process_cpu: Callable[[], float] = process_cpu_s, process_comm: Optional[str] = None,
                  cores: Optional[int] = None, check: Callable[[], Optional[str]] = why_unavailable,
-                 clock: Callable[[], int] = time.perf_counter_ns, main_thread: str = "profiler"):
+                 clock: Callable[[], int] = time.perf_counter_ns, main_thread: str = "profiler",
+                 other_processes: Callable[[], dict[str, float]] = dict):
         """`main_thread`: whose work the main thread does ("model" in a watched script, whose main thread is
-        its training loop); a meter made there has no supervisor."""
+        its training loop); a meter made there has no supervisor. `other_processes`: the CPU seconds of the
+        processes that work for the run (a tf.data service's servers, by name), all born after its start."""
         self.unavailable = check()
         self._sampling = threading.Lock()
         self.latest: Optional[dict] = None
@@ -228,6 +230,8 @@ class CpuMeter:
             self.latest = {"unavailable": self.unavailable}
             return
         self._main_thread = main_thread
+        self._other_processes = other_processes
+        self._processes: dict[str, float] = {}  # every one seen, those that ended at their last figure
         self._supervisor_tid = threading.get_native_id() if main_thread == "profiler" else None
         self._process_comm = process_comm or process_name()
         self._threads: dict[ThreadKey, _Tracked] = {}
@@ -275,6 +279,7 @@ class CpuMeter:
         wall_s = (self._clock() - self._start_ns) / 1e9
         process_s = self._process_cpu() - self._process_at_start
         self._credit_ended_threads(process_s)
+        self._processes.update(self._other_processes())
         seconds, counts = self._by_category()
         self._history.append((wall_s, process_s, seconds))
         while len(self._history) > 2 and wall_s - self._history[1][0] >= RECENT_S:
@@ -330,6 +335,7 @@ class CpuMeter:
         for tracked in self._threads.values():
             seconds[tracked.category] += tracked.cpu_s
             counts[tracked.category] += tracked.cpu_s > 0
+        seconds["service"], counts["service"] = sum(self._processes.values()), len(self._processes)
         return seconds, counts
 
     def _split(self, wall_s: float, process_s: float, seconds: dict, counts: dict) -> dict:
@@ -339,7 +345,8 @@ class CpuMeter:
             "wall_s": round(wall_s, 4),
             "process_s": round(process_s, 3),
             "seconds": _rounded(seconds),
-            "threads": counts,
+            "threads": counts,  # for "service": processes
+            "processes": _rounded(self._processes),
             "recent": {"wall_s": round(wall_s - first_wall, 4), "process_s": round(process_s - first_process, 3),
                        "seconds": _rounded({c: seconds[c] - first_seconds[c] for c in CATEGORIES})},
             "samples": self._samples,

@@ -21,6 +21,7 @@ from typing import Optional
 
 from core.engine.build import build_dataset
 from core.engine.builders import Builders
+from core.engine.service import BuildResources
 from core.engine.tf_runtime import tensorflow
 from core.spec.kinds.feeders import FEEDERS
 from core.spec.params import AUTOTUNE
@@ -69,7 +70,7 @@ class Feeder:
         self.consumed = 0
         self._fill, self._fill_read_ns = 0, -FILL_READ_EVERY_NS
         # What the built pipeline holds beyond its dataset (servers a stage started); close() closes it.
-        self.resources = resources if resources is not None else ExitStack()
+        self.resources = resources if resources is not None else BuildResources()
 
     def fetch(self):
         batch = _next_or_end(self.iterator)
@@ -269,7 +270,7 @@ class TfDataFeeder(Feeder):
 
 
 def build_feeder(spec: PipelineSpec, device: str) -> Feeder:
-    with ExitStack() as resources:  # closed here only when building fails: what the stages took so far
+    with BuildResources() as resources:  # closed here only when building fails: what the stages took so far
         feeder = FEEDER_BUILDERS.build_for(spec.feeder.kind, "feeder.kind")(spec, device, resources)
         feeder.resources = resources.pop_all()  # from now on, the feeder's to close
     return feeder

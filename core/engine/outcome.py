@@ -56,3 +56,4 @@ class RunOutcome:
     device_busy: dict = field(default_factory=lambda: {  # the device's own busy time, from a tf.profiler capture
         "device_busy_ms": None, "device_busy": "not measured: the run has not started"})
     profile: Optional[dict] = None  # the tf.profiler capture kept for XProf (run --profile-dir): where, which steps
+    service: Optional[dict] = None  # a tf_data_service stage's servers: per server CPU s, per worker elements

@@ -97,6 +97,7 @@ class Run:
         self._capture: Optional[DeviceCapture] = None
         self._probe_target: Optional[ProbeTarget] = None  # what the probes sample: set whole, never edited
         self._cpu_meter: Optional[CpuMeter] = None  # made before the first pipeline: TensorFlow's threads are older
+        self._broken: Optional[RunFailure] = None  # what the supervisor found broken outside the process
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -143,7 +144,7 @@ class Run:
             self.outcome.status = RunStatus.BUILDING
             self.device = model_device()
             self.device_details = device_details(self.device)
-            self._cpu_meter = CpuMeter()
+            self._cpu_meter = CpuMeter(other_processes=self._service_cpu)
             self._build_feeder(self.spec)
             self._build_model(self.spec)
             self._publish_probe_target()
@@ -179,6 +180,9 @@ class Run:
         self.outcome.error = error
 
     def _explain(self, message: str) -> RunFailure:
+        broken = self._broken or self._broken_service()  # a worker that died explains the error it caused
+        if broken is not None:
+            return broken
         stage_id = failing_stage(message, self.spec)
         where = f"stage '{stage_id}'" if stage_id else "the pipeline or model"
         detail = _failure_detail(self.spec, stage_id)
@@ -208,6 +212,8 @@ class Run:
             stepping.start()
             self._cpu_meter.sample()  # a run shorter than the probes' tick still knows the stepping thread
             self._supervise(watch, done)
+        if self._broken is not None:
+            raise self._broken
         if self.outcome.left_in_flight:
             return  # whatever the stepping thread raises later is about an abandoned element
         stepping.join()
@@ -235,7 +241,8 @@ class Run:
             if done.is_set():
                 break
             self._observe(watch)
-            if self._halt.is_set() or self._time_is_up():
+            self._broken = self._broken_service()
+            if self._halt.is_set() or self._time_is_up() or self._broken is not None:
                 self._halt.set()
                 ended_at = self.elapsed_s()
                 self.outcome.pending_at_end = watch.pending(ended_at, self._seconds_from_start(self._waiting_since_ns))
@@ -252,6 +259,21 @@ class Run:
     def _time_is_up(self) -> bool:
         _, seconds = self.target()
         return seconds is not None and self.elapsed_s() >= seconds
+
+    def _service_cpu(self) -> dict[str, float]:
+        """The CPU seconds of the pipeline's tf.data service processes (the probes' thread reads them)."""
+        feeder = self._feeder
+        return feeder.resources.service_cpu() if feeder is not None else {}
+
+    def _broken_service(self) -> Optional[RunFailure]:
+        """A tf.data service server of the pipeline's that ended: tf.data would go on without a worker, or
+        wait for ever without any. Also refreshes the service's figures."""
+        feeder = self._feeder
+        if feeder is None or not feeder.resources.services:
+            return None
+        self.outcome.service = feeder.resources.service_figures()
+        problem = feeder.resources.failure()
+        return RunFailure(f"stage '{problem[0]}' failed: {problem[1]}", problem[0]) if problem else None
 
     def _observe(self, watch: StallWatch) -> None:
         waiting_since = self._seconds_from_start(self._waiting_since_ns)
@@ -383,6 +405,7 @@ class Run:
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             feeder.close(wait_s=IN_FLIGHT_GRACE_S if self.outcome.left_in_flight else CLOSE_WAIT_S)
+            self.outcome.service = feeder.resources.service_figures() or self.outcome.service
         give_back_free_memory()  # what the pipeline's threads freed, kept by malloc, would outlive the run
 
 

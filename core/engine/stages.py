@@ -19,9 +19,11 @@ from typing import Callable, Optional
 from core.engine.builders import Builders
 from core.engine.precise_time import PreciseSleeper
 from core.engine.sources import parse_image_example, unreadable_files
+from core.engine.service import ship_to_service
 from core.engine.tf_runtime import tensorflow
 from core.spec.kinds.stages import STAGES
 from core.spec.params import AUTOTUNE, SpecError
+from core.spec.pipeline import Branch
 
 STAGE_BUILDERS = Builders(STAGES)
 builds = STAGE_BUILDERS.builds
@@ -39,6 +41,7 @@ class BuildContext:
     # closing the feeder closes it, when the run ends or a what-if change rebuilds the pipeline. None where
     # the dataset is built for a moment only (analysis, tests): a stage that needs one says so.
     resources: Optional[ExitStack] = None
+    upstream: Optional[Branch] = None  # the source and the stages before this one, as described
 
 
 def _parallelism(value, ctx: BuildContext):
@@ -294,6 +297,11 @@ def _build_prefetch(ds, params, ctx):
     if ctx.serial:
         return ds
     return ds.prefetch(_buffer(params["buffer_size"]))
+
+
+@builds("tf_data_service")
+def _build_tf_data_service(ds, params, ctx):
+    return ship_to_service(ds, params, ctx)
 
 
 @builds("prefetch_to_device")

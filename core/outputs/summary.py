@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.analysis.cpu_split import cpu_summary
+from core.spec.kinds.stages import SERVICE_SECURITY
 from core.analysis.metrics import measured_rows, summarize
 from core.analysis.segments import segments
 from core.spec.records import SAMPLE_BUFFERED, SAMPLE_T, T_REQUEST, StageRecords, derived, fused_with_id, stage_rate
@@ -67,10 +68,26 @@ def build_summary(run, extra: dict | None = None, rows=None) -> dict:
     if not summary["steps"]:
         summary["nothing_measured"] = nothing_measured_reason(run.outcome)
     summary["cpu"] = cpu_summary(run.cpu_split)
+    if run.outcome.service is not None:
+        summary["service"] = service_summary(run.outcome.service, run.elapsed_s())
     if run.outcome.profile is not None:  # run --profile-dir: where the capture is and which steps it holds
         summary["profile"] = run.outcome.profile
     summary.update(extra or {})
     return summary
+
+
+def service_summary(service: dict, wall_s: float) -> dict:
+    """summary.json's `service`: the tf.data service's servers, each worker's elements, elements/s over the
+    run and CPU ms an element (its own process's CPU: what one more worker, or machine, would bring)."""
+    servers = []
+    for server in service.get("servers", []):
+        figures = dict(server)
+        elements, cpu_s = server.get("elements"), server.get("cpu_s")
+        if elements:
+            figures["elements_per_s"] = round(elements / wall_s, 2) if wall_s > 0 else None
+            figures["cpu_ms_per_element"] = round(1000 * cpu_s / elements, 3) if cpu_s is not None else None
+        servers.append(figures)
+    return service | {"servers": servers, "security": SERVICE_SECURITY}
 
 
 def nothing_measured_reason(outcome) -> str:

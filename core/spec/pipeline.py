@@ -130,9 +130,12 @@ def _stage_to_dict(stage: Stage) -> dict:
 
 
 def _param_to_json(value: Any) -> Any:
-    if isinstance(value, Branch):
-        return {"source": _component_to_dict(value.source), "stages": [_stage_to_dict(s) for s in value.stages]}
-    return value
+    return branch_to_dict(value) if isinstance(value, Branch) else value
+
+
+def branch_to_dict(branch: Branch) -> dict:
+    """As `branch_from_dict` reads it."""
+    return {"source": _component_to_dict(branch.source), "stages": [_stage_to_dict(s) for s in branch.stages]}
 
 
 def yields_batches(spec: PipelineSpec) -> bool:

@@ -21,9 +21,11 @@ class Code:
     lines: tuple[str, ...] = ()  # statements, without indentation
     helpers: tuple[str, ...] = ()  # whole module-level definitions (a def, a class), each once in a script
     imports: tuple[str, ...] = ()  # `import numpy as np`, …; tensorflow is always there
+    endings: tuple[str, ...] = ()  # statements after main() has returned, each once in a script
 
     def __add__(self, other: "Code") -> "Code":
-        return Code(self.lines + other.lines, self.helpers + other.helpers, self.imports + other.imports)
+        return Code(self.lines + other.lines, self.helpers + other.helpers, self.imports + other.imports,
+                    self.endings + other.endings)
 
 
 @dataclass(frozen=True)

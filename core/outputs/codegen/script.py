@@ -33,7 +33,8 @@ def generate_script(spec: PipelineSpec, file_name: str = "") -> str:
     head = f"{_docstring(spec, file_name or spec.name + '.py')}\n\n{_imports(everything.imports)}"
     definitions = [f"SEED = {spec.run['seed']}", *_unique(everything.helpers),
                    _make_dataset(pipeline), _main(spec),
-                   'if __name__ == "__main__":\n    main()']
+                   "\n".join(['if __name__ == "__main__":', f"{INDENT}main()",
+                              *(f"{INDENT}{line}" for line in _unique(everything.endings))])]
     return "\n\n\n".join([head.rstrip("\n"), *(part.rstrip("\n") for part in definitions)]) + "\n"
 
 
@@ -52,7 +53,7 @@ def _chain(source, stages, seed: str, serial: bool, after_source: tuple[str, ...
         inner = _chain(branch.source, branch.stages, f"{seed} + 1", serial)
         body = "\n".join(INDENT + line for line in (*inner.lines, "return ds"))
         definition = f'def {name}():\n{INDENT}"""The pipeline stage `{stage_id}` combines with."""\n{body}\n'
-        return name, Code(helpers=(*inner.helpers, definition), imports=inner.imports)
+        return name, Code(helpers=(*inner.helpers, definition), imports=inner.imports, endings=inner.endings)
 
     code = SOURCE_EMITTERS.emitter_for(source.kind, "source.kind")(source.params, seed)
     code = Code((f"# source: {SOURCES.get(source.kind, 'source.kind').label_for(source.params)}", *code.lines,

@@ -243,6 +243,45 @@ def _prefetch_to_device(params, ctx: StageContext) -> Code:
     return Code((f"ds = ds.apply(tf.data.experimental.prefetch_to_device({where}, {params['buffer_size']}))",))
 
 
+LOCAL_SERVICE = '''\
+SERVERS = []  # tf.data service's servers stop when their objects go: kept for the script's length
+
+
+def start_service_workers(workers, dispatcher=None):
+    """`workers` tf.data service workers in this process, with a dispatcher of their own unless one is
+    given; returns the dispatcher's address. They listen on every interface, without authentication."""
+    service = tf.data.experimental.service
+    if dispatcher is None:
+        SERVERS.append(service.DispatchServer())
+        dispatcher = SERVERS[-1].target
+    for _ in range(workers):
+        SERVERS.append(service.WorkerServer(service.WorkerConfig(dispatcher_address=dispatcher.split("://")[1])))
+    return dispatcher
+'''
+
+
+# Python's own exit tears down tf.data service servers of its process that still run Python functions, and
+# that aborts (std::terminate); stopping them first can hang. The script is done by then: it leaves at once.
+LEAVE_AT_ONCE = ("# the in-process tf.data service servers could abort Python's exit: all is said, leave now",
+                 "sys.stdout.flush()", "os._exit(0)")
+
+
+@emits("tf_data_service")
+def _tf_data_service(params, ctx: StageContext) -> Code:
+    """In the script, the workers share its process (Pipescope starts each in a process of its own)."""
+    dispatcher, workers = params["dispatcher"], params["workers"]
+    if dispatcher and not workers:
+        start = f"service = {dispatcher!r}"
+    else:
+        start = f"service = start_service_workers({workers}{', ' + repr(dispatcher) if dispatcher else ''})"
+    policy = f"tf.data.experimental.service.ShardingPolicy.{params['processing_mode'].upper()}"
+    distribute = (f"ds = ds.apply(tf.data.experimental.service.distribute(processing_mode={policy}, "
+                  "service=service))")
+    if not workers:
+        return Code((start, distribute))
+    return Code((start, distribute), (LOCAL_SERVICE,), ("import os", "import sys"), LEAVE_AT_ONCE)
+
+
 def _simulated_cost(function: str, source: str, imports: tuple, params, ctx: StageContext) -> Code:
     if params["ms"] <= 0:
         return Code((f"# {ctx.stage_id}: {function} of 0 ms, nothing to do",))

@@ -227,6 +227,49 @@ STAGES.add(Kind(
 ))
 
 
+SERVICE_PROCESSING_MODES = ("off", "dynamic", "file", "data", "file_or_data", "hint")  # tf.data's ShardingPolicy
+# tf.data service's servers take no address to bind to: TensorFlow 2.21 listens on 0.0.0.0:<port>.
+SERVICE_SECURITY = ("tf.data service listens on every IPv4 interface of the machine, with no authentication "
+                    "(TensorFlow offers no way to bind to loopback only): anyone who can reach its ports can "
+                    "read the data and make the workers run pipelines. Use it on a trusted network, or behind "
+                    "a firewall; Pipescope's own servers live only as long as the run.")
+
+
+def _check_service(params, path):
+    if params["workers"] == 0 and not params["dispatcher"]:
+        raise SpecError(f"{path}.workers: a service needs workers: at least 1 local worker, or the dispatcher "
+                        "of a running service (dispatcher: grpc://HOST:PORT)")
+    address = params["dispatcher"]
+    if address and not address.startswith("grpc://"):
+        raise SpecError(f"{path}.dispatcher: must be grpc://HOST:PORT, or empty to start one here, got {address!r}")
+
+
+def _service_label(params: dict) -> str:
+    where = params["dispatcher"].removeprefix("grpc://") if params["dispatcher"] else "local"
+    workers = f" +{params['workers']}" if params["dispatcher"] else f" ×{params['workers']}"
+    return f"service {where}{workers if params['workers'] else ''}"
+
+
+STAGES.add(Kind(
+    "tf_data_service", "Run every stage before this one on tf.data service workers, out of the training "
+                       "process: N local worker processes (and a dispatcher) that live as long as the run, or a "
+                       "running service's dispatcher. " + SERVICE_SECURITY,
+    (
+        Param("workers", "int", 2, "Worker processes to start on this machine (with a dispatcher, unless one "
+              "is given).", min=0, max=64),
+        Param("dispatcher", "str", "", "grpc://HOST:PORT of a running service's dispatcher; empty: start one "
+              "here. Add workers on other machines with: python main.py service-worker --dispatcher "
+              "grpc://HOST:PORT."),
+        Param("processing_mode", "choice", "off", "How the workers share the data: off (each worker makes the "
+              "whole dataset, in its own order), dynamic (the dispatcher hands out parts of the source), or a "
+              "static sharding by file or data.", choices=SERVICE_PROCESSING_MODES),
+    ),
+    label=_service_label,
+    check=_check_service,
+    node_names=frozenset({"dataservice"}),
+    hides_stages_before="run on tf.data service workers, out of the training process",
+))
+
 def _cost_params(help: str) -> tuple:
     return (Param("ms", "float", 5.0, help, min=0.0, max=60_000.0), _parallel_calls(1))
 
