@@ -87,9 +87,9 @@ def test_threads_count_from_the_runs_start_or_from_their_birth():
     table.process_s = 13.0 + 0.5 + 2.0 + 0.5 + 0.75 + 0.25
     meter.sample()
     split = meter.latest
-    assert split["seconds"] == {"input": 0.75, "model": 2.75, "profiler": 0.5, "other": 0.0}
+    assert split["seconds"] == {"input": 0.75, "model": 2.75, "profiler": 0.5, "other": 0.0, "service": 0.0}
     assert split["process_s"] == 4.0 and split["cores"] == 2 and split["samples"] == 2
-    assert split["threads"] == {"input": 1, "model": 3, "profiler": 1, "other": 0}
+    assert split["threads"] == {"input": 1, "model": 3, "profiler": 1, "other": 0, "service": 0}
 
 
 def test_in_the_app_native_threads_carry_the_name_of_the_qthread_that_started_them():
@@ -102,7 +102,7 @@ def test_in_the_app_native_threads_carry_the_name_of_the_qthread_that_started_th
     table.add(13, "pipescope-run", 0.5)  # tf.data's, started while the supervisor built the pipeline
     table.process_s = 1.75
     meter.sample()
-    assert meter.latest["seconds"] == {"input": 0.5, "model": 1.0, "profiler": 0.25, "other": 0.0}
+    assert meter.latest["seconds"] == {"input": 0.5, "model": 1.0, "profiler": 0.25, "other": 0.0, "service": 0.0}
 
 
 def test_a_reused_tid_is_another_thread_and_an_ended_thread_keeps_its_time():
@@ -148,7 +148,7 @@ def test_a_python_name_is_kept_once_seen():
     del table.python_names[5]
     table.threads[5] = (UNNAMED, 1.5)
     meter.sample()
-    assert meter.latest["seconds"] == {"input": 1.5, "model": 0.0, "profiler": 0.0, "other": 0.0}
+    assert meter.latest["seconds"] == {"input": 1.5, "model": 0.0, "profiler": 0.0, "other": 0.0, "service": 0.0}
 
 
 def test_the_recent_share_covers_the_last_couple_of_seconds():
@@ -192,10 +192,16 @@ def test_the_summary_block_adds_up():
              "recent": {"wall_s": 2.0, "process_s": 3.0, "seconds": {"input": 2.0, "model": 0.5}}}
     cpu = cpu_summary(split)
     assert cpu["total_s"] == 12.0 and cpu["other_s"] == 1.5  # what no thread accounts for is other
-    assert cpu["shares"] == {"input": 0.5, "model": 0.3333, "profiler": 0.0417, "other": 0.125}
+    assert cpu["shares"] == {"input": 0.5, "model": 0.3333, "profiler": 0.0417, "other": 0.125, "service": 0.0}
     assert cpu["of_host"]["input"] == 0.3 and cpu["of_host"]["total"] == 0.6
     assert cpu["method"] and cpu["sample_ms"] == 0.2
-    assert host_shares(split, recent=True) == {"input": 0.5, "model": 0.125, "profiler": 0.0, "other": 0.125}
+    assert host_shares(split, recent=True) == {"input": 0.5, "model": 0.125, "profiler": 0.0, "other": 0.125,
+                                               "service": 0.0}
+    with_service = cpu_summary(split | {"seconds": split["seconds"] | {"service": 3.0},
+                                        "processes": {"worker 1 (pid 7)": 3.0}})
+    # the service's processes are counted beside the run's own, never taken from what no thread accounts for
+    assert with_service["service_s"] == 3.0 and with_service["other_s"] == 1.5 and with_service["total_s"] == 15.0
+    assert with_service["processes"] == {"worker 1 (pid 7)": 3.0} and with_service["of_host"]["total"] == 0.75
     assert cpu_summary(None) == {"unavailable": NOT_RECORDED} and host_shares(None, recent=True) is None
 
 

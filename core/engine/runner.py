@@ -364,6 +364,7 @@ class Run:
             self._feeder = None
         feeder = build_feeder(spec, self.device)
         self._feeder = feeder
+        self.outcome.service = feeder.resources.service_figures() or self.outcome.service
         self.outcome.stages_unavailable = stage_figures_unavailable(getattr(feeder, "iterator", None), spec)
         self.capacity = feeder.capacity
         self._batched = yields_batches(spec)

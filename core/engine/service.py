@@ -17,6 +17,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from core.spec.pipeline import branch_to_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120.0  # three processes loading TensorFlow at once on a small, busy machine
+REACH_TIMEOUT_S = 5.0
 CLOSE_WAIT_S = 2.0  # for a server to exit once its stdin is closed, before it is killed
 SHARDING = {"off": "OFF", "dynamic": "DYNAMIC", "file": "FILE", "data": "DATA", "file_or_data": "FILE_OR_DATA",
             "hint": "HINT"}
@@ -108,7 +110,7 @@ class LocalService:
             self.servers += workers
             deadline = time.monotonic() + START_TIMEOUT_S
             if self.dispatcher:
-                self.target = self.dispatcher
+                self.target = _reachable(self.dispatcher)
             else:
                 self._tell(self.servers[0], {"port": 0})
                 self.target = self._wait_ready(self.servers[0], deadline)
@@ -199,6 +201,16 @@ class LocalService:
         self.shutdown_s = time.monotonic() - began
         if self._scratch is not None:
             self._scratch.cleanup()
+
+
+def _reachable(dispatcher: str) -> str:
+    """The address, once something answers there: tf.data waits for ever on a dispatcher that is not there."""
+    host, _, port = dispatcher.removeprefix("grpc://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT_S).close()
+    except (OSError, ValueError) as error:
+        raise ServiceError(f"cannot reach the dispatcher {dispatcher} ({error})") from None
+    return dispatcher
 
 
 def _ended(code: int) -> str:

@@ -1,0 +1,129 @@
+"""The tf_data_service stage (issue 17 §2): real servers in processes of their own, owned by the run.
+
+Each test starts a dispatcher and workers (each loads TensorFlow: several seconds on a small machine), so
+there are few of them, and each looks at several things. The leak guard fails a test that leaves a process.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from core.engine.feeders import build_feeder
+from core.engine.outcome import RunStatus
+from core.engine.runner import Run
+from core.outputs.codegen.script import generate_script
+from core.outputs.summary import build_summary
+from core.spec.params import SpecError
+from core.spec.pipeline import spec_from_dict
+
+pytestmark = pytest.mark.usefixtures("leak_guard")
+
+
+def with_service(spec, workers=2, before="prefetch", **params):
+    """`spec` with a tf_data_service stage just before the stage `before`."""
+    data = spec.to_dict()
+    index = next(i for i, stage in enumerate(data["stages"]) if stage["id"] == before)
+    data["stages"].insert(index, {"id": "service", "kind": "tf_data_service", "workers": workers, **params})
+    return spec_from_dict(data)
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def server_pids(figures: dict) -> list[int]:
+    return [server["pid"] for server in figures["servers"]]
+
+
+def test_a_run_on_two_local_workers_counts_each_workers_elements_and_cpu_and_leaves_no_process(whatif):
+    spec = with_service(whatif(("stages.io.ms", 1.0), ("stages.io.num_parallel_calls", 2), ("model.step_ms", 2.0),
+                               steps=80))
+    run = Run(spec)
+    outcome = run.run()
+    assert outcome.status == RunStatus.FINISHED, outcome.error
+    assert len(run.records) == 80
+    summary = build_summary(run)
+    service = summary["service"]
+    assert service["started_here"] and service["dispatcher"].startswith("grpc://localhost:")
+    workers = [server for server in service["servers"] if server["name"].startswith("worker")]
+    assert [worker["name"] for worker in workers] == ["worker 1", "worker 2"]
+    assert sum(worker["elements"] for worker in workers) >= 80  # every batch the model took came from one
+    assert all(worker["cpu_s"] > 0 and worker["elements_per_s"] > 0 for worker in workers), workers
+    assert service["shutdown_s"] is not None and "no authentication" in service["security"]
+    cpu = summary["cpu"]
+    assert cpu["service_s"] > 0 and sorted(cpu["processes"]) == sorted(
+        f"{server['name']} (pid {server['pid']})" for server in service["servers"])
+    assert "the stages before 'service' run on tf.data service workers" in summary["stages_unavailable"]
+    assert all(gone(pid) for pid in server_pids(service))
+
+
+def test_the_pipeline_a_worker_serves_has_the_same_elements_spec_and_its_python_functions(whatif):
+    plain = whatif(("source.kind", "generator"), ("stages.io.ms", 0.0))  # from_generator: three Python functions
+    feeder = build_feeder(plain, "/CPU:0")
+    expected = feeder.element_spec
+    feeder.close()
+    feeder = build_feeder(with_service(plain, workers=1), "/CPU:0")
+    try:
+        assert feeder.element_spec == expected
+        first = feeder.fetch()
+        assert first[0].shape[0] == 32  # a batch the worker made with the generator's own Python
+        pids = server_pids(feeder.resources.service_figures())
+    finally:
+        feeder.close()
+    assert len(pids) == 2 and all(gone(pid) for pid in pids)
+
+
+def test_a_killed_worker_ends_the_run_cleanly_naming_the_worker_and_keeps_the_steps(whatif):
+    spec = with_service(whatif(("model.step_ms", 2.0), ("run.seconds", 120.0)), workers=2)
+    run = Run(spec)
+    ended = threading.Event()
+    threading.Thread(target=lambda: (run.run(), ended.set()), daemon=True).start()
+    try:
+        while len(run.records) < 30:  # the first steps come once the servers have started
+            assert not ended.wait(0.1), run.outcome.error
+        victim = next(s for s in run.outcome.service["servers"] if s["name"] == "worker 2")
+        os.kill(victim["pid"], signal.SIGKILL)
+        assert ended.wait(60), "the run did not end after its worker was killed"
+    finally:
+        run.request_stop()
+        ended.wait(60)
+    assert run.outcome.status == RunStatus.FAILED
+    message = str(run.outcome.error)
+    assert re.fullmatch(rf"stage 'service' failed: tf.data service worker 2 \(pid {victim['pid']}, "
+                        r"grpc://localhost:\d+\) was killed \(SIGKILL\)", message), message
+    assert len(run.records) >= 30 and build_summary(run)["error"] == message
+    assert all(gone(pid) for pid in server_pids(run.outcome.service))
+
+
+def test_a_service_stage_says_what_is_wrong_with_it_before_anything_starts(whatif):
+    with pytest.raises(SpecError, match=r"stages\[\d\]\.workers \(stage 'service'\): a service needs workers"):
+        with_service(whatif(), workers=0)
+    with pytest.raises(SpecError, match=r"stages\[\d\]\.dispatcher .*must be grpc://HOST:PORT"):
+        with_service(whatif(), dispatcher="localhost:5050")
+    python = with_service(whatif(("source.kind", "generator")), workers=0, dispatcher="grpc://localhost:1")
+    with pytest.raises(SpecError, match=r"stages.service.dispatcher: the stages before it call Python"):
+        build_feeder(python, "/CPU:0")
+    nobody = with_service(whatif(), workers=0, dispatcher="grpc://localhost:1")  # tf.data would wait for ever
+    with pytest.raises(SpecError, match=r"stages.service: cannot reach the dispatcher grpc://localhost:1 \("):
+        build_feeder(nobody, "/CPU:0")
+
+
+def test_the_generated_script_serves_its_pipeline_in_process_and_exits_cleanly(whatif, tmp_path):
+    spec = with_service(whatif(("stages.io.ms", 0.5), ("stages.io.num_parallel_calls", 2), ("model.step_ms", 1.0)))
+    script = tmp_path / "served.py"
+    script.write_text(generate_script(spec))
+    assert "tf.data.experimental.service.distribute(" in script.read_text()
+    result = subprocess.run([sys.executable, "-I", str(script), "--steps", "30", "--warmup", "5"],
+                            capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.fullmatch(r"steps_per_s: \d+\.\d+", result.stdout.strip().splitlines()[-1])
