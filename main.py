@@ -16,7 +16,7 @@ if "TF_FORCE_GPU_ALLOW_GROWTH" not in os.environ:  # GPU memory as needed, here 
 def build_parser():
     # Pipescope's modules are imported in the functions, so the environment above is set before any loads.
     from cli import (analyze_command, codegen_command, compare_command, data_commands, gui_command, report_command,
-                     run_command, sweep_command, tune_command, watch_command)
+                     run_command, service_command, sweep_command, tune_command, watch_command)
     from cli.common import CommandParser, OneLineParser, add_global_options
 
     parser = OneLineParser(prog="pipescope", description="Profile TensorFlow input pipelines.")
@@ -31,6 +31,7 @@ def build_parser():
     tune_command.add_parser(subparsers)
     codegen_command.add_parser(subparsers)
     watch_command.add_parser(subparsers)
+    service_command.add_parser(subparsers)
     data_commands.add_parsers(subparsers)
     return parser
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,7 @@ from core.spec.params import SpecError
 from core.spec.pipeline import spec_from_dict
 
 pytestmark = pytest.mark.usefixtures("leak_guard")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def with_service(spec, workers=2, before="prefetch", **params):
@@ -127,3 +130,37 @@ def test_the_generated_script_serves_its_pipeline_in_process_and_exits_cleanly(w
                             capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.fullmatch(r"steps_per_s: \d+\.\d+", result.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_worker_from_another_machine_joins_a_runs_dispatcher_by_its_port(whatif, tmp_path):
+    """The README's two-machine set-up on one machine: the run starts a dispatcher on a fixed port and no
+    worker; `service-worker` joins it, and the run's batches come from that worker."""
+    port = free_port()
+    spec = with_service(whatif(("model.step_ms", 2.0), steps=40), workers=0, port=port)
+    worker = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "service-worker", "--dispatcher",
+                               f"grpc://localhost:{port}", "--host", "localhost"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        run = Run(spec)
+        outcome = run.run()
+    finally:
+        worker.send_signal(signal.SIGINT)
+        _, said = worker.communicate(timeout=60)
+    assert outcome.status == RunStatus.FINISHED, outcome.error
+    assert len(run.records) == 40
+    assert run.outcome.service["elements_elsewhere"] >= 40  # none from a worker the run started
+    assert "no authentication" in said and f"serving grpc://localhost:{port}" in said, said
+    assert worker.returncode == 130 and said.strip().endswith("stopped")
+
+
+def test_service_worker_says_what_is_wrong_with_its_arguments():
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "service-worker", "--dispatcher", "host:5050"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --dispatcher host:5050: must be grpc://HOST:PORT"

@@ -42,6 +42,7 @@ from core.engine.stalls import StallWatch
 from core.engine.step_window import StepWindow, sync_policy
 from core.engine.tf_runtime import device_details, gpu_warnings, load_tensorflow, model_device
 from core.spec.kinds import SYNC_PARAMS
+from core.spec.kinds.stages import SERVICE_SECURITY
 from core.spec.params import SpecError
 from core.spec.diff import describe_change
 from core.spec.pipeline import PipelineSpec, apply_overrides, yields_batches
@@ -140,7 +141,8 @@ class Run:
             self._fail(RunFailure(f"cannot load TensorFlow: {type(error).__name__}: {error}"))
             return self.outcome
         try:
-            self.outcome.warnings = gpu_warnings()  # before "building": the CLI says them once it sees that
+            # before "building": the CLI says them once it sees that
+            self.outcome.warnings = gpu_warnings() + _service_warnings(self.spec)
             self.outcome.status = RunStatus.BUILDING
             self.device = model_device()
             self.device_details = device_details(self.device)
@@ -408,6 +410,10 @@ class Run:
             feeder.close(wait_s=IN_FLIGHT_GRACE_S if self.outcome.left_in_flight else CLOSE_WAIT_S)
             self.outcome.service = feeder.resources.service_figures() or self.outcome.service
         give_back_free_memory()  # what the pipeline's threads freed, kept by malloc, would outlive the run
+
+
+def _service_warnings(spec: PipelineSpec) -> list[str]:
+    return [f"stage '{stage.id}': {SERVICE_SECURITY}" for stage in spec.stages if stage.kind == "tf_data_service"]
 
 
 def _failure_detail(spec: PipelineSpec, stage_id: Optional[str]) -> Optional[str]:

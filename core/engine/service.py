@@ -95,6 +95,7 @@ class LocalService:
 
     workers: int
     dispatcher: str = ""  # a running service's; empty: start one
+    port: int = 0  # the dispatcher's, when started here; 0: the system picks
     servers: list[Server] = field(default_factory=list)
     target: str = ""
     shutdown_s: Optional[float] = None
@@ -112,7 +113,7 @@ class LocalService:
             if self.dispatcher:
                 self.target = _reachable(self.dispatcher)
             else:
-                self._tell(self.servers[0], {"port": 0})
+                self._tell(self.servers[0], {"port": self.port})
                 self.target = self._wait_ready(self.servers[0], deadline)
             for worker in workers:
                 self._tell(worker, worker_settings | {"dispatcher": self.target})
@@ -293,18 +294,21 @@ def ship_to_service(ds, params: dict, ctx):
 
     if ctx.resources is None or not hasattr(ctx.resources, "services"):
         raise SpecError(f"stages.{ctx.stage_id}: a tf.data service stage runs only in a run, which owns its servers")
-    local = params["workers"] > 0
-    counter = ElementCounter() if local and not params["dispatcher"] else None  # /proc: this machine's workers
+    # Each element tagged with its worker's process id (/proc/self/stat): workers of a service the run
+    # starts are Pipescope's, on Linux; a running service's may be anything.
+    counter = None if params["dispatcher"] else ElementCounter()
     shipped = counter.tag(ds) if counter else ds
     settings = {"upstream": None}
     tokens = python_function_tokens(ds)
     if tokens:
-        if params["dispatcher"] and not local:
-            raise SpecError(f"stages.{ctx.stage_id}.dispatcher: the stages before it call Python (OpenCV, a "
-                            "generator, a sleep), which only workers started by this run can run")
+        shared = "dispatcher" if params["dispatcher"] else "port" if params["port"] else None
+        if shared:
+            raise SpecError(f"stages.{ctx.stage_id}.{shared}: the stages before it call Python (OpenCV, a "
+                            "generator, a sleep), which only the workers this run starts can run; workers of "
+                            "other machines cannot (decode with TensorFlow's own ops to serve them)")
         settings = {"upstream": branch_to_dict(ctx.upstream), "tokens": tokens, "seed": ctx.seed,
                     "serial": ctx.serial}
-    service = LocalService(params["workers"], params["dispatcher"])
+    service = LocalService(params["workers"], params["dispatcher"], params["port"])
     use = ServiceUse(ctx.stage_id, service, counter)
     ctx.resources.callback(use.close)
     try:

@@ -236,9 +236,10 @@ SERVICE_SECURITY = ("tf.data service listens on every IPv4 interface of the mach
 
 
 def _check_service(params, path):
-    if params["workers"] == 0 and not params["dispatcher"]:
-        raise SpecError(f"{path}.workers: a service needs workers: at least 1 local worker, or the dispatcher "
-                        "of a running service (dispatcher: grpc://HOST:PORT)")
+    if params["workers"] == 0 and not params["dispatcher"] and not params["port"]:
+        raise SpecError(f"{path}.workers: a service needs workers: at least 1 local worker, a fixed port for "
+                        "workers on other machines to join, or the dispatcher of a running service "
+                        "(dispatcher: grpc://HOST:PORT)")
     address = params["dispatcher"]
     if address and not address.startswith("grpc://"):
         raise SpecError(f"{path}.dispatcher: must be grpc://HOST:PORT, or empty to start one here, got {address!r}")
@@ -260,6 +261,8 @@ STAGES.add(Kind(
         Param("dispatcher", "str", "", "grpc://HOST:PORT of a running service's dispatcher; empty: start one "
               "here. Add workers on other machines with: python main.py service-worker --dispatcher "
               "grpc://HOST:PORT."),
+        Param("port", "int", 0, "The port of the dispatcher started here (0: one the system picks). Fix it "
+              "to let workers on other machines join the run's service.", min=0, max=65535),
         Param("processing_mode", "choice", "off", "How the workers share the data: off (each worker makes the "
               "whole dataset, in its own order), dynamic (the dispatcher hands out parts of the source), or a "
               "static sharding by file or data.", choices=SERVICE_PROCESSING_MODES),
