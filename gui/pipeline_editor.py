@@ -12,13 +12,14 @@ from typing import Optional
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from core.spec.kinds.stages import moved_stages
 from core.spec.pipeline import where_made
 from gui.canvas_layout import BLOCK_H, BLOCK_W, MARGIN, MIN_SCALE, ROW_GAP, ChainLayout, fitting_layout
 from gui.document import FEEDER, MODEL, PIPELINE, SOURCE, PipelineDocument, stage_id_of, stage_key
 
 STAGE_MIME = "application/x-pipescope-stage-kind"
 ARROW_PEN = QtGui.QPen(QtGui.QColor("#888"), 2)
-_FILL = {SOURCE: "#e8f1e4", FEEDER: "#f6ecd9", MODEL: "#e3e9f6", "stage": "#ffffff"}
+_FILL = {SOURCE: "#e8f1e4", FEEDER: "#f6ecd9", MODEL: "#e3e9f6", "stage": "#ffffff", "moved": "#efe6f7"}
 
 
 class BlockItem(QtWidgets.QGraphicsObject):
@@ -48,7 +49,8 @@ class BlockItem(QtWidgets.QGraphicsObject):
             pen.setWidthF(3)
             pen.setColor(border)
         painter.setPen(pen)
-        painter.setBrush(QtGui.QColor(_FILL["stage" if stage_id_of(self.key) else self.key]))
+        moved = self.editor.moved_to(self.key) is not None
+        painter.setBrush(QtGui.QColor(_FILL["moved" if moved else "stage" if stage_id_of(self.key) else self.key]))
         painter.drawRoundedRect(QtCore.QRectF(0, 0, BLOCK_W, BLOCK_H), 8, 8)
         painter.setPen(QtGui.QColor("#666"))
         painter.setFont(QtGui.QFont(painter.font().family(), 8))
@@ -155,11 +157,23 @@ class PipelineEditor(QtWidgets.QWidget):
             label = kind.name
         stage_id = stage_id_of(key)
         heading = stage_id if stage_id is not None else key
+        moved_to = self.moved_to(key)
+        heading = f"{heading} · {moved_to}" if moved_to else heading
         if key in self.document.problems():
             return heading, label, "⚠ invalid — see inspector"
         if key == self.failed_key:
             return heading, label, "✖ failed"
         return heading, label, _live_line(self.live.get(stage_id or key))
+
+    def moved_to(self, key: str) -> Optional[str]:
+        """Where a later stage moves this block's work ("on tf.data service"); None: the training process.
+        The source moves with the stages."""
+        ids = self.document.stage_ids()
+        moved = moved_stages([self.document.block(stage_key(i))["kind"] for i in ids])
+        if key == SOURCE:
+            return moved.get(-1)
+        stage_id = stage_id_of(key)
+        return moved.get(ids.index(stage_id)) if stage_id in ids else None
 
     def tooltip_for(self, key: str) -> str:
         problem = self.document.problems().get(key)

@@ -48,6 +48,9 @@ class Kind:
     # Where the stages before it run, out of sight of tf.data's live model ("inside prefetch_to_device's copy
     # iterator"): only it and the stages after it have live figures. None: it hides nothing.
     hides_stages_before: Optional[str] = None
+    # Where it moves the stages before it, out of the training process, as the canvas marks them ("on
+    # tf.data service"). None: they run where they are.
+    moves_stages_before: Optional[str] = None
     from_script: bool = False  # only in pipelines imported from a watched script: shown, never built or offered
 
     def param(self, name: str) -> Param:

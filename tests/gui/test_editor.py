@@ -146,3 +146,17 @@ def test_a_watched_scripts_pipeline_has_no_length_and_cannot_be_run_from_here(wi
     assert "watched script's own code" in toolbar.blocked_reason.text()
     window.load_spec(load_preset("whatif"))
     assert toolbar.length_action.isVisible() and toolbar.run_action.isEnabled()
+
+
+def test_the_stages_a_service_stage_moves_out_of_the_process_are_marked_on_the_canvas(window):
+    editor, document = window.editor, window.document
+    editor.select(stage_key("io"))
+    service = editor.add_stage("tf_data_service")  # after io: the source, batch and io run on its workers
+    assert document.stage_ids() == ["batch", "io", service, "cpu", "prefetch"]
+    for key in (SOURCE, stage_key("batch"), stage_key("io")):
+        assert editor.texts_for(key)[0].endswith(" · on tf.data service"), key
+    for key in (stage_key(service), stage_key("cpu"), stage_key("prefetch"), FEEDER):
+        assert "tf.data service" not in editor.texts_for(key)[0], key
+    assert "no authentication" in editor.tooltip_for(stage_key(service))  # its help says what it exposes
+    document.undo_stack.undo()
+    assert editor.moved_to(SOURCE) is None and editor.moved_to(stage_key("io")) is None

@@ -271,6 +271,7 @@ STAGES.add(Kind(
     check=_check_service,
     node_names=frozenset({"dataservice"}),
     hides_stages_before="run on tf.data service workers, out of the training process",
+    moves_stages_before="on tf.data service",
 ))
 
 def _cost_params(help: str) -> tuple:
@@ -294,6 +295,17 @@ STAGES.add(Kind(
     parallel_param="num_parallel_calls",
     node_names=_MAP_NODES,
 ))
+
+
+def moved_stages(kinds: list[str]) -> dict[int, str]:
+    """Index → where it runs, of each stage that a later stage moves out of the training process; the
+    source, which moves with them, is index -1."""
+    moved = {}
+    for index, kind in enumerate(kinds):
+        where = STAGES.get(kind, "kind").moves_stages_before if kind in STAGES else None
+        if where:
+            moved.update(dict.fromkeys(range(-1, index), where))
+    return moved
 
 
 def stage_label(stage) -> str:
