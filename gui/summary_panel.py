@@ -7,9 +7,10 @@ from PyQt5 import QtCore, QtWidgets
 from core.analysis.cpu_split import cpu_summary, host_shares
 from core.analysis.metrics import summarize
 from core.engine.run_protocol import RunView
+from core.spec.kinds.stages import SERVICE_SECURITY
 
 _FIELDS = ("steps", "steps/s", "examples/s", "idle", "verdict", "CPU", "step p50 / p90 / p99", "wait p50 / p99",
-           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "stage figures",
+           "compute p50", "fill mean / max", "stalls", "skipped files", "device", "stage figures", "service",
            "plot redraws/s")
 _LIVE = "on the blocks (tf.data's live model)"
 
@@ -67,6 +68,8 @@ class SummaryPanel(QtWidgets.QWidget):
         self.values["stalls"].setText(_stalls_text(run.outcome.stalls))
         skipped = run.outcome.skipped_files
         self.values["skipped files"].setText("–" if skipped is None else f"{len(skipped):,} unreadable")
+        self.values["service"].setText(_service_text(run.outcome.service))
+        self.values["service"].setToolTip(_service_details(run.outcome.service))
         if len(rows) == 0:
             self.values["steps"].setText("0")
             return
@@ -88,6 +91,24 @@ class SummaryPanel(QtWidgets.QWidget):
         }
         for name, text in texts.items():
             self.values[name].setText(text)
+
+
+def _service_text(service) -> str:
+    """`worker 1: 98 elements, CPU 1.2 s · worker 2: …` of a tf_data_service stage's workers."""
+    if not service or not service.get("servers"):
+        return "–"
+    workers = [server for server in service["servers"] if "elements" in server]
+    parts = [f"{server['name']}: {server['elements']:,} elements, CPU {server['cpu_s'] or 0:.1f} s"
+             for server in workers]
+    if service.get("elements_elsewhere"):
+        parts.append(f"other machines: {service['elements_elsewhere']:,} elements")
+    return " · ".join(parts) or f"{len(service['servers'])} servers"
+
+
+def _service_details(service) -> str:
+    if not service or not service.get("servers"):
+        return ""
+    return f"dispatcher {service['dispatcher']}\n{SERVICE_SECURITY}"
 
 
 def _stalls_text(stalls: list) -> str:

@@ -154,7 +154,7 @@ def test_the_stages_a_service_stage_moves_out_of_the_process_are_marked_on_the_c
     service = editor.add_stage("tf_data_service")  # after io: the source, batch and io run on its workers
     assert document.stage_ids() == ["batch", "io", service, "cpu", "prefetch"]
     for key in (SOURCE, stage_key("batch"), stage_key("io")):
-        assert editor.texts_for(key)[0].endswith(" · on tf.data service"), key
+        assert editor.texts_for(key)[0].endswith(" · on service"), key
     for key in (stage_key(service), stage_key("cpu"), stage_key("prefetch"), FEEDER):
         assert "tf.data service" not in editor.texts_for(key)[0], key
     assert "no authentication" in editor.tooltip_for(stage_key(service))  # its help says what it exposes

@@ -34,3 +34,21 @@ def test_without_figures_the_line_says_so(qtbot):
     assert shown(qtbot, RunStatus.BUILDING, None)[0] == "–"
     text, details = shown(qtbot, RunStatus.FINISHED, {"unavailable": "this system is darwin"})
     assert (text, details) == ("unavailable", "this system is darwin")
+
+
+def test_a_service_runs_workers_are_counted_beside_the_process_and_each_worker_has_its_line(qtbot):
+    from gui.summary_panel import SummaryPanel
+
+    split = SPLIT | {"seconds": SPLIT["seconds"] | {"service": 4.0}, "processes": {"worker 1 (pid 9)": 4.0},
+                     "recent": SPLIT["recent"] | {"seconds": SPLIT["recent"]["seconds"] | {"service": 0.8}}}
+    service = {"dispatcher": "grpc://localhost:5050", "elements_elsewhere": 0,
+               "servers": [{"name": "dispatcher", "cpu_s": 0.1},
+                           {"name": "worker 1", "cpu_s": 4.0, "elements": 1234}]}
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    run = SimpleNamespace(outcome=RunOutcome(status=RunStatus.RUNNING, service=service), cpu_split=split,
+                          device="/CPU:0", device_details={})
+    panel.show_run(run, np.empty((0, len(COLUMNS))), 0)
+    assert panel.values["CPU"].text() == "input 38% · model 30% · profiler 3% · service 20% of 2 cores"
+    assert panel.values["service"].text() == "worker 1: 1,234 elements, CPU 4.0 s"
+    assert "no authentication" in panel.values["service"].toolTip()

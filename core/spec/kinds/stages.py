@@ -271,7 +271,7 @@ STAGES.add(Kind(
     check=_check_service,
     node_names=frozenset({"dataservice"}),
     hides_stages_before="run on tf.data service workers, out of the training process",
-    moves_stages_before="on tf.data service",
+    moves_stages_before="on service",
 ))
 
 def _cost_params(help: str) -> tuple:
