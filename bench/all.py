@@ -31,7 +31,7 @@ PHOTOS = Path("~/.cache/pipescope/bench_photos").expanduser()
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png",
                   "motorcycle_left.png", "motorcycle_right.png", "retina.jpg", "rocket.jpg")
 SECTIONS = ("Accuracy (every_step)", "Accuracy (window)", "Accuracy: XProf", "Overhead", "The seed's table",
-            "The app", "Scale", "Tuning", "Lifecycle", "Watching a script")
+            "The app", "Scale", "Tuning", "Lifecycle", "Watching a script", "tf.data service")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ BENCHES = (
           photos=True),
     Bench("lifecycle", "lifecycle.py", (), ("--quick",)),
     Bench("watch", "watch_check.py", ("--rounds", "2"), ("--quick",)),
+    Bench("service", "service.py", ("--seconds", "10"), ("--seconds", "5", "--workers", "0,1"), photos=True),
 )
 
 
