@@ -18,6 +18,7 @@ from cli.common import EXIT_OK
 from cli.execute import check_out_dir, summary_line
 from core.experiments.run_folders import RunFolders
 from core.experiments.watching import WatchedScript, check_script, why_no_steps
+from core.engine.live_changes import SERVICE_WORKERS
 from core.spec.params import SpecError
 from core.spec.pipeline import parse_assignment
 
@@ -68,9 +69,10 @@ def _changes(pairs: list[list[str]]) -> list[tuple[int, str]]:
         if not step.isdigit():
             raise SpecError(f"--change-at {step}: STEP must be a whole number of steps")
         path, _ = parse_assignment(assignment)
-        if not path.startswith("stages."):
+        if not path.startswith("stages.") and path != SERVICE_WORKERS:
             raise SpecError(f"--change-at {step} {assignment}: a watched script's pipeline changes as "
-                            "stages.<id>.<param>=VALUE")
+                            f"stages.<id>.<param>=VALUE, or moves onto local tf.data service workers as "
+                            f"{SERVICE_WORKERS}=N")
         changes.append((int(step), assignment))
     return changes
 

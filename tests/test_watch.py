@@ -5,6 +5,7 @@ process of its own, as a user would, and reads the run folder it leaves."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -218,6 +219,49 @@ def test_a_pipeline_that_cannot_carry_its_position_is_refused_unless_a_data_rest
     assert allowed.returncode == 0, allowed.stderr
     first_epoch = json.loads(report.read_text())[0]
     assert first_epoch == EXPECTED_FIRSTS[:5] + EXPECTED_FIRSTS  # started again after its fifth batch
+
+
+def test_a_watched_pipeline_moves_onto_local_service_workers_while_it_trains(tmp_path):
+    report = tmp_path / "seen.json"
+    change = ("--change-at", "5", "service.workers=2", "--allow-data-restart")
+    result = watch(tmp_path, "sequence_loop.py", "--report", str(report), options=change)
+    assert result.returncode == 0, result.stderr
+    assert "pipescope: step 5: stages: + service (tf_data_service" in result.stderr
+    assert "Failed to release" not in result.stderr  # the servers outlive the script's iterators
+    first_epoch = json.loads(report.read_text())[0]
+    # Each worker makes the whole dataset (processing_mode off), from its start: every batch twice, in an
+    # order the two workers' pace decides.
+    assert first_epoch[:5] == EXPECTED_FIRSTS[:5] and sorted(first_epoch[5:]) == sorted(EXPECTED_FIRSTS * 2)
+    summary = summary_of(tmp_path / "run")
+    workers = [server for server in summary["service"]["servers"] if server["name"].startswith("worker")]
+    assert len(workers) == 2 and sum(worker["elements"] for worker in workers) >= 32, workers
+    assert summary["pipeline"]["stages"][-1]["kind"] == "tf_data_service"
+    assert all(ends_soon(server["pid"]) for server in summary["service"]["servers"])
+
+
+def ends_soon(pid: int, seconds: float = 10.0) -> bool:
+    """Gone, or a zombie (a server outlived by its parent is reaped by whoever adopts it), within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_pipeline_with_the_scripts_own_python_is_not_moved_onto_service_workers(tmp_path):
+    report = tmp_path / "seen.json"
+    change = ("--change-at", "5", "service.workers=2", "--allow-data-restart")
+    result = watch(tmp_path, "sequence_loop.py", "--py-function", "--report", str(report), options=change)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"pipescope: change service.workers=2 at step 5 refused: the pipeline calls the script's "
+                     r"own Python .* the job trains on", result.stderr), result.stderr
+    assert json.loads(report.read_text()) == [EXPECTED_FIRSTS, EXPECTED_FIRSTS]
+    assert summary_of(tmp_path / "run")["config_changes"] == []
 
 
 def test_a_change_to_a_stage_the_script_does_not_have_is_refused_and_the_job_trains_on(tmp_path):

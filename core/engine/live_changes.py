@@ -21,12 +21,16 @@ from typing import Any, Callable
 
 from core.engine.graph_rewrite import DataRestartNeeded, RewriteRefused, Setting, continue_from, rewritten
 from core.engine.iterator_hooks import DatasetSteps
+from core.engine.service import ServiceError, check_shippable, serve_elsewhere
 from core.engine.outcome import ConfigChange
 from core.spec.diff import describe_change
 from core.spec.params import SpecError
-from core.spec.pipeline import PipelineSpec, apply_overrides
+from core.spec.kinds.stages import SERVICE_SECURITY, STAGES
+from core.spec.pipeline import PipelineSpec, Stage, apply_overrides
 
 CHANGEABLE = ("num_parallel_calls", "buffer_size", "cycle_length", "block_length")
+SERVICE_PREFIX = "service."
+SERVICE_WORKERS = "service.workers"  # the whole pipeline onto N local tf.data service workers
 RESTART_HINT = "give --allow-data-restart to allow it"
 NEVER_MADE = "was never made"  # with "refused", what a change's answer in the run's warnings says
 
@@ -77,6 +81,9 @@ class LiveChanges:
         return True
 
     def _make(self, request: ChangeRequest, steps: DatasetSteps, iterator) -> None:
+        if any(path.startswith(SERVICE_PREFIX) for path, _ in request.assignments):
+            self._move_onto_service(request, steps, iterator)
+            return
         try:
             changed_spec, dataset = self._rewritten(request, steps)
             new_iterator = continue_from(iterator, dataset, request.allow_data_restart)
@@ -102,6 +109,28 @@ class LiveChanges:
         changed_spec = apply_overrides(spec, list(request.assignments))  # a value out of range: refused before any work
         return changed_spec, rewritten(steps.current, settings)
 
+    def _move_onto_service(self, request: ChangeRequest, steps: DatasetSteps, iterator) -> None:
+        """`service.workers=N`: the whole pipeline onto N local tf.data service workers, which make its data
+        from the start (a position cannot be handed to them)."""
+        try:
+            workers = _service_workers(request)
+            check_shippable(steps.current)  # before anything else: no flag makes it possible
+            if not request.allow_data_restart:
+                raise SpecError(f"the workers would make the data from its start; {RESTART_HINT}")
+            stage_id = _unused_id("service", self.job.spec)
+            dataset, use = serve_elsewhere(steps.current, workers, stage_id)
+        except (SpecError, ServiceError) as error:
+            self._refuse(request, steps, str(error))
+            return
+        _hand_over(iterator, iter(dataset))
+        self.job.adopt_service(use)
+        self.job.outcome.warnings.append(f"stage '{stage_id}': {SERVICE_SECURITY}")
+        self.say(f"pipescope: stage '{stage_id}': {SERVICE_SECURITY}")
+        changed = self.job.spec.copy()
+        changed.stages.append(Stage(stage_id, "tf_data_service",
+                                    STAGES.get("tf_data_service", "kind").defaults() | {"workers": workers}))
+        self._record(request, steps, changed, dataset)
+
     def _record(self, request: ChangeRequest, steps: DatasetSteps, changed_spec: PipelineSpec, dataset) -> None:
         job = self.job
         steps.current = dataset
@@ -116,6 +145,20 @@ class LiveChanges:
         line = f"change {request.text()} at step {steps.steps_taken} refused: {reason}; the job trains on"
         self.job.outcome.warnings.append(line)
         self.say(f"pipescope: {line}")
+
+
+def _service_workers(request: ChangeRequest) -> int:
+    if len(request.assignments) != 1 or request.assignments[0][0] != SERVICE_WORKERS:
+        raise SpecError(f"{SERVICE_WORKERS}=N goes alone: the only service change is the number of workers")
+    value = request.assignments[0][1]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise SpecError(f"{SERVICE_WORKERS}: must be an integer from 1 to 64, got {value!r}")
+    return value
+
+
+def _unused_id(wanted: str, spec: PipelineSpec) -> str:
+    taken = {stage.id for stage in spec.stages}
+    return next(name for name in (wanted, *(f"{wanted}_{n}" for n in range(2, 100))) if name not in taken)
 
 
 def _stage_param(path: str) -> tuple[str, str]:

@@ -25,7 +25,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from core.engine.service_process import READY, python_function_tokens
 from core.engine.tf_runtime import tensorflow
@@ -39,6 +39,9 @@ CLOSE_WAIT_S = 2.0  # for a server to exit once its stdin is closed, before it i
 SHARDING = {"off": "OFF", "dynamic": "DYNAMIC", "file": "FILE", "data": "DATA", "file_or_data": "FILE_OR_DATA",
             "hint": "HINT"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+_KEPT_TO_EXIT: list[int] = []  # descriptors `LocalService.keep_to_exit` holds open
 
 
 class ServiceError(RuntimeError):
@@ -180,6 +183,11 @@ class LocalService:
                 "elements_elsewhere": sum(count for pid, count in elements_by_pid.items()
                                           if pid not in {server.process.pid for server in self.servers})}
 
+    def keep_to_exit(self) -> None:
+        """The servers live until this process is gone, whatever Python collects on its way out: their stdin
+        stays open in a copy of its descriptor, which only the kernel closes (at the exit)."""
+        _KEPT_TO_EXIT.extend(os.dup(server.process.stdin.fileno()) for server in self.servers)
+
     def close(self) -> None:
         """Close each server's stdin (it exits at once), kill what is still there after CLOSE_WAIT_S."""
         if self._closing:
@@ -319,6 +327,33 @@ def ship_to_service(ds, params: dict, ctx):
     policy = getattr(tf.data.experimental.service.ShardingPolicy, SHARDING[params["processing_mode"]])
     read = shipped.apply(tf.data.experimental.service.distribute(processing_mode=policy, service=service.target))
     return counter.count(read) if counter else read
+
+
+def check_shippable(dataset) -> None:
+    """Refuses a pipeline that calls a script's own Python: a tf.data service worker is sent its graph only."""
+    if python_function_tokens(dataset):
+        raise ServiceError("the pipeline calls the script's own Python (py_function, numpy_function or a "
+                           "generator), which tf.data service workers cannot run: they are sent its graph only")
+
+
+def serve_elsewhere(dataset, workers: int, stage_id: str) -> tuple[Any, ServiceUse]:
+    """A watched script's whole pipeline moved onto `workers` local tf.data service workers (a what-if
+    change): the dataset read from them, and the servers, which the caller closes. A pipeline that calls the
+    script's own Python is refused before anything starts: a worker runs the graph, without that Python."""
+    tf = tensorflow()
+
+    check_shippable(dataset)
+    counter = ElementCounter()
+    service = LocalService(workers)
+    use = ServiceUse(stage_id, service, counter)
+    try:
+        service.start({"upstream": None})
+        read = counter.tag(dataset).apply(tf.data.experimental.service.distribute(
+            processing_mode=tf.data.experimental.service.ShardingPolicy.OFF, service=service.target))
+    except BaseException:
+        use.close()
+        raise
+    return counter.count(read), use
 
 
 class BuildResources(ExitStack):

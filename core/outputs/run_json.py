@@ -51,6 +51,7 @@ def run_facts(run: RunView, started_at: Optional[str], batch_sizes: list, closed
         "pending_at_end": outcome.pending_at_end.to_dict() if outcome.pending_at_end else None,
         "device_busy": outcome.device_busy,
         "profile": outcome.profile,
+        "service": outcome.service,
         "cpu_split": run.cpu_split if outcome.status.ended else None,
         "batch_sizes": [list(pair) for pair in batch_sizes],
         "stage_ids": list(stages.stage_ids),
@@ -84,6 +85,7 @@ def outcome_from_facts(facts: dict) -> RunOutcome:
         warnings=list(facts.get("warnings", [])),
         device_busy=facts.get("device_busy") or RunOutcome().device_busy,
         profile=facts.get("profile"),
+        service=facts.get("service"),
     )
 
 
