@@ -164,6 +164,19 @@ def test_only_a_stages_parallelism_and_buffers_are_sent():
         changeable_assignments(changed, apply_overrides(changed, [("stages.batch.num_parallel_calls", None)]))
 
 
+def test_a_service_stage_added_last_moves_the_watched_pipeline_onto_its_workers():
+    spec = imported_spec()
+    data = spec.to_dict()
+    served = {"id": "service", "kind": "tf_data_service", "workers": 3}
+    assert changeable_assignments(spec, spec_from_dict(data | {"stages": [*data["stages"], served]})) == [
+        "service.workers=3"]
+    with pytest.raises(SpecError, match=r"stages: \+ service"):  # not last: the stages after it would stay
+        changeable_assignments(spec, spec_from_dict(data | {"stages": [served, *data["stages"]]}))
+    with pytest.raises(SpecError, match=r"stages: \+ service"):  # a running service: not Pipescope's workers
+        elsewhere = served | {"dispatcher": "grpc://host:5050"}
+        changeable_assignments(spec, spec_from_dict(data | {"stages": [*data["stages"], elsewhere]}))
+
+
 def test_a_change_that_would_restart_the_data_is_asked_about_and_one_the_script_refuses_is_answered(
         tmp_path, leak_guard, monkeypatch):
     run = watched(tmp_path, "--py-function", "--epochs", "100000", "--report", str(tmp_path / "seen.json"),

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from core.engine.service_process import READY, python_function_tokens
 from core.engine.tf_runtime import tensorflow
 from core.spec.params import SpecError
 from core.spec.pipeline import branch_to_dict
@@ -39,6 +38,27 @@ CLOSE_WAIT_S = 2.0  # for a server to exit once its stdin is closed, before it i
 SHARDING = {"off": "OFF", "dynamic": "DYNAMIC", "file": "FILE", "data": "DATA", "file_or_data": "FILE_OR_DATA",
             "hint": "HINT"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+READY = "pipescope-service-ready "
+PYTHON_FUNCTION_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+
+def python_function_tokens(dataset) -> list[str]:
+    """The tokens of the Python functions a dataset's graph calls, in the order they were made."""
+    from tensorflow.core.framework import graph_pb2  # deferred: TensorFlow loads only in a run
+
+    graph = graph_pb2.GraphDef()
+    graph.ParseFromString(dataset._as_serialized_graph().numpy())
+    nodes = [*graph.node, *(node for function in graph.library.function for node in function.node_def)]
+    tokens = {node.attr["token"].s.decode() for node in nodes if node.op in PYTHON_FUNCTION_OPS}
+    return sorted(tokens, key=_made_at)
+
+
+def _made_at(token: str) -> int:
+    """TensorFlow's tokens are `pyfunc_<n>`, n counting up in each process as functions are made."""
+    number = token.rpartition("_")[2]
+    return int(number) if number.isdigit() else -1
 
 
 _KEPT_TO_EXIT: list[int] = []  # descriptors `LocalService.keep_to_exit` holds open

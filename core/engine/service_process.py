@@ -20,31 +20,13 @@ import os
 import sys
 from typing import Optional
 
-READY = "pipescope-service-ready "
-PYTHON_FUNCTION_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
-
-
-def python_function_tokens(dataset) -> list[str]:
-    """The tokens of the Python functions a dataset's graph calls, in the order they were made."""
-    from tensorflow.core.framework import graph_pb2  # deferred: TensorFlow loads only in a run
-
-    graph = graph_pb2.GraphDef()
-    graph.ParseFromString(dataset._as_serialized_graph().numpy())
-    nodes = [*graph.node, *(node for function in graph.library.function for node in function.node_def)]
-    tokens = {node.attr["token"].s.decode() for node in nodes if node.op in PYTHON_FUNCTION_OPS}
-    return sorted(tokens, key=_made_at)
-
-
-def _made_at(token: str) -> int:
-    """TensorFlow's tokens are `pyfunc_<n>`, n counting up in each process as functions are made."""
-    number = token.rpartition("_")[2]
-    return int(number) if number.isdigit() else -1
+from core.engine.service import READY, python_function_tokens
 
 
 def file_functions_under(tokens: list[str], upstream: dict, seed: int, serial: bool):
     """Build the pipeline before the service stage here, and file its Python functions under the training
     process's `tokens`. Returns the dataset, which keeps the functions alive (the registry holds them weakly)."""
-    from tensorflow.python.ops import script_ops  # deferred, as above; private, hence checked
+    from tensorflow.python.ops import script_ops  # deferred: TensorFlow loads only in a run; private, hence checked
 
     from core.engine.build import build_branch_dataset
     from core.spec.pipeline import branch_from_dict

@@ -29,7 +29,7 @@ from typing import Optional
 
 import numpy as np
 
-from core.engine.live_changes import CHANGEABLE, NEVER_MADE
+from core.engine.live_changes import CHANGEABLE, NEVER_MADE, SERVICE_WORKERS
 from core.engine.outcome import RunFailure, RunOutcome, RunStatus
 from core.experiments.change_channel import ChangeWriter
 from core.experiments.watching import WatchedScript, check_script
@@ -38,7 +38,7 @@ from core.outputs.run_folder import (LoadedRun, apply_batch_sizes, apply_stage_f
 from core.outputs.run_json import RUN_JSON
 from core.outputs.stages_csv import read_new_samples, stages_csv_tail
 from core.outputs.steps_csv import new_step_rows, steps_csv_tail
-from core.spec.diff import SET, describe_differences
+from core.spec.diff import ADDED, SET, describe_differences
 from core.spec.kinds.from_script import script_placeholder
 from core.spec.params import SpecError
 from core.spec.pipeline import PipelineSpec, spec_from_dict
@@ -85,6 +85,8 @@ def changeable_assignments(before: PipelineSpec, after: PipelineSpec) -> list[st
         if (difference.change == SET and len(parts) == 3 and parts[0] == "stages" and parts[2] in CHANGEABLE
                 and difference.b is not None):
             assignments.append(difference.assignment())
+        elif _moves_onto_service(difference, after):
+            assignments.append(f"{SERVICE_WORKERS}={difference.b['workers']}")
         else:
             fixed.append(difference.text)
     if fixed:
@@ -92,6 +94,15 @@ def changeable_assignments(before: PipelineSpec, after: PipelineSpec) -> list[st
         raise SpecError(f"{'; '.join(fixed)}: a watched script's pipeline changes only in a stage's {allowed} "
                         "while it trains (nothing was sent)")
     return assignments
+
+
+def _moves_onto_service(difference, after: PipelineSpec) -> bool:
+    """A tf_data_service stage of local workers added last: the whole pipeline onto them
+    (`core.engine.live_changes`)."""
+    stage = difference.b
+    return (difference.change == ADDED and stage.get("kind") == "tf_data_service" and after.stages[-1].kind
+            == "tf_data_service" and stage.get("workers", 0) >= 1 and not stage.get("dispatcher")
+            and not stage.get("port"))
 
 
 class WatchedRun:
@@ -189,6 +200,12 @@ class WatchedRun:
             assignments = changeable_assignments(self.spec_after_pending(), new_spec)
             if not assignments:
                 return
+            moves = any(assignment.startswith(SERVICE_WORKERS) for assignment in assignments)
+            if moves and not allow_data_restart:
+                raise RestartQuestion(f"On tf.data service workers, {self.spec.name}'s pipeline starts its data "
+                                      "again: each worker makes it from the start (the position cannot be handed "
+                                      "to them). The servers listen on every network interface, with no "
+                                      f"authentication, while the script runs. Apply {', '.join(assignments)}?")
             if self.extra.get(POSITION_CARRIED_OVER) is False and not allow_data_restart:
                 raise RestartQuestion(
                     f"{self.spec.name}'s pipeline holds a py_function or numpy_function (or reads a Python "
