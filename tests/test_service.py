@@ -195,3 +195,13 @@ def test_every_built_in_stage_kind_before_it_is_shipped_to_a_worker(whatif):
         feeder.close()
     assert all(batch[0].shape == (8, 4) for batch in batches)  # the range's one feature beside the branch's three
     assert next(s for s in figures["servers"] if s["name"] == "worker 1")["elements"] >= 3
+
+
+def test_a_server_that_cannot_start_is_named_with_its_own_last_words(whatif):
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        spec = with_service(whatif(), workers=1, port=taken.getsockname()[1])
+        with pytest.raises(SpecError, match=r"stages.service: tf.data service dispatcher \(pid \d+\) could not "
+                                            r"start \(exited with code 1: .+\)"):
+            build_feeder(spec, "/CPU:0")

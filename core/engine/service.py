@@ -164,20 +164,23 @@ class LocalService:
         server.process.stdin.flush()
 
     def _wait_ready(self, server: Server, deadline: float) -> str:
-        stdout = server.process.stdout
+        """Its address, from the line it says once it serves. Read from the pipe's descriptor, unbuffered, so
+        that select() sees every byte still to read."""
+        descriptor, said = server.process.stdout.fileno(), b""
         while True:
-            remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([stdout], [], [], max(0.0, remaining))
+            ready, _, _ = select.select([descriptor], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
                 raise ServiceError(f"{server.describe()} did not start within {START_TIMEOUT_S:.0f} s")
-            line = stdout.readline().decode(errors="replace")
-            if not line:
+            chunk = os.read(descriptor, 4096)
+            if not chunk:
                 server.process.wait()
                 words = server.last_words()
                 raise ServiceError(f"{server.describe()} could not start ({_ended(server.process.returncode)}"
                                    f"{': ' + words if words else ''})")
-            if line.startswith(READY):
-                return server.ready(line[len(READY):].strip())
+            said += chunk
+            for line in said.decode(errors="replace").splitlines(keepends=True):
+                if line.startswith(READY) and line.endswith("\n"):
+                    return server.ready(line[len(READY):].strip())
 
     def failure(self) -> Optional[str]:
         """A server that ended while the run needs it, said in one line; None while all are up."""
