@@ -22,6 +22,7 @@ from core.spec import kinds
 from core.spec.params import SpecError
 from core.spec.pipeline import apply_overrides, spec_from_dict
 from core.spec.presets import load_preset, preset_names
+from tests.every_stage import every_stage_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = Path(__file__).resolve().parent / "watch_scripts"
@@ -76,24 +77,9 @@ def test_every_presets_script_runs_standalone_with_the_engines_element_spec(name
 
 
 def test_a_pipeline_with_every_stage_kind_generates_a_script_whose_dataset_matches_the_engines(tmp_path):
-    data = load_preset("whatif").to_dict()
-    data["source"] = {"kind": "range", "count": 400}
-    data["stages"] = [
-        {"id": "shuffle", "kind": "shuffle", "buffer_size": 16},
-        {"id": "finite", "kind": "filter", "predicate": "finite"},
-        {"id": "twice", "kind": "flat_map", "fn": "repeat_element", "n": 2},
-        {"id": "shard", "kind": "shard", "num_shards": 2, "index": 1},
-        {"id": "more", "kind": "concatenate", "branch": {"source": {"kind": "range", "count": 8}, "stages": []}},
-        {"id": "side", "kind": "zip", "branch": {"source": {"kind": "tensors", "shape": [3], "count": 64},
-                                                 "stages": [{"id": "again", "kind": "repeat", "count": -1}]}},
-        {"id": "cache", "kind": "cache"},
-        {"id": "repeat", "kind": "repeat", "count": -1},
-        {"id": "batch", "kind": "padded_batch", "batch_size": 8},
-        {"id": "io", "kind": "latency", "ms": 0.5, "num_parallel_calls": 2},
-        {"id": "cpu", "kind": "cpu_work", "ms": 0.1, "num_parallel_calls": "AUTOTUNE"},
-        {"id": "prefetch", "kind": "prefetch_to_device", "buffer_size": 2},
-    ]
-    spec = spec_from_dict(data)
+    spec = every_stage_kind({"source": {"kind": "tensors", "shape": [3], "count": 64},
+                             "stages": [{"id": "again", "kind": "repeat", "count": -1}]},
+                            last=[{"id": "prefetch", "kind": "prefetch_to_device", "buffer_size": 2}])
     feeder = build_feeder(spec, "/CPU:0")
     try:
         engines = feeder.dataset.element_spec

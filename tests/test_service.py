@@ -23,6 +23,7 @@ from core.outputs.codegen.script import generate_script
 from core.outputs.summary import build_summary
 from core.spec.params import SpecError
 from core.spec.pipeline import spec_from_dict
+from tests.every_stage import every_stage_kind
 
 pytestmark = pytest.mark.usefixtures("leak_guard")
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,28 +167,13 @@ def test_service_worker_says_what_is_wrong_with_its_arguments():
     assert result.stderr.strip() == "error: --dispatcher host:5050: must be grpc://HOST:PORT"
 
 
-def test_every_built_in_stage_kind_before_it_is_shipped_to_a_worker(whatif):
+def test_every_built_in_stage_kind_before_it_is_shipped_to_a_worker():
     """cpu_work's busy loop is kept alive without a tf.Variable, which a dataset sent to a worker cannot hold;
     branches, a file cache and the sleeps go too."""
-    data = whatif().to_dict()
-    data["source"] = {"kind": "range", "count": 400}
-    data["stages"] = [
-        {"id": "shuffle", "kind": "shuffle", "buffer_size": 16},
-        {"id": "finite", "kind": "filter", "predicate": "finite"},
-        {"id": "twice", "kind": "flat_map", "fn": "repeat_element", "n": 2},
-        {"id": "shard", "kind": "shard", "num_shards": 2, "index": 1},
-        {"id": "more", "kind": "concatenate", "branch": {"source": {"kind": "range", "count": 8}, "stages": []}},
-        {"id": "side", "kind": "zip", "branch": {"source": {"kind": "generator", "shape": [3], "count": -1},
-                                                 "stages": []}},
-        {"id": "cache", "kind": "cache"},
-        {"id": "repeat", "kind": "repeat", "count": -1},
-        {"id": "batch", "kind": "padded_batch", "batch_size": 8},
-        {"id": "io", "kind": "latency", "ms": 0.5, "num_parallel_calls": 2},
-        {"id": "cpu", "kind": "cpu_work", "ms": 0.1, "num_parallel_calls": "AUTOTUNE"},
-        {"id": "service", "kind": "tf_data_service", "workers": 1},
-        {"id": "prefetch", "kind": "prefetch_to_device", "buffer_size": 2},
-    ]
-    feeder = build_feeder(spec_from_dict(data), "/CPU:0")
+    spec = every_stage_kind({"source": {"kind": "generator", "shape": [3], "count": -1}, "stages": []},
+                            last=[{"id": "service", "kind": "tf_data_service", "workers": 1},
+                                  {"id": "prefetch", "kind": "prefetch_to_device", "buffer_size": 2}])
+    feeder = build_feeder(spec, "/CPU:0")
     try:
         batches = [feeder.fetch() for _ in range(3)]
         figures = feeder.resources.service_figures()
