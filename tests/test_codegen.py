@@ -20,7 +20,7 @@ from core.outputs.codegen.sources import SOURCE_EMITTERS
 from core.outputs.codegen.stages import STAGE_EMITTERS
 from core.spec import kinds
 from core.spec.params import SpecError
-from core.spec.pipeline import apply_overrides, spec_from_dict
+from core.spec.pipeline import apply_overrides
 from core.spec.presets import load_preset, preset_names
 from tests.every_stage import every_stage_kind
 
