@@ -1,8 +1,8 @@
 """One tf.data service server (a dispatcher or a worker) in a process of its own.
 
 A run's `tf_data_service` stage starts these (`core.engine.service`): `python -m core.engine.service_process
-ROLE`. The process loads TensorFlow, reads one line of JSON settings on stdin (a worker's come once the
-dispatcher's address is known, so both load TensorFlow at once), starts its server and says its address on
+ROLE`. The process loads TensorFlow, reads one line of JSON settings on stdin (a worker's settings come once
+the dispatcher's address is known, so both load TensorFlow at once), starts its server and says its address on
 stdout (`READY` and the address). Then it reads stdin to its end: the run closes its end of the pipe when it
 ends, and the kernel closes it if the run's process dies, however it dies, so no server outlives its run.
 It exits with `os._exit`, not `server.stop()`: after a stop, gRPC's reconnect thread can keep a process alive
@@ -11,7 +11,7 @@ for about 20 s (tensorflow#56490).
 A worker of a pipeline with Python functions (OpenCV, a generator, a sleep) builds that pipeline itself from
 the same description, and files each of its Python functions under the token the training process's graph
 names it by: a tf.data service worker runs the graph it is sent, and the graph calls Python by token.
-`python main.py service-worker` serves a dispatcher on another machine (`serve_worker`).
+`python main.py service-worker` serves a dispatcher from another machine (`start_worker`).
 """
 from __future__ import annotations
 
