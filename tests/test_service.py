@@ -22,7 +22,7 @@ from core.engine.runner import Run
 from core.outputs.codegen.script import generate_script
 from core.outputs.summary import build_summary
 from core.spec.params import SpecError
-from core.spec.pipeline import spec_from_dict
+from core.spec.pipeline import last_buffer_index, spec_from_dict
 from tests.every_stage import every_stage_kind
 
 pytestmark = pytest.mark.usefixtures("leak_guard")
@@ -81,7 +81,7 @@ def test_the_pipeline_a_worker_serves_has_the_same_elements_spec_and_its_python_
         assert feeder.element_spec == expected
         first = feeder.fetch()
         assert first[0].shape[0] == 32  # a batch the worker made with the generator's own Python
-        pids = server_pids(feeder.resources.service_figures())
+        pids = server_pids(feeder.resources.services.figures())
     finally:
         feeder.close()
     assert len(pids) == 2 and all(gone(pid) for pid in pids)
@@ -176,7 +176,7 @@ def test_every_built_in_stage_kind_before_it_is_shipped_to_a_worker():
     feeder = build_feeder(spec, "/CPU:0")
     try:
         batches = [feeder.fetch() for _ in range(3)]
-        figures = feeder.resources.service_figures()
+        figures = feeder.resources.services.figures()
     finally:
         feeder.close()
     assert all(batch[0].shape == (8, 4) for batch in batches)  # the range's one feature beside the branch's three
@@ -191,3 +191,12 @@ def test_a_server_that_cannot_start_is_named_with_its_own_last_words(whatif):
         with pytest.raises(SpecError, match=r"stages.service: tf.data service dispatcher \(pid \d+\) could not "
                                             r"start \(exited with code 1: .+\)"):
             build_feeder(spec, "/CPU:0")
+
+
+def test_a_buffer_before_the_service_is_not_the_one_the_model_reads_from(whatif):
+    """The fill probe goes where the model's buffer is: not into the pipeline shipped to the workers."""
+    spec = whatif()
+    data = spec.to_dict()
+    data["stages"].append({"id": "service", "kind": "tf_data_service", "workers": 1})
+    assert last_buffer_index(spec) == 3 and last_buffer_index(spec_from_dict(data)) is None
+    assert last_buffer_index(with_service(spec, before="prefetch")) == 4  # a prefetch after it is

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from contextlib import ExitStack
 from typing import Optional
 
 from core.engine.build import build_dataset
@@ -65,7 +64,7 @@ class Feeder:
 
     capacity: Optional[int] = 0
 
-    def __init__(self, spec: PipelineSpec, device: str, resources: Optional[ExitStack] = None):
+    def __init__(self, spec: PipelineSpec, device: str, resources: Optional[BuildResources] = None):
         self.device = device
         self.consumed = 0
         self._fill, self._fill_read_ns = 0, -FILL_READ_EVERY_NS

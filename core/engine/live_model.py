@@ -177,8 +177,9 @@ def _device_reason(device: str, spec) -> str:
 
 
 def _hidden_stages_reason(spec) -> str:
-    hiding = spec.stages[_hiding_stage(spec)]
-    shown = "', '".join(stage.id for stage in spec.stages[_hiding_stage(spec):])
+    index = _hiding_stage(spec)
+    hiding = spec.stages[index]
+    shown = "', '".join(stage.id for stage in spec.stages[index:])
     where = STAGES.get(hiding.kind, "kind").hides_stages_before
     return (f"only '{shown}' {'has' if shown == hiding.id else 'have'} figures: the stages before "
             f"'{hiding.id}' {where}, which tf.data's live model does not see into")

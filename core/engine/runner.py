@@ -265,7 +265,7 @@ class Run:
     def _service_cpu(self) -> dict[str, float]:
         """The CPU seconds of the pipeline's tf.data service processes (the probes' thread reads them)."""
         feeder = self._feeder
-        return feeder.resources.service_cpu() if feeder is not None else {}
+        return feeder.resources.services.cpu() if feeder is not None else {}
 
     def _broken_service(self) -> Optional[RunFailure]:
         """A tf.data service server of the pipeline's that ended: tf.data would go on without a worker, or
@@ -273,8 +273,8 @@ class Run:
         feeder = self._feeder
         if feeder is None or not feeder.resources.services:
             return None
-        self.outcome.service = feeder.resources.service_figures()
-        problem = feeder.resources.failure()
+        self.outcome.service = feeder.resources.services.figures()
+        problem = feeder.resources.services.failure()
         return RunFailure(f"stage '{problem[0]}' failed: {problem[1]}", problem[0]) if problem else None
 
     def _observe(self, watch: StallWatch) -> None:
@@ -366,7 +366,7 @@ class Run:
             self._feeder = None
         feeder = build_feeder(spec, self.device)
         self._feeder = feeder
-        self.outcome.service = feeder.resources.service_figures() or self.outcome.service
+        self.outcome.service = feeder.resources.services.figures() or self.outcome.service
         self.outcome.stages_unavailable = stage_figures_unavailable(getattr(feeder, "iterator", None), spec)
         self.capacity = feeder.capacity
         self._batched = yields_batches(spec)
@@ -408,7 +408,7 @@ class Run:
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             feeder.close(wait_s=IN_FLIGHT_GRACE_S if self.outcome.left_in_flight else CLOSE_WAIT_S)
-            self.outcome.service = feeder.resources.service_figures() or self.outcome.service
+            self.outcome.service = feeder.resources.services.figures() or self.outcome.service
         give_back_free_memory()  # what the pipeline's threads freed, kept by malloc, would outlive the run
 
 

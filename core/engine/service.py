@@ -302,6 +302,17 @@ class ServiceUse:
         self.stage_id, self.service, self.counter = stage_id, service, counter
         self._last: Optional[dict] = None
 
+    def read(self, dataset, worker_settings: dict, policy):
+        """Start the servers; `dataset` as read from them, each element counted by the worker that made it."""
+        tf = tensorflow()
+
+        self.service.start(worker_settings)
+        counter = self.counter
+        shipped = counter.tag(dataset) if counter else dataset
+        read = shipped.apply(tf.data.experimental.service.distribute(processing_mode=policy,
+                                                                     service=self.service.target))
+        return counter.count(read) if counter else read
+
     def failure(self) -> Optional[str]:
         return self.service.failure()
 
@@ -323,12 +334,8 @@ def ship_to_service(ds, params: dict, ctx):
     """The stage's builder: `ds` (everything before the stage) as a dataset read from tf.data service."""
     tf = tensorflow()
 
-    if ctx.resources is None or not hasattr(ctx.resources, "services"):
+    if not isinstance(ctx.resources, BuildResources):
         raise SpecError(f"stages.{ctx.stage_id}: a tf.data service stage runs only in a run, which owns its servers")
-    # Each element tagged with its worker's process id (/proc/self/stat): workers of a service the run
-    # starts are Pipescope's, on Linux; a running service's may be anything.
-    counter = None if params["dispatcher"] else ElementCounter()
-    shipped = counter.tag(ds) if counter else ds
     settings = {"upstream": None}
     tokens = python_function_tokens(ds)
     if tokens:
@@ -339,17 +346,18 @@ def ship_to_service(ds, params: dict, ctx):
                             "other machines cannot (decode with TensorFlow's own ops to serve them)")
         settings = {"upstream": branch_to_dict(ctx.upstream), "tokens": tokens, "seed": ctx.seed,
                     "serial": ctx.serial}
-    service = LocalService(params["workers"], params["dispatcher"], params["port"])
-    use = ServiceUse(ctx.stage_id, service, counter)
+    # Elements are counted by the worker's process id (/proc/self/stat) where the run starts the service: its
+    # workers are Pipescope's, on Linux; a running service's may be anything.
+    use = ServiceUse(ctx.stage_id, LocalService(params["workers"], params["dispatcher"], params["port"]),
+                     None if params["dispatcher"] else ElementCounter())
     ctx.resources.callback(use.close)
+    policy = getattr(tf.data.experimental.service.ShardingPolicy, SHARDING[params["processing_mode"]])
     try:
-        service.start(settings)
+        read = use.read(ds, settings, policy)
     except ServiceError as error:
         raise SpecError(f"stages.{ctx.stage_id}: {error}") from None
     ctx.resources.services.append(use)
-    policy = getattr(tf.data.experimental.service.ShardingPolicy, SHARDING[params["processing_mode"]])
-    read = shipped.apply(tf.data.experimental.service.distribute(processing_mode=policy, service=service.target))
-    return counter.count(read) if counter else read
+    return read
 
 
 def check_shippable(dataset) -> None:
@@ -366,17 +374,32 @@ def serve_elsewhere(dataset, workers: int, stage_id: str) -> tuple[Any, ServiceU
     tf = tensorflow()
 
     check_shippable(dataset)
-    counter = ElementCounter()
-    service = LocalService(workers)
-    use = ServiceUse(stage_id, service, counter)
+    use = ServiceUse(stage_id, LocalService(workers), ElementCounter())
     try:
-        service.start({"upstream": None})
-        read = counter.tag(dataset).apply(tf.data.experimental.service.distribute(
-            processing_mode=tf.data.experimental.service.ShardingPolicy.OFF, service=service.target))
+        return use.read(dataset, {"upstream": None}, tf.data.experimental.service.ShardingPolicy.OFF), use
     except BaseException:
         use.close()
         raise
-    return counter.count(read), use
+
+
+class ServiceUses(list):
+    """The service stages' servers a run (or a watched job) holds: what failed, their CPU, their figures."""
+
+    def failure(self) -> Optional[tuple[str, str]]:
+        """(stage id, what happened) of a service stage whose servers failed; None while all is well."""
+        for use in self:
+            problem = use.failure()
+            if problem:
+                return use.stage_id, problem
+        return None
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds of each server still up, by a name that is its own for the run's length."""
+        return {f"{server.name} (pid {server.process.pid})": seconds for use in self
+                for server in use.service.servers if (seconds := server.cpu_s()) is not None}
+
+    def figures(self) -> Optional[dict]:
+        return self[0].figures() if self else None
 
 
 class BuildResources(ExitStack):
@@ -384,25 +407,9 @@ class BuildResources(ExitStack):
 
     def __init__(self):
         super().__init__()
-        self.services: list[ServiceUse] = []
+        self.services = ServiceUses()
 
     def pop_all(self) -> "BuildResources":
         moved = super().pop_all()
-        moved.services, self.services = self.services, []
+        moved.services, self.services = self.services, ServiceUses()
         return moved
-
-    def failure(self) -> Optional[tuple[str, str]]:
-        """(stage id, what happened) of a service stage whose servers failed; None while all is well."""
-        for use in self.services:
-            problem = use.failure()
-            if problem:
-                return use.stage_id, problem
-        return None
-
-    def service_cpu(self) -> dict[str, float]:
-        """CPU seconds of each server still up, by a name that is its own for the run's length."""
-        return {f"{server.name} (pid {server.process.pid})": seconds for use in self.services
-                for server in use.service.servers if (seconds := server.cpu_s()) is not None}
-
-    def service_figures(self) -> Optional[dict]:
-        return self.services[0].figures() if self.services else None

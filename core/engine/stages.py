@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import time
-from contextlib import ExitStack
 
 import numpy as np
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Callable, Optional
 from core.engine.builders import Builders
 from core.engine.precise_time import PreciseSleeper
 from core.engine.sources import parse_image_example, unreadable_files
-from core.engine.service import ship_to_service
+from core.engine.service import BuildResources, ship_to_service
 from core.engine.tf_runtime import tensorflow
 from core.spec.kinds.stages import STAGES
 from core.spec.params import AUTOTUNE, SpecError
@@ -40,7 +39,7 @@ class BuildContext:
     # What the built pipeline holds beyond the dataset (servers, processes): a stage enters it here, and
     # closing the feeder closes it, when the run ends or a what-if change rebuilds the pipeline. None where
     # the dataset is built for a moment only (analysis, tests): a stage that needs one says so.
-    resources: Optional[ExitStack] = None
+    resources: Optional[BuildResources] = None
     upstream: Optional[Branch] = None  # the source and the stages before this one, as described
 
 

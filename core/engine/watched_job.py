@@ -25,7 +25,7 @@ from core.engine.iterator_hooks import DatasetSteps, IteratorHooks, batch_size_o
 from core.engine.live_changes import LiveChanges
 from core.engine.outcome import RunOutcome, RunStatus
 from core.engine.probes import ProbeSampler, ProbeTarget
-from core.engine.service import BuildResources
+from core.engine.service import ServiceUses
 from core.spec.kinds import FROM_SCRIPT
 from core.spec.kinds.from_script import script_placeholder
 from core.spec.params import SpecError
@@ -70,7 +70,7 @@ class WatchedJob:
         self._probes: Optional[ProbeSampler] = None
         self._cpu_meter: Optional[CpuMeter] = None
         self.changes = LiveChanges(self)
-        self._services = BuildResources()  # servers a change moved the pipeline onto: they end with the process
+        self._services = ServiceUses()  # servers a change moved the pipeline onto: they end with the process
 
     # ------------------------------------------------------------ installing (once TensorFlow is imported)
 
@@ -81,7 +81,7 @@ class WatchedJob:
         self.hooks.install()
         self._undo_calls = time_calls_with_iterators(self.hooks, self._steps_in_a_function, self._at_fit_step_boundary)
         # Made before the script's first pipeline, so that TensorFlow's own threads are told from tf.data's.
-        self._cpu_meter = CpuMeter(main_thread="model", other_processes=self._services.service_cpu)
+        self._cpu_meter = CpuMeter(main_thread="model", other_processes=self._services.cpu)
         self._cpu_meter.start(self.start_ns)
         self._probes = ProbeSampler(self.stage_records, self._probe_target, self.start_ns, cpu_meter=self._cpu_meter)
         self._probes.start()
@@ -128,7 +128,7 @@ class WatchedJob:
 
     def adopt_service(self, use) -> None:
         """Servers a change moved the training pipeline onto: the job's until it ends."""
-        self._services.services.append(use)
+        self._services.append(use)
         use.service.keep_to_exit()  # the script's iterators are released as its process ends
         self.outcome.service = use.figures()
 
@@ -148,7 +148,7 @@ class WatchedJob:
         self.changes.say_unmade()
         # As they are now: the servers go with the script's process. Closing them here, before the script's
         # iterators are released, would make TensorFlow log each release that failed.
-        self.outcome.service = self._services.service_figures() or self.outcome.service
+        self.outcome.service = self._services.figures() or self.outcome.service
         changed = self._settle_training()
         self.extra["datasets"] = self.datasets_seen()
         if isinstance(self._training, CapturedSteps):

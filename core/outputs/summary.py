@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from core.analysis.cpu_split import cpu_summary
-from core.spec.kinds.stages import SERVICE_SECURITY
 from core.analysis.metrics import measured_rows, summarize
 from core.analysis.segments import segments
+from core.spec.kinds.stages import SERVICE_SECURITY
 from core.spec.records import SAMPLE_BUFFERED, SAMPLE_T, T_REQUEST, StageRecords, derived, fused_with_id, stage_rate
 
 

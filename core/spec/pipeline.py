@@ -149,10 +149,14 @@ def yields_batches(spec: PipelineSpec) -> bool:
 
 
 def last_buffer_index(spec: PipelineSpec) -> Optional[int]:
-    """Index of the last stage with a buffer ahead of the consumer: the buffer the model reads from."""
+    """Index of the last stage with a buffer ahead of the consumer: the buffer the model reads from. None
+    without one, and where a later stage moves it out of the process (onto tf.data service workers)."""
     for index in range(len(spec.stages) - 1, -1, -1):
-        if STAGES.get(spec.stages[index].kind, "kind").buffer_param:
+        kind = STAGES.get(spec.stages[index].kind, "kind")
+        if kind.buffer_param:
             return index
+        if kind.moves_stages_before:
+            return None
     return None
 
 
