@@ -49,15 +49,18 @@ BENCHES = (
           ("--sync", "window", "--steps", "100")),
     Bench("xprof", "xprof_check.py", (), ("--quick",)),
     Bench("overhead", "overhead.py", ("--steps", "5000", "--rounds", "7"), ("--steps", "5000", "--rounds", "3")),
-    # Two rounds, the preset first in one and last in the other: each of a script's process starts ~4 s of
-    # TensorFlow's import, a third round cost ~40 s of the 15 minutes.
-    Bench("model-seed", "model_speed.py", ("--job", "seed", "--and-generated", "--steps", "200", "--rounds", "2"),
-          ("--job", "seed", "--steps", "150", "--rounds", "1")),
-    Bench("model-images", "model_speed.py", ("--job", "images", "--and-generated", "--steps", "100", "--rounds", "2"),
-          ("--job", "images", "--steps", "60", "--rounds", "1")),
+    # Processes taking turns (bench/turns.py): one round reads within ±1 % of the next, where rounds of
+    # processes run one after the other spread over ±20 %.
+    Bench("model-seed", "model_speed.py", ("--job", "seed", "--and-generated", "--steps", "1000", "--rounds", "1",
+                                           "--slice", "0.5"),
+          ("--job", "seed", "--steps", "300", "--rounds", "1", "--slice", "0.5")),
+    Bench("model-images", "model_speed.py", ("--job", "images", "--and-generated", "--steps", "200", "--rounds", "1",
+                                             "--slice", "0.5"),
+          ("--job", "images", "--steps", "100", "--rounds", "1", "--slice", "0.5")),
     Bench("codegen-cost", "model_speed.py",
-          ("--generated", "seed_feed_dict,seed_queue_runner,whatif,images_cv2", "--steps", "150", "--rounds", "1"),
-          ("--generated", "seed_feed_dict,whatif", "--steps", "60", "--rounds", "1")),
+          ("--generated", "seed_feed_dict,seed_queue_runner,whatif,images_cv2", "--steps", "300", "--rounds", "1",
+           "--slice", "0.5"),
+          ("--generated", "seed_feed_dict,whatif", "--steps", "100", "--rounds", "1", "--slice", "0.5")),
     Bench("seed", "seed.py", ("--steps", "500", "--calibrated-steps", "5000"),
           ("--steps", "200", "--calibrated-steps", "1000")),
     Bench("app", "ui_overhead.py", ("--steps", "300", "--pairs", "2"), ("--steps", "150", "--pairs", "1")),
@@ -67,7 +70,7 @@ BENCHES = (
     Bench("tuning", "tuner.py", ("--rounds", "1", "--seconds", "3"), ("--rounds", "1", "--seconds", "3"),
           photos=True),
     Bench("lifecycle", "lifecycle.py", (), ("--quick",)),
-    Bench("watch", "watch_check.py", ("--rounds", "2"), ("--quick",)),
+    Bench("watch", "watch_check.py", ("--rounds", "1"), ("--quick",)),
     Bench("service", "service.py", ("--seconds", "10"), ("--seconds", "5", "--workers", "0,1"), photos=True),
 )
 

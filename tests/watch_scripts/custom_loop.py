@@ -4,6 +4,7 @@ with --report FILE, writes what it measured: steps from its second request to it
 import argparse
 import contextlib
 import json
+import statistics
 import time
 
 import tensorflow as tf
@@ -86,11 +87,13 @@ for epoch in range(args.epochs):
     print(f"epoch {epoch + 1} done", flush=True)
 
 # The job's own clock, over the steps after the first (tracing): its wall time from the end of the first
-# step to the end of the last, validation passes included, and the part of it spent waiting for data.
+# step to the end of the last, validation passes included, the part of it spent waiting for data, and
+# its median step.
 measured = steps[1:]
 wall = measured[-1][2] - steps[0][2]
 own = {"steps": len(measured), "steps_per_s": len(measured) / wall,
-       "idle_fraction": sum(waited for _, waited, _ in measured) / wall}
+       "idle_fraction": sum(waited for _, waited, _ in measured) / wall,
+       "step_ms_p50": 1000 * statistics.median(ended - requested for requested, _, ended in measured)}
 print(json.dumps(own))
 if args.report:
     with open(args.report, "w") as report:

@@ -1,8 +1,9 @@
 """A Keras `model.fit` job on a tf.data pipeline that waits on slow storage: tf.data's own sleep,
 --read-ms a batch, which takes no CPU from the model, so its idle time is known by construction.
 With --cached the same model trains on batches already in memory (the model alone). It prints its
-own steps/s."""
+own median step and steps/s."""
 import argparse
+import statistics
 import time
 
 import tensorflow as tf
@@ -68,4 +69,5 @@ clock = StepClock()
 profiler = [Profile()] if args.xprof else []
 model.fit(dataset, epochs=args.epochs, verbose=0, callbacks=[clock, *profiler])
 begins = clock.begins[3:]
+print(f"step_ms_p50: {1000 * statistics.median(b - a for a, b in zip(begins, begins[1:])):.4f}")
 print(f"steps_per_s: {(len(begins) - 1) / (begins[-1] - begins[0]):.2f}")
