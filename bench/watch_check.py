@@ -7,13 +7,14 @@ SCRIPT`) and under `main.py watch`, taking turns on the machine (bench/turns.py:
 the others stopped), and each is timed by its own clock; on this shared VM jobs run one after the
 other read ±10 % apart from its moods alone:
 - cost: the job's own median step on its own ÷ under watch (target ≥ 0.98, issue 16 §7);
+Then, from runs of their own (a stopped job's storage wait goes on while it is stopped, and
+tf.profiler captures and whole-run steps/s would count the other jobs' turns):
 - the custom loop's idle and steps/s: Pipescope's against the job's own clock in the same run
   (targets: within 2 points and 2%);
-- the fit job's input-bound share, from runs of their own (tf.profiler captures and whole-run steps/s
-  would count another job's turns): Pipescope's against the truth, 1 − the job's steps/s ÷ the model's
+- the fit job's input-bound share: Pipescope's against the truth, 1 − the job's steps/s ÷ the model's
   alone on cached batches (target: within 5 points);
 - XProf's "% waiting for input" over 40–50 marked steps of the same job, profiled by the script itself.
-Then advice proved: `analyze` on the watched custom loop with a heavier map names the line and the
+Last, advice proved: `analyze` on the watched custom loop with a heavier map names the line and the
 change; the same job watched again with that change made at step 30 (`--change-at`) achieves a step
 rate set beside the prediction (the steps' own time: the validation passes between epochs left out).
 
@@ -87,28 +88,30 @@ def in_turns(commands: dict[str, list[str]], scratch: Path) -> dict[str, str]:
 
 
 def one_round(scratch: Path, index: int) -> dict:
-    """The cost and the custom loop's figures from the jobs taking turns, compared by their median steps;
-    the fit job's input-bound share and its truth from runs of their own (captures and steps/s would
-    catch the pauses)."""
-    alone_report, watched_report = scratch / "alone.json", scratch / "own.json"
+    """The cost from the jobs taking turns, compared by their median steps; the figures set against the
+    job's own clock or the truth from runs of their own: a stopped job's storage wait (tf.data's sleep)
+    goes on while it is stopped, so its steps after a pause wait less, and tf.profiler captures and
+    whole-run steps/s would count the other jobs' turns."""
+    alone_report, watched_report = scratch / "alone.json", scratch / "watched.json"
     out = in_turns({
         "custom alone": plain_command(CUSTOM, "--report", str(alone_report)),
-        "custom watched": watch_command(CUSTOM, scratch, f"custom{index}", "--report", str(watched_report)),
+        "custom watched": watch_command(CUSTOM, scratch, f"custom-turns{index}", "--report", str(watched_report)),
         "fit alone": plain_command(FIT), "fit watched": watch_command(FIT, scratch, f"fit-turns{index}"),
     }, scratch)
-    alone, own = json.loads(alone_report.read_text()), json.loads(watched_report.read_text())
-    summary = json.loads((scratch / f"custom{index}" / "summary.json").read_text())
-    fit_alone, fit_watched = printed("step_ms_p50", out["fit alone"]), printed("step_ms_p50", out["fit watched"])
+    custom_cost = json.loads(alone_report.read_text())["step_ms_p50"] / json.loads(watched_report.read_text())["step_ms_p50"]
+    fit_cost = printed("step_ms_p50", out["fit alone"]) / printed("step_ms_p50", out["fit watched"])
+
+    own_report = scratch / "own.json"
+    _, summary = watched(CUSTOM, scratch, f"custom{index}", "--report", str(own_report))
+    own = json.loads(own_report.read_text())
     _, fit_summary = watched(FIT, scratch, f"fit{index}")
     truth = 1 - printed("steps_per_s", plain(FIT, scratch)) / printed("steps_per_s", plain(FIT, scratch, "--cached"))
     return {
-        "custom_cost": alone["step_ms_p50"] / own["step_ms_p50"],
+        "custom_cost": custom_cost, "fit_cost": fit_cost,
         "custom_idle_pts": 100 * (summary["idle_fraction"] - own["idle_fraction"]),
         "custom_rate_pct": 100 * (summary["steps_per_s"] / own["steps_per_s"] - 1),
         "custom_own_idle": own["idle_fraction"], "custom_idle": summary["idle_fraction"],
-        "fit_cost": fit_alone / fit_watched,
-        "fit_truth": truth,
-        "fit_idle": fit_summary["idle_fraction"] / (1 - fit_summary["between_fraction"]),
+        "fit_truth": truth, "fit_idle": fit_summary["idle_fraction"] / (1 - fit_summary["between_fraction"]),
     }
 
 

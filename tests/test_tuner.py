@@ -132,3 +132,9 @@ def test_tune_command_writes_best_json_and_tune_csv(tmp_path):
 def test_a_bigger_batch_is_tried_only_where_a_step_costs_more_with_it():
     batch_moves = lambda spec: [m for m in exploring_moves(spec) if "batch_size" in m.description]  # noqa: E731
     assert batch_moves(load_preset("images_tf")) and not batch_moves(load_preset("whatif"))
+
+
+def test_launching_ahead_is_explored_where_the_model_waits_for_every_step():
+    sync_moves = lambda spec: [m.description for m in exploring_moves(spec) if m.description.startswith("model.sync")]  # noqa: E731
+    assert sync_moves(load_preset("whatif")) == ["model.sync=window"]
+    assert sync_moves(apply_overrides(load_preset("whatif"), [("model.sync", "window")])) == []

@@ -8,9 +8,9 @@ The search is greedy and guided rather than blind. The first trial is the descri
 time a trial beats the best by more than `MIN_GAIN`, the new best is analysed (`analyze(spec, summary)`:
 isolated rates, the bottleneck, recommendations with their expected steps/s) and its recommendations
 are tried first, most promising first. When they run out, the tuner explores what analysis cannot
-price: caching the deterministic front of the pipeline (latest position first, with `repeat` moved
-after the cache), then more parallelism for each parallel stage and a deeper buffer, then a doubled
-batch size (not for the simulated model, whose step ignores the batch). The objective is examples/s
+price, or priced within its noise: caching the deterministic front of the pipeline (latest position
+first, with `repeat` moved after the cache), then more parallelism for each parallel stage and a deeper
+buffer, then launching ahead where the model syncs every step, then a doubled batch size (not for the simulated model, whose step ignores the batch). The objective is examples/s
 (images/s for an image pipeline): a bigger batch is worth trying only because it does not count steps.
 """
 from __future__ import annotations
@@ -144,8 +144,17 @@ def exploring_moves(spec: PipelineSpec) -> list[Move]:
             more = min(2 * calls, MAX_PARALLEL_CALLS)
             moves.append(Move(f"stages.{stage.id}.{kind.parallel_param}={more}", "explore: more calls in flight"))
     moves.extend(_buffer_moves(spec))
+    moves.extend(_sync_moves(spec))
     moves.extend(_batch_moves(spec))
     return moves
+
+
+def _sync_moves(spec: PipelineSpec) -> list[Move]:
+    """Launching ahead, where the model waits for every step: the analysis prices it from the model alone
+    timed both ways, and a gain of a few per cent can drown in those two short runs' noise."""
+    if spec.model.params.get("sync") != "every_step":
+        return []
+    return [Move("model.sync=window", "explore: take the next batch while the model runs (launch ahead)")]
 
 
 def _buffer_moves(spec: PipelineSpec) -> list[Move]:
