@@ -51,14 +51,14 @@ BENCHES = (
     Bench("overhead", "overhead.py", ("--steps", "5000", "--rounds", "7"), ("--steps", "5000", "--rounds", "3")),
     # Processes taking turns (bench/turns.py): one round reads within ±1 % of the next, where rounds of
     # processes run one after the other spread over ±20 %.
-    Bench("model-seed", "model_speed.py", ("--job", "seed", "--and-generated", "--steps", "1000", "--rounds", "1",
+    Bench("model-seed", "model_speed.py", ("--job", "seed", "--and-generated", "--steps", "700", "--rounds", "1",
                                            "--slice", "0.5"),
           ("--job", "seed", "--steps", "300", "--rounds", "1", "--slice", "0.5")),
     Bench("model-images", "model_speed.py", ("--job", "images", "--and-generated", "--steps", "200", "--rounds", "1",
                                              "--slice", "0.5"),
           ("--job", "images", "--steps", "100", "--rounds", "1", "--slice", "0.5")),
     Bench("codegen-cost", "model_speed.py",
-          ("--generated", "seed_feed_dict,seed_queue_runner,whatif,images_cv2", "--steps", "300", "--rounds", "1",
+          ("--generated", "seed_feed_dict,seed_queue_runner,whatif,images_cv2", "--steps", "200", "--rounds", "1",
            "--slice", "0.5"),
           ("--generated", "seed_feed_dict,whatif", "--steps", "100", "--rounds", "1", "--slice", "0.5")),
     Bench("seed", "seed.py", ("--steps", "500", "--calibrated-steps", "5000"),
@@ -71,7 +71,7 @@ BENCHES = (
           photos=True),
     Bench("lifecycle", "lifecycle.py", (), ("--quick",)),
     Bench("watch", "watch_check.py", ("--rounds", "1"), ("--quick",)),
-    Bench("service", "service.py", ("--seconds", "10"), ("--seconds", "5", "--workers", "0,1"), photos=True),
+    Bench("service", "service.py", ("--seconds", "7"), ("--seconds", "5", "--workers", "0,1"), photos=True),
 )
 
 

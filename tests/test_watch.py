@@ -4,9 +4,11 @@ Each test runs a small script written for it (tests/watch_scripts) through `main
 process of its own, as a user would, and reads the run folder it leaves."""
 from __future__ import annotations
 
+import csv
 import json
 import re
 import os
+import statistics
 import signal
 import subprocess
 import sys
@@ -29,6 +31,11 @@ def watch(tmp_path, script: str, *args: str, out: str = "run", options=()) -> su
 
 def summary_of(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text())
+
+
+def steps_of(folder: Path) -> list[dict]:
+    with (folder / "steps.csv").open() as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_a_custom_loop_is_timed_as_its_own_clock_times_it(tmp_path):
@@ -171,20 +178,19 @@ def test_a_killed_script_keeps_what_was_streamed(tmp_path):
     assert "cut off" in summary["record_stream"]
 
 
-def test_a_fit_job_is_timed_by_its_callback_and_its_wait_read_from_captures(tmp_path):
+def test_a_fit_job_is_timed_by_its_callback_and_its_wait_metered_in_its_train_function(tmp_path):
     result = watch(tmp_path, "fit_job.py", "--epochs", "3", "--batches", "30", "--read-ms", "20")
     assert result.returncode == 0, result.stderr
     assert "steps_per_s:" in result.stdout
     summary = summary_of(tmp_path / "run")
     assert summary["wait_measured"].startswith("Keras fit: a step runs from one on_train_batch_begin")
-    assert summary["wait_captures"] and summary["wait_captures"][0]["steps"] == 20
+    assert "tf.timestamp" in summary["wait_measured"] and summary["wait_captures"] == []  # no profiler ran
     assert summary["steps"] == 90  # three epochs of 30 batches
     assert summary["examples_per_s"] == pytest.approx(16 * summary["steps_per_s"], rel=0.01)
-    # 20 ms of storage wait a batch against a small model's step: the job waits most of its steps' time
-    # (a pause of the machine between steps, in `between`, is neither waiting nor computing): 0.67 here.
-    # One capture of 20 steps decides it, and tf.profiler slows the ops it records: a machine that paused
-    # through it once read 0.31, so only waiting for a good part of the time is required.
-    assert summary["idle_fraction"] / (1 - summary["between_fraction"]) > 0.25
+    # 20 ms of storage wait a batch (tf.data's sleep, one batch made ahead) against a small model's step of a
+    # few ms: each step's own wait is most of the 20 ms, and never more than the step.
+    waits = [float(row["wait_ms"]) / 1000 for row in steps_of(tmp_path / "run")][5:]
+    assert 0.010 < statistics.median(waits) < 0.022
     stages = {stage["id"]: stage for stage in summary["pipeline"]["stages"]}
     assert stages["sleep"]["kind"] == "from_script" and stages["augment"]["origin"]["function"] == "augment"
 
@@ -347,12 +353,13 @@ def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_request():
         hooks.uninstall()
 
 
-def test_an_iterator_inside_the_scripts_tf_function_is_timed_per_call_with_its_wait_from_captures(tmp_path):
+def test_an_iterator_inside_the_scripts_tf_function_is_timed_per_call_with_its_wait_metered_there(tmp_path):
     result = watch(tmp_path, "step_function_loop.py", "--steps", "60")
     assert result.returncode == 0, result.stderr
     summary = summary_of(tmp_path / "run")
     assert summary["wait_measured"].startswith("the script's iterator is used inside its own tf.function")
-    assert summary["steps"] == 59 and summary["wait_captures"][0]["steps"] == 20  # the last call never ended
+    assert "tf.timestamp" in summary["wait_measured"] and summary["wait_captures"] == []
+    assert summary["steps"] == 59  # the last call never ended
     assert summary["examples_per_s"] == pytest.approx(8 * summary["steps_per_s"], rel=0.01)
     # 10 ms of storage wait a batch against a step that adds a vector: the job waits most of its time.
     assert summary["idle_fraction"] / (1 - summary["between_fraction"]) > 0.5

@@ -3,11 +3,13 @@
 In Keras 3 the batch is taken inside the traced train function (`multi_step_on_iterator` calls
 `iterator.get_next()` within a `tf.function`), so no timing on the host can split a step's wait
 from its compute. `fit` is wrapped, as MLflow's autolog wraps it, to add a callback: a step runs
-from one `on_train_batch_begin` to the next (or to the epoch's end, before validation). The wait
-share comes from short tf.profiler captures every CAPTURE_EVERY_S, read as XProf reads them: the
-host's `IteratorGetNext` op time over the captured steps. Each step's wait is the latest capture's
-share of it; the steps before the first capture wait for it, so none is written without one. A
-capture starts and stops between steps, so its own cost is the job's `between`, not a step's.
+from one `on_train_batch_begin` to the next (or to the epoch's end, before validation). Its wait is
+its IteratorGetNext op's own time, metered in the train function (`core.engine.traced_wait`). Where
+that cannot be (a tf.distribute strategy's iterators), the wait share comes from short tf.profiler
+captures every CAPTURE_EVERY_S, read as XProf reads them: the host's `IteratorGetNext` op time over
+the captured steps. Each step's wait is then the latest capture's share of it; the steps before the
+first capture wait for it, so none is written without one. A capture starts and stops between
+steps, so its own cost is the job's `between`, not a step's.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from core.engine.iterator_hooks import DatasetSteps
+from core.engine.traced_wait import TracedWait
 
 CAPTURE_EVERY_S = 10.0
 CAPTURE_AFTER_STEPS = 20  # past tracing, and past the batches the pipeline made ahead while it traced
@@ -31,26 +34,35 @@ _GET_NEXT_EVENTS = frozenset({"IteratorGetNextOp::DoCompute", "IteratorGetNextAs
 WAIT_MEASURED = ("Keras fit: a step runs from one on_train_batch_begin to the next; its wait is the share of the "
                  "host's IteratorGetNext time in tf.profiler captures of {steps} steps every {every:g} s, as XProf "
                  "reads it")
+WAIT_METERED = ("Keras fit: a step runs from one on_train_batch_begin to the next; its wait is its IteratorGetNext "
+                "op's own time, timed inside fit's train function by two tf.timestamp ops around it")
 
 
 @dataclass
 class CapturedSteps(DatasetSteps):
-    """Steps timed at their boundaries (fit's callback, or the calls of the script's own tf.function), held
-    until a capture has given the wait share they are written with."""
+    """Steps timed at their boundaries (fit's callback, or the calls of the script's own tf.function). Each
+    step's wait comes from the wait meter traced into the function around its request where there is one;
+    else the steps are held until a capture has given the wait share they are written with."""
 
+    meters_traced_requests = True  # (a class attribute) the hooks meter this dataset's traced requests
     batch_size: int = 1
     timed_by: str = "fit"  # or "function": a loop whose iterator lives in the script's own tf.function
     wait_note: Optional[str] = None  # why the wait was not measured, when it was not
     share: Optional[float] = None
     captures: list = field(default_factory=list)  # {steps, wait_share} of each capture read
-    _pending: list = field(default_factory=list)  # (begin_ns, end_ns, batch size, version) awaiting a share
+    wait_meter: Optional[TracedWait] = None  # made by the hooks when the request is first traced
+    _waited_s: float = 0.0  # the meter's total as the open step began (0: the meter was made during it)
+    _pending: list = field(default_factory=list)  # (begin_ns, end_ns, batch size, version, waited ns or None)
 
     @property
     def steps_taken(self) -> int:
         return len(self.records) + len(self._pending)
 
     def batch_begins(self, t_ns: int, batch_size: int) -> None:
+        after_a_step = self._open is not None
         self.step_ends(t_ns)
+        if not after_a_step and self.wait_meter is not None:  # fit's validation since may have waited on it
+            self._waited_s = self.wait_meter.total_s()
         self.requests += 1
         self._open = (t_ns, batch_size)
 
@@ -58,8 +70,16 @@ class CapturedSteps(DatasetSteps):
         if self._open is not None:
             begin, batch = self._open
             self._open = None
-            self._pending.append((begin, t_ns, batch, self.config_version))
+            self._pending.append((begin, t_ns, batch, self.config_version, self._metered_wait_ns()))
             self._write_pending()
+
+    def _metered_wait_ns(self) -> Optional[float]:
+        """The wait of the step just ended, from the meter's total now and when it began."""
+        if self.wait_meter is None:
+            return None
+        total = self.wait_meter.total_s()
+        waited, self._waited_s = total - self._waited_s, total
+        return waited * 1e9
 
     def share_measured(self, share: float, steps: int) -> None:
         self.share = share
@@ -67,14 +87,16 @@ class CapturedSteps(DatasetSteps):
         self._write_pending()
 
     def _write_pending(self) -> None:
-        if self.share is None:
-            return
         scale, start = 1e-9, self.start_ns
-        for begin, end, batch, version in self._pending:
-            ready = begin + self.share * (end - begin)
+        while self._pending:
+            begin, end, batch, version, waited_ns = self._pending[0]
+            if waited_ns is None and self.share is None:
+                return  # written in order, once a capture has measured the share
+            waited_ns = self.share * (end - begin) if waited_ns is None else min(waited_ns, end - begin)
+            ready = begin + waited_ns
             self.records.append((begin - start) * scale, (ready - start) * scale, (end - start) * scale, 0, version,
                                 batch, (ready - start) * scale)
-        self._pending.clear()
+            self._pending.pop(0)
 
 
 class WaitCapture:
@@ -88,7 +110,7 @@ class WaitCapture:
         self._last_end_ns = 0
 
     def between_steps(self, steps_taken: int) -> None:
-        if self.not_measured:
+        if self.not_measured or self.steps.wait_meter is not None:
             return
         now = time.perf_counter_ns()
         if self._started is None:
@@ -209,7 +231,7 @@ def wrap_fit(model_class, on_fit: Callable[[Optional[object]], CapturedSteps], o
         def on_train_end(self, logs=None):
             self._epoch_ends()
             self.capture.stop(self.taken)
-            if self.steps.share is None:  # fit ended before a capture could be read
+            if self.steps.share is None and self.steps.wait_meter is None:  # nor a capture read
                 self.capture.give_up("fit ended before the first capture")
 
         def _epoch_ends(self):

@@ -9,8 +9,8 @@
 
 The request is traced into the function, out of the host's sight, as Keras fit's is; the same
 method stands in: a step runs from one call of a `tf.function` given the dataset's iterator to
-the next, and its wait is the share of the host's IteratorGetNext time in short tf.profiler
-captures (`core.engine.fit_hooks`). Keras fit's own train function is left to the fit callback.
+the next, and its wait is metered in the function, or else taken from short tf.profiler captures,
+as for fit (`core.engine.fit_hooks`). Keras fit's own train function is left to the fit callback.
 """
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from core.engine.fit_hooks import CapturedSteps, WaitCapture
 WAIT_MEASURED = ("the script's iterator is used inside its own tf.function: a step runs from one call of that "
                  "function to the next; its wait is the share of the host's IteratorGetNext time in tf.profiler "
                  "captures of {steps} steps every {every:g} s, as XProf reads it")
+WAIT_METERED = ("the script's iterator is used inside its own tf.function: a step runs from one call of that "
+                "function to the next; its wait is its IteratorGetNext op's own time, timed inside the function by "
+                "two tf.timestamp ops around it")
 
 
 def time_calls_with_iterators(hooks, steps_for: Callable[[object], Optional[CapturedSteps]],
@@ -47,7 +50,11 @@ def time_calls_with_iterators(hooks, steps_for: Callable[[object], Optional[Capt
         capture.between_steps(steps.requests)
         at_step_boundary(steps)
         steps.batch_begins(time.perf_counter_ns(), steps.batch_size)
-        return original_call(function, *args, **kwargs)
+        hooks.metering = steps  # a request traced in this call is this dataset's
+        try:
+            return original_call(function, *args, **kwargs)
+        finally:
+            hooks.metering = None
 
     Function.__call__ = call
 
@@ -57,7 +64,7 @@ def time_calls_with_iterators(hooks, steps_for: Callable[[object], Optional[Capt
         Function.__call__ = original_call
         for capture in captures.values():
             capture.stop(capture.steps.requests)
-            if capture.steps.share is None:
+            if capture.steps.share is None and capture.steps.wait_meter is None:
                 capture.give_up("the script ended before the first capture")
 
     return undo

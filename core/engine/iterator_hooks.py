@@ -7,8 +7,9 @@ request to the next request for the same dataset: its wait is the request, its c
 (the script's own step, whatever it does). Requests are counted per dataset — the one the script
 iterated, through any number of iterators (a new one each epoch) — so that the training data,
 the dataset requested most, stays apart from the others (validation, say). A request made while
-a `tf.function` is being traced is not a step: it is only counted, so that Pipescope can say the
-loop is out of its sight.
+a `tf.function` is being traced is not a step: it is counted, so that Pipescope can say the loop is
+out of its sight, and where its steps are timed at their boundaries instead (Keras fit's callback, the
+calls of the script's function) its wait is metered in the function (`core.engine.traced_wait`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from core.engine.traced_wait import TracedWait, can_meter
 from core.spec.records import StepRecords
 
 STEPS_ATTRIBUTE = "_pipescope_steps"
@@ -83,6 +85,7 @@ class IteratorHooks:
         self.datasets: list[DatasetSteps] = []
         self.traced_requests = 0  # requests made while tracing a tf.function: no step can be seen there
         self.fitting: Optional[DatasetSteps] = None  # the steps of a Keras fit going on: its iterators are its
+        self.metering: Optional[DatasetSteps] = None  # the steps whose function (given their iterator) is called
         # Called at each step boundary, before the request is timed, while a change waits: (steps, iterator)
         # → True when it did something (its time is then the job's `between`, not the request's).
         self.at_step_boundary: Optional[Callable[[DatasetSteps, Any], bool]] = None
@@ -100,7 +103,10 @@ class IteratorHooks:
             def timed_request(iterator, *args, **kwargs):
                 if not executing_eagerly():
                     hooks.traced_requests += 1
-                    return request(iterator, *args, **kwargs)
+                    meter = hooks._wait_meter()
+                    if meter is None:
+                        return request(iterator, *args, **kwargs)
+                    return meter.around(lambda: request(iterator, *args, **kwargs))
                 hooks.raise_if_interrupted()
                 steps = getattr(iterator, STEPS_ATTRIBUTE, None) or hooks._steps_for(iterator)
                 t_request = clock()
@@ -147,6 +153,17 @@ class IteratorHooks:
 
         owned._create_iterator = create_and_remember
         self._undo.append(lambda: setattr(owned, "_create_iterator", original))
+
+    def _wait_meter(self) -> Optional[TracedWait]:
+        """The wait meter of the steps timed at their boundaries whose function is being traced (fit's, or
+        the script's own given an iterator), made on their first traced request. The traced function's
+        iterator is a stand-in made from its type, without the dataset the script's iterator remembers."""
+        steps = self.metering or self.fitting
+        if steps is None or not getattr(steps, "meters_traced_requests", False) or not can_meter():
+            return None
+        if steps.wait_meter is None:
+            steps.wait_meter = TracedWait()
+        return steps.wait_meter
 
     def _steps_for(self, iterator) -> DatasetSteps:
         dataset = getattr(iterator, "_pipescope_dataset", None) or getattr(iterator, "_dataset", None)

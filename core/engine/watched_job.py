@@ -19,7 +19,9 @@ from core.engine.dataset_import import import_pipeline, record_origins
 from core.engine.graph_rewrite import position_carried_over
 from core.engine.fit_hooks import CAPTURE_EVERY_S, CAPTURE_STEPS, CapturedSteps, wrap_fit
 from core.engine.fit_hooks import WAIT_MEASURED as FIT_WAIT_MEASURED
+from core.engine.fit_hooks import WAIT_METERED as FIT_WAIT_METERED
 from core.engine.function_hooks import WAIT_MEASURED as FUNCTION_WAIT_MEASURED
+from core.engine.function_hooks import WAIT_METERED as FUNCTION_WAIT_METERED
 from core.engine.function_hooks import time_calls_with_iterators
 from core.engine.iterator_hooks import DatasetSteps, IteratorHooks, batch_size_of
 from core.engine.live_changes import LiveChanges
@@ -244,7 +246,9 @@ class WatchedJob:
         self.extra["pipeline"] = self.spec.to_dict()
         self._note_position_carried_over(steps)
         if isinstance(steps, CapturedSteps):
-            said = FIT_WAIT_MEASURED if steps.timed_by == "fit" else FUNCTION_WAIT_MEASURED
+            metered, captured = ((FIT_WAIT_METERED, FIT_WAIT_MEASURED) if steps.timed_by == "fit" else
+                                 (FUNCTION_WAIT_METERED, FUNCTION_WAIT_MEASURED))
+            said = metered if steps.wait_meter is not None else captured
             self.extra["wait_measured"] = said.format(steps=CAPTURE_STEPS, every=CAPTURE_EVERY_S)
 
 
