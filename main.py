@@ -66,14 +66,15 @@ def parse_arguments(argv: list[str]):
 
 def exit_now_if_work_left_in_flight(code: int) -> None:
     """A run that ended on time or on a stop may leave an element in flight (a tf.data `next()`
-    cannot be cancelled). Its files are written by now; waiting for it, or for TensorFlow's threads
-    at interpreter shutdown, would only hang the exit."""
+    cannot be cancelled), or an iterator still being released (core.engine.feeders: tf.data's
+    autotuning thread may hold it up to a minute). Its files are written by now; waiting for it, or
+    for TensorFlow's threads at interpreter shutdown, would only hang the exit."""
     import threading
 
-    from core.engine.feeders import PRODUCER_THREAD  # deferred, as in build_parser
+    from core.engine.feeders import PRODUCER_THREAD, RELEASE_THREAD  # deferred, as in build_parser
     from core.engine.runner import STEPPING_THREAD
 
-    if any(thread.name.startswith((STEPPING_THREAD, PRODUCER_THREAD)) and thread.is_alive()
+    if any(thread.name.startswith((STEPPING_THREAD, PRODUCER_THREAD, RELEASE_THREAD)) and thread.is_alive()
            for thread in threading.enumerate()):
         sys.stdout.flush()
         sys.stderr.flush()

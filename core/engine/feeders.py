@@ -29,6 +29,8 @@ from core.spec.pipeline import PipelineSpec, last_buffer_index
 FEEDER_BUILDERS = Builders(FEEDERS)
 builds = FEEDER_BUILDERS.builds
 PRODUCER_THREAD = "pipescope-queue-runner"
+RELEASE_THREAD = "pipescope-release"
+RELEASE_WAIT_S = 2.0
 FILL_READ_EVERY_NS = 1_000_000
 
 
@@ -97,13 +99,26 @@ class Feeder:
         """Unblock a fetch() waiting in another thread (the run is stopping)."""
 
     def close(self, wait_s: float = 5.0) -> None:
-        """Release the iterator now: tf.data threads that run Python (numpy_function) must
-        finish while the interpreter is alive, or exiting can hang on them. `wait_s` bounds
-        the wait for threads of the feeder's own that are making an element. Then what the
-        pipeline held (`resources`), which the iterator no longer reads from."""
-        self.iterator = None
-        self.dataset = None
-        self.resources.close()
+        """Release the iterator, then what the pipeline held (`resources`), which the iterator no longer
+        reads from. `wait_s` bounds the wait for threads of the feeder's own that are making an element.
+
+        Released on a thread of its own, waited for RELEASE_WAIT_S at most: deleting a tf.data iterator
+        waits for its autotuning thread, which after a long run sleeps up to a minute between rounds and
+        is not woken (0.7 to 35 s at the end of runs of 300,000 and 1,000,000 steps). A process that ends
+        meanwhile leaves with `os._exit` (main.py), since tf.data threads that run Python must not outlive
+        the interpreter."""
+        held = [self.iterator, self.resources]
+        self.iterator = self.dataset = None
+
+        def release() -> None:
+            iterator, resources = held
+            held.clear()
+            del iterator  # the last reference: tf.data's threads end here
+            resources.close()
+
+        releasing = threading.Thread(target=release, name=RELEASE_THREAD, daemon=True)
+        releasing.start()
+        releasing.join(timeout=RELEASE_WAIT_S)
 
 
 def _next_or_end(iterator):

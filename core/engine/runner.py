@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from core.engine.build import failing_stage, summarize_error
 from core.engine.cpu_meter import STEPPING_THREAD, CpuMeter
@@ -294,11 +294,13 @@ class Run:
         window = self._new_window()
         capture = self._capture  # marks each step while a tf.profiler session records; else does nothing
         step = 0
-        while not halt.is_set() and not self._reached_target(step):
+        reached, batch_size = self._target_test(), self._batch_size_of()
+        while not halt.is_set() and not reached(step):
             if self._change_due(step):
                 self._sync(window)  # the steps launched so far belong to the description before the change
                 self._apply_changes(step)
                 window = self._new_window()
+                reached, batch_size = self._target_test(), self._batch_size_of()
                 if halt.is_set():
                     break  # the run ended while a change was being built
             feeder, model = self._feeder, self._model
@@ -315,8 +317,7 @@ class Run:
                 break  # the run ended while this batch was coming: it is not part of it
             model.launch(batch)
             t_launched = clock()
-            window.add(t_request, t_fetched, t_ready, t_launched, fill, self.config_version,
-                       _batch_size(batch) if self._batched else 1)
+            window.add(t_request, t_fetched, t_ready, t_launched, fill, self.config_version, batch_size(batch))
             if window.due(t_launched):
                 self._sync(window)
             capture.end_step()
@@ -352,11 +353,19 @@ class Run:
                                  not_measured=not_measured, profile_dir=self.profile_dir)
         return DeviceCapture(self.device, self.spec.run["capture_steps"], not_measured=not_measured)
 
-    def _reached_target(self, step: int) -> bool:
+    def _target_test(self) -> Callable[[int], bool]:
+        """`reached(step)` for the description as it is: the loop asks it every step."""
         steps, seconds = self.target()
         if steps is not None:
-            return step >= steps
-        return self.elapsed_s() >= seconds
+            return lambda step: step >= steps
+        return lambda step: self.elapsed_s() >= seconds
+
+    def _batch_size_of(self) -> Callable[[Any], int]:
+        """A batch's examples, as the loop records them: the element spec's where it is static."""
+        if not self._batched:
+            return lambda batch: 1
+        static = _static_batch_size(self._feeder.element_spec)
+        return _batch_size if static is None else lambda batch: static
 
     # ------------------------------------------------------------ building and changing
 
@@ -434,3 +443,13 @@ def _failure_detail(spec: PipelineSpec, stage_id: Optional[str]) -> Optional[str
 def _batch_size(batch) -> int:
     shape = batch[0].shape
     return int(shape[0]) if shape.rank else 1
+
+
+def _static_batch_size(element_spec) -> Optional[int]:
+    try:
+        shape = element_spec[0].shape
+    except (TypeError, KeyError, IndexError, AttributeError):
+        return None
+    if shape.rank == 0:
+        return 1
+    return shape[0] if shape.rank is not None and shape[0] is not None else None
