@@ -10,7 +10,8 @@ and batch) and TensorFlow's own cost of handing it over, which on a busy or
 virtual machine grows after every pause. So each case is also timed by hand,
 as a user would: the same tf.data pipeline in a plain loop with perf_counter
 around `next()` and the same simulated step (feed_dict and tf_data; the
-queue runner has no plain-loop equivalent). Pipescope's own error is the
+queue runner has no plain-loop equivalent), in `--rounds` turns with Pipescope's
+run, each side's figures the medians of its rounds. Pipescope's own error is the
 difference from that loop; the rest is what any code pays on this machine.
 
 With `--sync window` the simulated model launches steps without waiting for each, as on a GPU, and
@@ -18,7 +19,7 @@ Pipescope infers the device's timeline from its windows: every feeder then overl
 (the host makes the next batch while the device runs), and the truth is the overlapped one. There is
 no plain loop to compare with there.
 
-    python bench/accuracy.py [--steps 300] [--sync every_step|window] [--rows FILE]
+    python bench/accuracy.py [--steps 300] [--rounds 3] [--sync every_step|window] [--rows FILE]
 """
 import argparse
 import statistics
@@ -65,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--sync", choices=("every_step", "window"), default="every_step")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the hand-timed loop and Pipescope in turn")
     add_rows_argument(parser)
     args = parser.parse_args()
     print(f"{'feeder':13} {'io':>3} {'model':>5} | {'step ms: truth':>14} {'by hand':>8} {'pipescope':>9} | "
@@ -72,22 +74,34 @@ def main() -> None:
     cases = []
     for io, model in CASES:
         for feeder in ("feed_dict", "queue_runner", "tf_data"):
-            cases.append(measure_case(feeder, io, model, args.sync, args.steps))
+            cases.append(measure_case(feeder, io, model, args.sync, args.steps, args.rounds))
             print(case_line(cases[-1]), flush=True)
     worst = [worst_row(cases, against) for against in ("truth", "hand")]
     write_rows(args.rows, [*map(case_row, cases), *(row for row in worst if row is not None)])
 
 
-def measure_case(feeder: str, io: float, model: float, sync: str, steps: int) -> dict:
+def measure_case(feeder: str, io: float, model: float, sync: str, steps: int, rounds: int) -> dict:
+    """Where there is a hand-timed loop, it and Pipescope take turns for `rounds` rounds, and each side's
+    figures are the medians of its rounds: a short run's idle moves by points with the machine's moods,
+    and the balanced cases (io = model) flip between waiting and not with the least of them."""
     spec = preset("whatif", ("feeder.kind", feeder), ("stages.io.ms", io), ("stages.cpu.ms", 0),
                   ("model.step_ms", model), ("model.sync", sync), ("run.steps", steps), ("run.warmup_steps", WARMUP))
     by_hand_too = feeder != "queue_runner" and sync == "every_step"
-    hand_step, hand_idle = by_hand(spec, model, steps) if by_hand_too else (None, None)
-    summary = run_summary(spec)
+    hand, ours = [], []
+    for _ in range(rounds if by_hand_too else 1):
+        if by_hand_too:
+            hand.append(by_hand(spec, model, steps))
+        summary = run_summary(spec)
+        ours.append((summary["step_ms"]["p50"], summary["idle_fraction"]))
+    hand_step, hand_idle = _medians(hand) if hand else (None, None)
+    step, idle = _medians(ours)
     step_truth, idle_truth = truth(feeder, io, model, sync)
     return {"feeder": feeder, "io": io, "model": model, "sync": sync,
-            "step": (step_truth, hand_step, summary["step_ms"]["p50"]),
-            "idle": (idle_truth, hand_idle, summary["idle_fraction"])}
+            "step": (step_truth, hand_step, step), "idle": (idle_truth, hand_idle, idle)}
+
+
+def _medians(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(pair[0] for pair in pairs), statistics.median(pair[1] for pair in pairs)
 
 
 def case_line(case: dict) -> str:

@@ -44,7 +44,7 @@ class Bench:
 
 
 BENCHES = (
-    Bench("accuracy", "accuracy.py", ("--steps", "120"), ("--steps", "100")),
+    Bench("accuracy", "accuracy.py", ("--steps", "120", "--rounds", "2"), ("--steps", "100", "--rounds", "1")),
     Bench("accuracy-window", "accuracy.py", ("--sync", "window", "--steps", "120"),
           ("--sync", "window", "--steps", "100")),
     Bench("xprof", "xprof_check.py", (), ("--quick",)),
@@ -71,7 +71,7 @@ BENCHES = (
           photos=True),
     Bench("lifecycle", "lifecycle.py", (), ("--quick",)),
     Bench("watch", "watch_check.py", ("--rounds", "1"), ("--quick",)),
-    Bench("service", "service.py", ("--seconds", "7"), ("--seconds", "5", "--workers", "0,1"), photos=True),
+    Bench("service", "service.py", ("--seconds", "6"), ("--seconds", "5", "--workers", "0,1"), photos=True),
 )
 
 

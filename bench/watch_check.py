@@ -160,7 +160,8 @@ def benchmark_rows(figures: dict) -> list[dict]:
             "within 2 pts", abs(median["custom_idle_pts"]) <= 2),
         row(SECTION, "custom loop: steps/s, Pipescope ÷ the job's own clock − 1",
             f"{median['custom_rate_pct']:+.2f}%", "within 2%", abs(median["custom_rate_pct"]) <= 2),
-        row(SECTION, "fit job: input-bound share, Pipescope (captures) against the truth (1 − job ÷ model alone)",
+        row(SECTION, "fit job: input-bound share, Pipescope (each step's wait metered in fit's train function) "
+                     "against the truth (1 − job ÷ model alone)",
             f"Pipescope {100 * median['fit_idle']:.1f}% against {100 * median['fit_truth']:.1f}%; XProf "
             f"{xprof['fit']:.1f}%", "within 5 pts", abs(median["fit_idle"] - median["fit_truth"]) <= 0.05),
         row(SECTION, "advice: `analyze` on the watched job, then the change made while it trains",
