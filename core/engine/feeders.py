@@ -14,6 +14,7 @@ own cost stays small beside the steps it measures.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 from typing import Optional
@@ -114,7 +115,10 @@ class Feeder:
             iterator, resources = held
             held.clear()
             del iterator  # the last reference: tf.data's threads end here
-            resources.close()
+            try:
+                resources.close()
+            except Exception as error:  # on a thread of its own: said in a line, not a traceback
+                sys.stderr.write(f"pipescope: releasing the pipeline's resources failed: {error}\n")
 
         releasing = threading.Thread(target=release, name=RELEASE_THREAD, daemon=True)
         releasing.start()
