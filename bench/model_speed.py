@@ -18,7 +18,7 @@ and it is blind to the one step of each turn that spans a pause, and to Pipescop
 tf.profiler capture early in a run (run.capture_steps: ~0.1 s). Whole-run steps/s would count the pauses.
 
     python bench/model_speed.py [--job seed|images [--and-generated] | --generated P,P…] [--steps 600]
-                                [--rounds 3] [--slice 0.25] [--rows FILE]
+                                [--rounds 3] [--slice 0.5] [--rows FILE]
 """
 import argparse
 import json
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--slice", type=float, default=0.25, dest="slice_s",
+    parser.add_argument("--slice", type=float, default=0.5, dest="slice_s",
                         help="seconds a turn; a turn should hold tens of steps")
     parser.add_argument("--job", choices=sorted(JOBS), default="seed")
     parser.add_argument("--and-generated", action="store_true",
