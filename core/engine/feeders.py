@@ -107,7 +107,12 @@ class Feeder:
         waits for its autotuning thread, which after a long run sleeps up to a minute between rounds and
         is not woken (0.7 to 35 s at the end of runs of 300,000 and 1,000,000 steps). A process that ends
         meanwhile leaves with `os._exit` (main.py), since tf.data threads that run Python must not outlive
-        the interpreter."""
+        the interpreter. A pipeline on tf.data service servers is released here and now: its servers
+        end with the run, not on a thread that may outlive it."""
+        if self.resources.services:
+            self.iterator = self.dataset = None
+            self.resources.close()
+            return
         held = [self.iterator, self.resources]
         self.iterator = self.dataset = None
 
