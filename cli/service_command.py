@@ -42,9 +42,7 @@ def service_worker_command(args) -> int:
         print(f"tf.data service worker at {server_address(started[0])}, serving {args.dispatcher}",
               file=sys.stderr, flush=True)
         while True:
-            # Short sleeps: a Ctrl-C that one of TensorFlow's threads receives is run by this thread only once
-            # it wakes (a loaded machine's suite waited over 60 s on a sleep of an hour).
-            time.sleep(0.5)
+            time.sleep(3600)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr, flush=True)
         os._exit(EXIT_INTERRUPTED)  # not the server's stop(): its gRPC threads can hang an exit (tensorflow#56490)
