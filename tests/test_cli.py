@@ -11,6 +11,7 @@ import pytest
 
 import main
 from tests.conftest import ROOT
+from tests.terminal import as_from_a_terminal
 
 FAST = ["--set", "stages.cpu.ms=0", "--set", "model.step_ms=2", "--set", "run.warmup_steps=5", "--quiet"]
 
@@ -111,9 +112,7 @@ def test_ctrl_c_exits_130_and_keeps_what_was_recorded(tmp_path):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "run", "--preset", "whatif", "--seconds", "60", "--out", str(tmp_path),
          *FAST[:-1]],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        # As from a terminal: a shell starts background jobs with Ctrl-C ignored, and the child would inherit it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 60
     progress = ""
     while "steps/s" not in progress and time.monotonic() < deadline:  # wait until it is really running
