@@ -151,7 +151,7 @@ def xprof_waiting(job: list[str], scratch: Path, name: str) -> float:
 
 def xprof_beside_own_clock(scratch: Path) -> dict:
     """XProf's figure for the custom loop beside the loop's own clock over the same marked steps of the same
-    run: from one run to the next the job itself waited 36–70% of those steps here."""
+    run: the job's own wait over those steps moved by tens of points from one run to the next here."""
     report = scratch / "xprof-custom.json"
     xprof = xprof_waiting([*CUSTOM, "--report", str(report)], scratch, "xprof-custom")
     return {"xprof": xprof, "own": 100 * json.loads(report.read_text())["profiled_idle"]}
@@ -213,8 +213,8 @@ def share_row(median: dict, job: str, label: str, xprof: dict, target: str = "")
                         "function) − the truth (1 − the model alone's median step on cached batches ÷ the job's), "
                         "all taking turns",
                f"{median[f'{job}_pts']:+.1f} pts (Pipescope {100 * median[f'{job}_idle']:.1f}%, truth "
-               f"{100 * median[f'{job}_truth']:.1f}%; XProf on the job profiled alone {xprof[job]:.1f}%; the model's time a step inside the job "
-               f"{median[f'{job}_compute_ms']:.2f} ms, alone {median['model_ms']:.2f} ms)",
+               f"{100 * median[f'{job}_truth']:.1f}%; XProf on the job profiled alone {xprof[job]:.1f}%; the model's "
+               f"time a step inside the job {median[f'{job}_compute_ms']:.2f} ms, alone {median['model_ms']:.2f} ms)",
                target, abs(median[f"{job}_pts"]) <= 5 if target else None)
 
 
@@ -231,7 +231,8 @@ def main() -> None:
         for index in range(1 if args.quick else args.rounds):
             rounds.append(one_round(scratch, index))
             print(f"round {index + 1}: " + ", ".join(f"{k} {v:.3f}" for k, v in rounds[-1].items()), file=sys.stderr)
-        xprof = {name: xprof_waiting(job, scratch, f"xprof-{name}") for name, job in (("fit", FIT), ("stored", FIT_STORED))}
+        xprof = {name: xprof_waiting(job, scratch, f"xprof-{name}")
+                 for name, job in (("fit", FIT), ("stored", FIT_STORED))}
         xprof["custom"] = xprof_beside_own_clock(scratch)
         figures = summarize(rounds, xprof, advice_proved(scratch))
     rows = benchmark_rows(figures)
