@@ -6,7 +6,7 @@ import pytest
 
 import main
 from core.outputs.run_folder import load_run
-from core.outputs.summary import build_summary
+from core.outputs.summary import build_summary, service_summary
 
 FAST = ["--set", "stages.cpu.ms=0", "--set", "model.step_ms=2", "--set", "run.warmup_steps=5", "--quiet"]
 
@@ -87,3 +87,13 @@ def test_a_damaged_steps_csv_is_one_line_naming_the_file(capsys, finished_run, t
     (damaged / "steps.csv").write_bytes(b"\n".join(lines))
     code, _, err = call(capsys, "report", str(damaged))
     assert code == 2 and err.startswith(f"error: {damaged / 'steps.csv'}: line 11 is not a step") and err.count("\n") == 1
+
+
+def test_a_service_worker_that_served_nothing_has_a_rate_of_zero_and_no_cost_an_element():
+    servers = [{"name": "dispatcher", "pid": 1, "cpu_s": 0.5},
+               {"name": "worker 1", "pid": 2, "cpu_s": 2.0, "elements": 100},
+               {"name": "worker 2", "pid": 3, "cpu_s": 1.0, "elements": 0}]  # joined after the data was served
+    figures = {server["name"]: server for server in service_summary({"servers": servers}, wall_s=4.0)["servers"]}
+    assert "elements_per_s" not in figures["dispatcher"]
+    assert figures["worker 1"]["elements_per_s"] == 25.0 and figures["worker 1"]["cpu_ms_per_element"] == 20.0
+    assert figures["worker 2"]["elements_per_s"] == 0.0 and figures["worker 2"]["cpu_ms_per_element"] is None
