@@ -49,7 +49,7 @@ BENCHES = (
           ("--sync", "window", "--steps", "100")),
     Bench("xprof", "xprof_check.py", (), ("--quick",)),
     Bench("overhead", "overhead.py", ("--steps", "5000", "--rounds", "7"), ("--steps", "5000", "--rounds", "3")),
-    # Processes taking turns (bench/turns.py): one round reads within ±1 % of the next, where rounds of
+    # Processes taking turns (bench/turns.py): a round reads within about ±5 % of the next, where rounds of
     # processes run one after the other spread over ±20 %.
     Bench("model-seed", "model_speed.py", ("--job", "seed", "--and-generated", "--steps", "700", "--rounds", "1",
                                            "--slice", "0.5"),

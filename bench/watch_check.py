@@ -136,10 +136,15 @@ def one_round(scratch: Path, index: int) -> dict:
 def median_wait_share(folder: Path) -> float:
     """The median step's wait ÷ the median step (its wait and compute; the `between` time is the profiler's
     own), from steps.csv: as the truth is taken, by median steps."""
-    with (folder / "steps.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
+    rows = step_rows(folder)
     waits = [float(line["wait_ms"]) for line in rows]
     return statistics.median(waits) / statistics.median(w + float(line["compute_ms"]) for w, line in zip(waits, rows))
+
+
+def step_rows(folder: Path) -> list[dict]:
+    """steps.csv's rows, as its columns name them."""
+    with (folder / "steps.csv").open() as handle:
+        return list(csv.DictReader(handle))
 
 
 def xprof_waiting(job: list[str], scratch: Path, name: str) -> float:
@@ -171,8 +176,7 @@ def advice_proved(scratch: Path) -> dict:
 
 def own_step_rate(folder: Path, version: int) -> float:
     """Steps/s over the steps' own time (request to next request) in one configuration, warm-up left out."""
-    with (folder / "steps.csv").open() as handle:
-        rows = [line for line in csv.DictReader(handle) if int(line["config_version"]) == version][1:]
+    rows = [line for line in step_rows(folder) if int(line["config_version"]) == version][1:]
     return len(rows) / sum(float(line["t_done"]) - float(line["t_request"]) for line in rows)
 
 

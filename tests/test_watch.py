@@ -390,3 +390,19 @@ def test_a_tutorials_loop_without_a_prefetch_is_told_to_add_one_at_its_last_line
         advice = analysis["recommendations"][-1]
         assert advice["text"].startswith("nothing buffers batches ahead of the loop: add `.prefetch(tf.data.AUTOTUNE)`")
         assert advice["change"] is None
+
+
+
+def test_steps_without_a_meter_wait_for_a_capture_and_are_then_written_in_order_with_its_share():
+    from core.engine.fit_hooks import CapturedSteps
+    from core.spec.records import timing
+
+    steps = CapturedSteps(dataset=None, number=1, start_ns=0)
+    for begin_ms in (0, 10, 20):
+        steps.batch_begins(begin_ms * 1_000_000, 4)
+    steps.step_ends(40_000_000)
+    assert steps.steps_taken == 3 and len(steps.records) == 0  # no share yet: held
+    steps.share_measured(0.25, steps=20)
+    rows = steps.records.rows()
+    assert steps.steps_taken == 3 and list(rows[:, 0]) == pytest.approx([0.0, 0.01, 0.02])
+    assert list(timing(rows, "wait_ms")) == pytest.approx([2.5, 2.5, 5.0])  # a quarter of 10, 10 and 20 ms

@@ -88,15 +88,17 @@ class CapturedSteps(DatasetSteps):
 
     def _write_pending(self) -> None:
         scale, start = 1e-9, self.start_ns
-        while self._pending:
-            begin, end, batch, version, waited_ns = self._pending[0]
-            if waited_ns is None and self.share is None:
-                return  # written in order, once a capture has measured the share
-            waited_ns = self.share * (end - begin) if waited_ns is None else min(waited_ns, end - begin)
-            ready = begin + waited_ns
+        written = 0
+        for begin, end, batch, version, waited_ns in self._pending:
+            if waited_ns is None:
+                if self.share is None:
+                    break  # written in order, once a capture has measured the share
+                waited_ns = self.share * (end - begin)
+            ready = begin + min(waited_ns, end - begin)
             self.records.append((begin - start) * scale, (ready - start) * scale, (end - start) * scale, 0, version,
                                 batch, (ready - start) * scale)
-            self._pending.pop(0)
+            written += 1
+        del self._pending[:written]
 
 
 class WaitCapture:
