@@ -25,15 +25,17 @@ def decode_tf(encoded):
     return image
 ''', (), False),
     "decode_cv2": ('''\
-def decode_cv2(encoded):
-    """Decode with OpenCV, inside the pipeline (the GIL is held while it runs)."""
-    def decode(data):
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError("OpenCV cannot decode this image (corrupt or not an image)")
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+def cv2_decoded(data):
+    """OpenCV's decode, run by tf.numpy_function (the GIL is held while it runs). Defined out here, not
+    inside decode_cv2: AutoGraph would convert it with decode_cv2 and slow every call it makes."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("OpenCV cannot decode this image (corrupt or not an image)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
-    image = tf.numpy_function(decode, [encoded], tf.uint8, stateful=False)
+
+def decode_cv2(encoded):
+    image = tf.numpy_function(cv2_decoded, [encoded], tf.uint8, stateful=False)
     image.set_shape([None, None, 3])
     return image
 ''', ("import cv2", "import numpy as np"), False),
@@ -44,12 +46,16 @@ def resize(image, size):
     return tf.saturate_cast(tf.round(resized), image.dtype) if image.dtype.is_integer else resized
 ''', (), True),
     "resize_cv2": ('''\
+def cv2_resized(image, size):
+    """OpenCV's resize, run by tf.numpy_function (out here, as cv2_decoded is)."""
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
 def resize_cv2(image, size):
-    resized = tf.numpy_function(lambda array: cv2.resize(array, (size, size), interpolation=cv2.INTER_AREA),
-                                [image], image.dtype, stateful=False)
+    resized = tf.numpy_function(functools.partial(cv2_resized, size=size), [image], image.dtype, stateful=False)
     resized.set_shape([size, size, 3])
     return resized
-''', ("import cv2",), True),
+''', ("import cv2", "import functools"), True),
     "normalize": ('''\
 def normalize(x):
     """Features as float32; images' bytes scaled to [0, 1]."""
