@@ -61,9 +61,10 @@ BENCHES = (
           ("--generated", "seed_feed_dict,seed_queue_runner,whatif", "--steps", "200", "--rounds", "1",
            "--slice", "0.5"),
           ("--generated", "seed_feed_dict,whatif", "--steps", "100", "--rounds", "1", "--slice", "0.5")),
-    # OpenCV's Python shares the GIL with the training loop: a round of it reads 0.92-0.99, so it gets three.
+    # OpenCV's Python shares the GIL and the cores with the training loop: a round of it reads 0.89-1.03
+    # against the next, so it gets six short ones (a round's time is mostly the two processes' start-up).
     Bench("codegen-cost-cv2", "model_speed.py",
-          ("--generated", "images_cv2", "--steps", "200", "--rounds", "3", "--slice", "0.5"),
+          ("--generated", "images_cv2", "--steps", "100", "--rounds", "6", "--slice", "0.5"),
           ("--generated", "images_cv2", "--steps", "200", "--rounds", "1", "--slice", "0.5")),
     Bench("seed", "seed.py", ("--steps", "500", "--calibrated-steps", "5000"),
           ("--steps", "200", "--calibrated-steps", "1000")),
