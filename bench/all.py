@@ -5,7 +5,7 @@ again some of them and keep the rest.
 
     python bench/all.py [--quick] [--only NAME,NAME…] [--photos DIR] [--out BENCHMARKS.md]
 
-At most 15 minutes on 2 cores (`--quick`: about 5). The names are those of BENCHES below.
+About 15 minutes on 2 cores, up to 18 when the VM is slow (`--quick`: about 5). The names are those of BENCHES below.
 """
 from __future__ import annotations
 
