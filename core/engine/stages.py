@@ -76,7 +76,7 @@ def _decode_tf(x, params):
 
 # The Python that tf.numpy_function runs is defined at module level: a function defined inside a map's
 # function is converted by AutoGraph along with it, and then every call it makes goes through AutoGraph's
-# converted_call, under the GIL (half the pipeline's time under the GIL in images_cv2, by py-spy).
+# converted_call, holding the GIL (in images_cv2, py-spy put half the pipeline threads' GIL time there).
 
 
 def _cv2_decoded(encoded: bytes) -> np.ndarray:
