@@ -1,6 +1,8 @@
 """Every source, stage, feeder and model, built from descriptions and run for real."""
+import inspect
 import time
 
+import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -74,10 +76,6 @@ def test_opencv_and_tf_decoders_agree(image_folder):
 def test_opencv_runs_without_autograph_between_the_pipeline_and_it(image_folder, monkeypatch):
     """Python defined inside a map's function is converted by AutoGraph with it, and each call it makes
     then passes through AutoGraph's converted_call, under the GIL: half the GIL time of images_cv2."""
-    import inspect
-
-    import cv2
-
     callers = []
 
     def spying(real):

@@ -392,7 +392,6 @@ def test_a_tutorials_loop_without_a_prefetch_is_told_to_add_one_at_its_last_line
         assert advice["change"] is None
 
 
-
 def test_steps_without_a_meter_wait_for_a_capture_and_are_then_written_in_order_with_its_share():
     from core.engine.fit_hooks import CapturedSteps
     from core.spec.records import timing

@@ -85,8 +85,8 @@ def service_summary(service: dict, wall_s: float) -> dict:
         elements, cpu_s = server.get("elements"), server.get("cpu_s")
         if elements is not None:  # a worker; one that joined late may have served nothing
             figures["elements_per_s"] = round(elements / wall_s, 2) if wall_s > 0 else None
-            served = elements and cpu_s is not None
-            figures["cpu_ms_per_element"] = round(1000 * cpu_s / elements, 3) if served else None
+            figures["cpu_ms_per_element"] = (round(1000 * cpu_s / elements, 3) if elements and cpu_s is not None
+                                             else None)
         servers.append(figures)
     return service | {"servers": servers, "security": SERVICE_SECURITY}
 
